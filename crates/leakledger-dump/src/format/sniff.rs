@@ -1,0 +1,136 @@
+//! Guessing a source's format and layout from its first bytes.
+
+use memchr::memmem;
+
+use super::Format;
+use crate::json;
+use crate::time;
+
+/// How a source is cut for parsing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Records (or documents) one per line: chunked and parsed in parallel.
+    Lines,
+    /// Concatenated or pretty-printed JSON documents: parsed whole by one worker.
+    Whole,
+}
+
+/// How many bytes sniffing looks at.
+pub(crate) const SNIFF: usize = 64 * 1024;
+
+/// The byte-order mark some Windows tools write at the start of UTF-8 files.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Sniffs `sample` (the first bytes of a source, decompressed). A `forced`
+/// format is kept; only its layout is decided from the bytes.
+pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
+    let b = sample.strip_prefix(BOM).unwrap_or(sample);
+    let i = json::skip_ws(b, 0);
+    let first_nl = memchr::memchr(b'\n', &b[i..]).map(|k| i + k);
+    let starts_json = matches!(b.get(i), Some(b'{' | b'['));
+    // Does the first document end on its first line? (A Firehose line of
+    // concatenated documents counts: the first one ends there.)
+    let first_doc_on_one_line = starts_json
+        && match json::scan_value(b, i) {
+            Ok((_, end)) => first_nl.is_none_or(|nl| end <= nl),
+            // Cut off by the sample's end with no newline yet: one long line.
+            Err(_) => first_nl.is_none() && b.len() >= SNIFF,
+        };
+    let doc_layout = if first_doc_on_one_line { Layout::Lines } else { Layout::Whole };
+
+    if let Some(f) = forced {
+        let layout = match f {
+            Format::Otlp | Format::Json => doc_layout,
+            Format::Cloudwatch if starts_json => doc_layout,
+            _ => Layout::Lines,
+        };
+        return (f, layout);
+    }
+    if i >= b.len() {
+        return (Format::Text, Layout::Lines);
+    }
+    let head = &b[i..];
+    if starts_json {
+        if memmem::find(head, b"\"resourceSpans\"").is_some() || memmem::find(head, b"\"resourceLogs\"").is_some() {
+            return (Format::Otlp, doc_layout);
+        }
+        if memmem::find(head, b"\"logEvents\"").is_some() && memmem::find(head, b"\"logGroup\"").is_some() {
+            return (Format::Cloudwatch, doc_layout);
+        }
+        if !first_doc_on_one_line || head.starts_with(b"{\"Records\"") || head.starts_with(b"[") {
+            return (Format::Json, doc_layout);
+        }
+    }
+    // Line formats: vote over the first lines (a broken first line must not decide).
+    let mut lines = 0usize;
+    let (mut json_lines, mut cw_lines, mut gcp_lines) = (0usize, 0usize, 0usize);
+    for line in b.split(|&c| c == b'\n').take(64) {
+        let l = line.strip_suffix(b"\r").unwrap_or(line);
+        let s = json::skip_ws(l, 0);
+        if s == l.len() {
+            continue;
+        }
+        lines += 1;
+        let l = &l[s..];
+        if l.first() == Some(&b'{') {
+            json_lines += 1;
+            if memmem::find(l, b"\"insertId\"").is_some() && memmem::find(l, b"\"logName\"").is_some() {
+                gcp_lines += 1;
+            }
+        } else if let Some((_, used)) = time::parse_text_prefix(l)
+            && l.get(10) == Some(&b'T')
+            && l.get(used - 1) == Some(&b'Z')
+            && l.get(used) == Some(&b' ')
+        {
+            cw_lines += 1;
+        }
+    }
+    let majority = |n: usize| n * 2 > lines;
+    if majority(gcp_lines) {
+        (Format::Gcp, Layout::Lines)
+    } else if majority(json_lines) {
+        (Format::Jsonl, Layout::Lines)
+    } else if majority(cw_lines) {
+        (Format::Cloudwatch, Layout::Lines)
+    } else {
+        (Format::Text, Layout::Lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(s: &str) -> (Format, Layout) {
+        sniff(s.as_bytes(), None)
+    }
+
+    #[test]
+    fn sniffs_each_format() {
+        assert_eq!(f("{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
+        assert_eq!(f("\u{feff}{\"a\":1}\r\n"), (Format::Jsonl, Layout::Lines));
+        assert_eq!(f("garbage\n{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
+        assert_eq!(f("{\"insertId\":\"x\",\"logName\":\"projects/p/logs/l\"}\n"), (Format::Gcp, Layout::Lines));
+        assert_eq!(f("2024-05-01T12:00:00.000Z {\"a\":1}\n"), (Format::Cloudwatch, Layout::Lines));
+        assert_eq!(
+            f(
+                "{\"messageType\":\"DATA_MESSAGE\",\"logGroup\":\"g\",\"logEvents\":[]}{\"logGroup\":\"g\",\"logEvents\":[]}"
+            ),
+            (Format::Cloudwatch, Layout::Lines)
+        );
+        assert_eq!(f("{\n  \"resourceSpans\": []\n}\n"), (Format::Otlp, Layout::Whole));
+        assert_eq!(f("{\"resourceLogs\": []}\n{\"resourceLogs\": []}\n"), (Format::Otlp, Layout::Lines));
+        assert_eq!(f("{\n \"id\": \"x\"\n}"), (Format::Json, Layout::Whole));
+        assert_eq!(f("{\"Records\":[{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
+        assert_eq!(f("2024-05-01 12:00:00 INFO started\nplain\n"), (Format::Text, Layout::Lines));
+        assert_eq!(f(""), (Format::Text, Layout::Lines));
+        assert_eq!(f("\x00\x01\x02binary"), (Format::Text, Layout::Lines));
+    }
+
+    #[test]
+    fn forced_format_keeps_the_layout_of_the_bytes() {
+        assert_eq!(sniff(b"{\n\"resourceSpans\":[]}", Some(Format::Otlp)), (Format::Otlp, Layout::Whole));
+        assert_eq!(sniff(b"anything", Some(Format::Jsonl)), (Format::Jsonl, Layout::Lines));
+    }
+}

@@ -1,0 +1,485 @@
+//! A zero-copy JSON scanner that locates values without building them.
+//!
+//! Log records are mostly payload: the scanner finds a record's header fields and
+//! hands back the payload as a borrowed slice, skipping its inside at the speed of
+//! `memchr` over string bodies. It checks structure (brackets, strings, separators)
+//! but not the inside of strings or the form of numbers: a record is malformed when
+//! its structure is broken, which is what truncation and binary junk produce.
+//! Nesting is tracked with a counter, never recursion, so depth cannot overflow the
+//! stack.
+
+use std::borrow::Cow;
+
+use memchr::memchr;
+
+/// What sort of value a [`Value`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A JSON string; [`Value::raw`] is its inside, still escaped.
+    String,
+    /// A JSON number, as written.
+    Number,
+    /// A JSON object, braces included.
+    Object,
+    /// A JSON array, brackets included.
+    Array,
+    /// `true` or `false`.
+    Bool,
+    /// `null`.
+    Null,
+    /// Plain text that is not JSON (a text log line), unescaped by nature.
+    Text,
+}
+
+/// A borrowed value from a record: its kind and its bytes as they stand in the dump.
+///
+/// Nothing is decoded until asked: [`Value::as_str`] unescapes a string (only when it
+/// has escapes), [`Value::unescape_into`] reuses a caller's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Value<'a> {
+    kind: Kind,
+    raw: &'a [u8],
+}
+
+impl<'a> Value<'a> {
+    /// A value of `kind` over `raw` (for a string, the bytes between the quotes).
+    pub fn new(kind: Kind, raw: &'a [u8]) -> Self {
+        Self { kind, raw }
+    }
+
+    /// Plain text (not JSON).
+    pub fn text(raw: &'a [u8]) -> Self {
+        Self::new(Kind::Text, raw)
+    }
+
+    /// The kind of value.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The bytes as written: a string's inside without quotes (escapes kept), an
+    /// object or array whole, a number or literal as written.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// True for `null`, and for an empty string (loggers write `""` for "none").
+    pub fn is_empty(&self) -> bool {
+        matches!(self.kind, Kind::Null) || (self.raw.is_empty() && self.kind != Kind::Object)
+    }
+
+    /// The value as text: strings unescaped (invalid escapes, lone surrogates and
+    /// invalid UTF-8 become U+FFFD), numbers and booleans as written, text as is.
+    /// `None` for objects, arrays and null.
+    pub fn as_str(&self) -> Option<Cow<'a, str>> {
+        match self.kind {
+            Kind::String => Some(unescape(self.raw)),
+            Kind::Number | Kind::Bool | Kind::Text => Some(String::from_utf8_lossy(self.raw)),
+            Kind::Object | Kind::Array | Kind::Null => None,
+        }
+    }
+
+    /// Appends the decoded bytes to `out`: unescaped for strings, as written for
+    /// everything else. Returns false when the string had an invalid escape (it is
+    /// still decoded, with U+FFFD in place of the bad escape).
+    pub fn unescape_into(&self, out: &mut Vec<u8>) -> bool {
+        match self.kind {
+            Kind::String => unescape_into(self.raw, out),
+            _ => {
+                out.extend_from_slice(self.raw);
+                true
+            }
+        }
+    }
+}
+
+/// Why a piece of JSON could not be scanned, and where (an offset into the slice
+/// that was given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// Offset of the problem in the scanned slice.
+    pub offset: usize,
+    /// What is wrong, for a malformed-record report.
+    pub reason: &'static str,
+}
+
+pub(crate) type Result<T> = std::result::Result<T, SyntaxError>;
+
+fn err<T>(offset: usize, reason: &'static str) -> Result<T> {
+    Err(SyntaxError { offset, reason })
+}
+
+#[inline]
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// With `b[i] == b'"'`, returns the index just past the closing quote.
+#[inline]
+pub(crate) fn skip_string(b: &[u8], i: usize) -> Result<usize> {
+    let start = i + 1;
+    let mut j = start;
+    loop {
+        match memchr(b'"', &b[j..]) {
+            None => return err(i, "unterminated string"),
+            Some(k) => {
+                let q = j + k;
+                // The quote is escaped when an odd number of backslashes precede it.
+                let mut p = q;
+                while p > start && b[p - 1] == b'\\' {
+                    p -= 1;
+                }
+                if (q - p).is_multiple_of(2) {
+                    return Ok(q + 1);
+                }
+                j = q + 1;
+            }
+        }
+    }
+}
+
+/// With `b[i]` opening an object or array, returns the index just past its close.
+/// Bracket kinds are checked to a depth of 64; deeper, only the count is kept.
+fn skip_container(b: &[u8], i: usize) -> Result<usize> {
+    let mut depth: usize = 0;
+    // Bit d of `kinds` is 1 when level d is an array.
+    let mut kinds: u64 = 0;
+    let mut j = i;
+    while j < b.len() {
+        match b[j] {
+            b'"' => {
+                j = skip_string(b, j)?;
+                continue;
+            }
+            c @ (b'{' | b'[') => {
+                if depth < 64 {
+                    let bit = 1u64 << depth;
+                    if c == b'[' {
+                        kinds |= bit;
+                    } else {
+                        kinds &= !bit;
+                    }
+                }
+                depth += 1;
+            }
+            c @ (b'}' | b']') => {
+                if depth == 0 {
+                    return err(j, "unbalanced bracket");
+                }
+                depth -= 1;
+                if depth < 64 {
+                    let is_array = kinds & (1u64 << depth) != 0;
+                    if is_array != (c == b']') {
+                        return err(j, "mismatched bracket");
+                    }
+                }
+                if depth == 0 {
+                    return Ok(j + 1);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    err(i, "unterminated object or array")
+}
+
+/// Scans the value that starts at `b[i]` (no leading white space) and returns it
+/// with the index just past it.
+pub(crate) fn scan_value(b: &[u8], i: usize) -> Result<(Value<'_>, usize)> {
+    let Some(&c) = b.get(i) else {
+        return err(i, "value expected, found end");
+    };
+    match c {
+        b'"' => {
+            let end = skip_string(b, i)?;
+            Ok((Value::new(Kind::String, &b[i + 1..end - 1]), end))
+        }
+        b'{' => {
+            let end = skip_container(b, i)?;
+            Ok((Value::new(Kind::Object, &b[i..end]), end))
+        }
+        b'[' => {
+            let end = skip_container(b, i)?;
+            Ok((Value::new(Kind::Array, &b[i..end]), end))
+        }
+        b't' if b[i..].starts_with(b"true") => Ok((Value::new(Kind::Bool, &b[i..i + 4]), i + 4)),
+        b'f' if b[i..].starts_with(b"false") => Ok((Value::new(Kind::Bool, &b[i..i + 5]), i + 5)),
+        b'n' if b[i..].starts_with(b"null") => Ok((Value::new(Kind::Null, &b[i..i + 4]), i + 4)),
+        b'-' | b'0'..=b'9' => {
+            let mut j = i + 1;
+            while j < b.len() && matches!(b[j], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                j += 1;
+            }
+            Ok((Value::new(Kind::Number, &b[i..j]), j))
+        }
+        _ => err(i, "unexpected byte where a value should start"),
+    }
+}
+
+/// Iterates the members of the object `obj` (which must start with `{`), calling
+/// `f(key, value)` with the key's raw (escaped) bytes. Returns the index just past
+/// the closing brace.
+pub(crate) fn for_each_member<'a>(
+    obj: &'a [u8],
+    start: usize,
+    mut f: impl FnMut(&'a [u8], Value<'a>),
+) -> Result<usize> {
+    debug_assert_eq!(obj.get(start), Some(&b'{'));
+    let b = obj;
+    let mut i = skip_ws(b, start + 1);
+    if b.get(i) == Some(&b'}') {
+        return Ok(i + 1);
+    }
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return err(i, "object key expected");
+        }
+        let key_end = skip_string(b, i)?;
+        let key = &b[i + 1..key_end - 1];
+        i = skip_ws(b, key_end);
+        if b.get(i) != Some(&b':') {
+            return err(i, "':' expected after object key");
+        }
+        i = skip_ws(b, i + 1);
+        let (value, end) = scan_value(b, i)?;
+        f(key, value);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return Ok(i + 1),
+            Some(_) => return err(i, "',' or '}' expected in object"),
+            None => return err(i, "unterminated object"),
+        }
+    }
+}
+
+/// Iterates the elements of the array `arr` (which must start with `[` at `start`).
+pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, mut f: impl FnMut(Value<'a>, usize)) -> Result<usize> {
+    let b = arr;
+    let mut i = skip_ws(b, start + 1);
+    if b.get(i) == Some(&b']') {
+        return Ok(i + 1);
+    }
+    loop {
+        let (value, end) = scan_value(b, i)?;
+        f(value, i);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return Ok(i + 1),
+            Some(_) => return err(i, "',' or ']' expected in array"),
+            None => return err(i, "unterminated array"),
+        }
+    }
+}
+
+/// Looks up `key` among an object's members (first match wins). Broken objects
+/// give `None`.
+pub(crate) fn get<'a>(obj: Value<'a>, key: &[u8]) -> Option<Value<'a>> {
+    if obj.kind != Kind::Object {
+        return None;
+    }
+    let mut found = None;
+    for_each_member(obj.raw, 0, |k, v| {
+        if found.is_none() && k == key {
+            found = Some(v);
+        }
+    })
+    .ok()?;
+    found
+}
+
+/// Decodes a JSON string's inside. Borrowed when it has no escape.
+pub(crate) fn unescape(raw: &[u8]) -> Cow<'_, str> {
+    if memchr(b'\\', raw).is_none() {
+        return String::from_utf8_lossy(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    unescape_into(raw, &mut out);
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+fn hex4(b: &[u8]) -> Option<u16> {
+    if b.len() < 4 {
+        return None;
+    }
+    let mut v: u16 = 0;
+    for &c in &b[..4] {
+        let d = (c as char).to_digit(16)? as u16;
+        v = (v << 4) | d;
+    }
+    Some(v)
+}
+
+/// Decodes JSON escapes in `raw`, appending to `out`. Bytes that are not escapes,
+/// valid UTF-8 or not, are copied as they are. Returns false when an escape was
+/// invalid (replaced by U+FFFD).
+pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut ok = true;
+    let mut i = 0;
+    while i < raw.len() {
+        let Some(k) = memchr(b'\\', &raw[i..]) else {
+            out.extend_from_slice(&raw[i..]);
+            break;
+        };
+        out.extend_from_slice(&raw[i..i + k]);
+        i += k;
+        let Some(&e) = raw.get(i + 1) else {
+            out.extend_from_slice(REPLACEMENT);
+            ok = false;
+            break;
+        };
+        i += 2;
+        let simple = match e {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            continue;
+        }
+        if e != b'u' {
+            out.extend_from_slice(REPLACEMENT);
+            ok = false;
+            continue;
+        }
+        let Some(hi) = hex4(&raw[i..]) else {
+            out.extend_from_slice(REPLACEMENT);
+            ok = false;
+            continue;
+        };
+        i += 4;
+        let ch = if (0xD800..0xDC00).contains(&hi) {
+            // A high surrogate must be followed by `\u` and a low surrogate.
+            let lo = if raw[i..].starts_with(b"\\u") { hex4(&raw[i + 2..]) } else { None };
+            match lo {
+                Some(lo) if (0xDC00..0xE000).contains(&lo) => {
+                    i += 6;
+                    let c = 0x10000 + (((hi as u32) - 0xD800) << 10) + ((lo as u32) - 0xDC00);
+                    char::from_u32(c)
+                }
+                _ => None,
+            }
+        } else {
+            char::from_u32(hi as u32)
+        };
+        match ch {
+            Some(c) => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+            None => {
+                out.extend_from_slice(REPLACEMENT);
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(s: &str) -> Result<Vec<(String, Kind, String)>> {
+        let mut v = Vec::new();
+        for_each_member(s.as_bytes(), 0, |k, val| {
+            v.push((
+                String::from_utf8_lossy(k).into_owned(),
+                val.kind(),
+                String::from_utf8_lossy(val.raw()).into_owned(),
+            ))
+        })?;
+        Ok(v)
+    }
+
+    #[test]
+    fn members_of_a_flat_object() {
+        let m = members(r#"{"a": 1, "b":"x\"y", "c": {"d": [1, {"e": "}"}]}, "f": null, "g": true}"#).unwrap();
+        assert_eq!(m.len(), 5);
+        assert_eq!(m[0], ("a".into(), Kind::Number, "1".into()));
+        assert_eq!(m[1], ("b".into(), Kind::String, r#"x\"y"#.into()));
+        assert_eq!(m[2].1, Kind::Object);
+        assert_eq!(m[2].2, r#"{"d": [1, {"e": "}"}]}"#);
+        assert_eq!(m[3].1, Kind::Null);
+        assert_eq!(m[4].1, Kind::Bool);
+    }
+
+    #[test]
+    fn escaped_backslash_before_quote_ends_the_string() {
+        let m = members(r#"{"a":"x\\","b":2}"#).unwrap();
+        assert_eq!(m[0].2, r"x\\");
+        assert_eq!(m[1].2, "2");
+    }
+
+    #[test]
+    fn broken_structure_is_an_error_with_an_offset() {
+        for s in [
+            r#"{"a":"#,
+            r#"{"a":"x"#,
+            r#"{"a":[1,2}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{a:1}"#,
+            r#"{"a":[}]}"#,
+        ] {
+            let e = members(s).unwrap_err();
+            assert!(e.offset <= s.len(), "{s}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_does_not_recurse() {
+        let depth = 200_000;
+        let s = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        let m = members(&s).unwrap();
+        assert_eq!(m[0].1, Kind::Array);
+        let unclosed = format!("{{\"a\":{}", "[".repeat(depth));
+        assert!(members(&unclosed).is_err());
+    }
+
+    #[test]
+    fn unescape_decodes_every_escape() {
+        let s = unescape(br#"a\nb\t\"q\" \/ \u005f \u00e9 \ud83d\ude00 \\"#);
+        assert_eq!(s, "a\nb\t\"q\" / _ \u{e9} \u{1F600} \\");
+    }
+
+    #[test]
+    fn bad_escapes_and_lone_surrogates_become_replacement_chars() {
+        let mut out = Vec::new();
+        assert!(!unescape_into(br"x\ud800y\q\u12", &mut out));
+        assert_eq!(String::from_utf8(out).unwrap(), "x\u{FFFD}y\u{FFFD}\u{FFFD}12");
+        assert_eq!(unescape(br"\udc00"), "\u{FFFD}");
+        assert_eq!(unescape(br"end\"), "end\u{FFFD}");
+    }
+
+    #[test]
+    fn unescape_without_escapes_borrows() {
+        assert!(matches!(unescape(b"plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn get_finds_a_member() {
+        let v = Value::new(Kind::Object, br#"{"x":{"y":1},"id":"r1"}"#);
+        assert_eq!(get(v, b"id").unwrap().raw(), b"r1");
+        assert!(get(v, b"nope").is_none());
+    }
+}

@@ -1,0 +1,863 @@
+//! The parallel pass: each source mapped or streamed, cut into record-aligned
+//! chunks, parsed by rayon workers into a caller's [`Sink`]s, which are merged.
+
+use std::cell::{Cell, RefCell};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+
+use memchr::{memchr, memrchr};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::format::{BOM, Emit, Format, Layout, Locator, parse_line, parse_whole};
+use crate::options::Options;
+use crate::record::{Location, Record};
+use crate::source::{Compression, Source, SourceId, open_regular};
+use crate::time::Micros;
+
+/// Receives the records of a scan. One sink is made per worker and per source;
+/// the scan merges them, so `merge` must be associative and commutative for the
+/// result not to depend on scheduling.
+pub trait Sink: Send {
+    /// Called once per parsed record.
+    fn record(&mut self, record: &Record<'_>);
+    /// Folds another sink's results into this one.
+    fn merge(&mut self, other: Self)
+    where
+        Self: Sized;
+}
+
+/// A sink that keeps nothing, for counting only.
+impl Sink for () {
+    fn record(&mut self, _: &Record<'_>) {}
+    fn merge(&mut self, _: Self) {}
+}
+
+/// Something that went wrong while reading one source. The records read before
+/// it still count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Problem {
+    /// The file could not be opened or read.
+    Unreadable {
+        /// The cause.
+        detail: String,
+    },
+    /// The file is not the one that was opened, or its size changed, between
+    /// opening the dump and reading it.
+    Changed {
+        /// What changed.
+        detail: String,
+    },
+    /// The stream ended early or was corrupt (a truncated gzip, say) at this
+    /// offset of the decompressed bytes.
+    Truncated {
+        /// Decompressed bytes read before the fault.
+        at: u64,
+        /// The decoder's message.
+        detail: String,
+    },
+    /// Decompression stopped at a size or ratio limit (a decompression bomb's
+    /// mark); see [`Options::max_decompressed_bytes`] and [`Options::max_ratio`].
+    DecompressionLimit {
+        /// Decompressed bytes read before stopping.
+        at: u64,
+        /// Which limit.
+        detail: String,
+    },
+    /// A bug met in this source; the source's records are dropped, the scan goes on.
+    Internal {
+        /// The panic message.
+        detail: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Unreadable { detail } => write!(f, "unreadable: {detail}"),
+            Problem::Changed { detail } => write!(f, "changed while open: {detail}"),
+            Problem::Truncated { at, detail } => write!(f, "stream broken at byte {at}: {detail}"),
+            Problem::DecompressionLimit { at, detail } => write!(f, "decompression stopped at byte {at}: {detail}"),
+            Problem::Internal { detail } => write!(f, "internal error (records of this source dropped): {detail}"),
+        }
+    }
+}
+
+/// A malformed record kept as a sample: where, and why. The bytes themselves are
+/// never kept, so a sample cannot leak what the record held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Malformed {
+    /// Byte offset in the source's (decompressed) bytes.
+    pub offset: u64,
+    /// Line number (1-based).
+    pub line: u64,
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// What was read from one source.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceReport {
+    /// The source's index.
+    pub id: SourceId,
+    /// Its path.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Its layout.
+    pub layout: Layout,
+    /// Its compression.
+    pub compression: Compression,
+    /// Size on disk.
+    pub size: u64,
+    /// Bytes parsed (after decompression).
+    pub bytes: u64,
+    /// SHA-256 of the file as it is on disk, lower-case hex (absent when hashing
+    /// was off, or the file could not be read).
+    pub sha256: Option<String>,
+    /// Records parsed.
+    pub records: u64,
+    /// Records that could not be parsed in the source's format.
+    pub malformed: u64,
+    /// Earliest record time.
+    pub first: Option<Micros>,
+    /// Latest record time.
+    pub last: Option<Micros>,
+    /// The first malformed records, by offset.
+    pub malformed_samples: Vec<Malformed>,
+    /// What went wrong while reading.
+    pub problems: Vec<Problem>,
+}
+
+/// The result of [`crate::Dump::scan`]: the merged sink and a report per source.
+#[derive(Debug)]
+pub struct Scan<S> {
+    /// The merged sink.
+    pub sink: S,
+    /// One report per source, in source order.
+    pub sources: Vec<SourceReport>,
+    line_tables: Vec<Vec<u64>>,
+}
+
+impl<S> Scan<S> {
+    /// The 1-based line number of a location seen during this scan.
+    pub fn line(&self, location: &Location) -> Option<u64> {
+        let table = self.line_tables.get(location.source.0 as usize)?;
+        let start = table.get(location.chunk as usize)?;
+        Some(start + location.line_in_chunk as u64 + 1)
+    }
+
+    /// Records parsed, over all sources.
+    pub fn records(&self) -> u64 {
+        self.sources.iter().map(|s| s.records).sum()
+    }
+
+    /// Malformed records, over all sources.
+    pub fn malformed(&self) -> u64 {
+        self.sources.iter().map(|s| s.malformed).sum()
+    }
+
+    /// Bytes parsed, over all sources.
+    pub fn bytes(&self) -> u64 {
+        self.sources.iter().map(|s| s.bytes).sum()
+    }
+
+    /// Earliest and latest record times, over all sources.
+    pub fn window(&self) -> (Option<Micros>, Option<Micros>) {
+        let first = self.sources.iter().filter_map(|s| s.first).min();
+        let last = self.sources.iter().filter_map(|s| s.last).max();
+        (first, last)
+    }
+}
+
+/// Per-worker state: the sink, counters, samples and a scratch buffer.
+struct Worker<S> {
+    sink: S,
+    records: u64,
+    malformed: u64,
+    bytes: u64,
+    first: Option<Micros>,
+    last: Option<Micros>,
+    samples: Vec<Location>,
+    reasons: Vec<&'static str>,
+    cap: usize,
+    scratch: Vec<u8>,
+    /// (chunk index, newlines in it).
+    chunk_lines: Vec<(u32, u64)>,
+}
+
+impl<S: Sink> Worker<S> {
+    fn new(sink: S, cap: usize) -> Self {
+        Self {
+            sink,
+            records: 0,
+            malformed: 0,
+            bytes: 0,
+            first: None,
+            last: None,
+            samples: Vec::new(),
+            reasons: Vec::new(),
+            cap,
+            scratch: Vec::new(),
+            chunk_lines: Vec::new(),
+        }
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.sink.merge(other.sink);
+        self.records += other.records;
+        self.malformed += other.malformed;
+        self.bytes += other.bytes;
+        self.first = min_opt(self.first, other.first);
+        self.last = max_opt(self.last, other.last);
+        for (loc, reason) in other.samples.into_iter().zip(other.reasons) {
+            self.keep_sample(loc, reason);
+        }
+        self.chunk_lines.extend(other.chunk_lines);
+        self
+    }
+
+    /// Keeps the `cap` malformed records with the smallest offsets.
+    fn keep_sample(&mut self, loc: Location, reason: &'static str) {
+        if self.samples.len() < self.cap {
+            self.samples.push(loc);
+            self.reasons.push(reason);
+            return;
+        }
+        if let Some((i, worst)) = self.samples.iter().enumerate().max_by_key(|(_, l)| l.offset)
+            && loc.offset < worst.offset
+        {
+            self.samples[i] = loc;
+            self.reasons[i] = reason;
+        }
+    }
+
+    /// Parses the lines of one chunk; returns the number of newlines in it.
+    fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, chunk: u32, base: u64) -> u64 {
+        let mut loc = Locator::new(buf, source, chunk, base);
+        let mut start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut line_no: u32 = 0;
+        let mut newlines = 0u64;
+        while start < buf.len() {
+            let (end, next) = match memchr(b'\n', &buf[start..]) {
+                Some(k) => {
+                    newlines += 1;
+                    (start + k, start + k + 1)
+                }
+                None => (buf.len(), buf.len()),
+            };
+            let line = &buf[start..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !is_blank(line) {
+                parse_line(format, line, start, line_no, &mut loc, self);
+            }
+            line_no = line_no.saturating_add(1);
+            start = next;
+        }
+        self.bytes += buf.len() as u64;
+        self.chunk_lines.push((chunk, newlines));
+        newlines
+    }
+
+    /// Parses a whole buffer of documents as chunk 0.
+    fn whole(&mut self, format: Format, buf: &[u8], source: SourceId) {
+        let body = buf.strip_prefix(BOM).unwrap_or(buf);
+        let mut loc = Locator::new(buf, source, 0, 0);
+        parse_whole(format, body, &mut loc, self);
+        self.bytes += buf.len() as u64;
+        self.chunk_lines.push((0, memchr::memchr_iter(b'\n', buf).count() as u64));
+    }
+}
+
+impl<S: Sink> Emit for Worker<S> {
+    #[inline]
+    fn record(&mut self, record: &Record<'_>) {
+        self.records += 1;
+        if let Some(t) = record.ts {
+            self.first = min_opt(self.first, Some(t));
+            self.last = max_opt(self.last, Some(t));
+        }
+        self.sink.record(record);
+    }
+
+    fn malformed(&mut self, location: Location, reason: &'static str) {
+        self.malformed += 1;
+        self.keep_sample(location, reason);
+    }
+
+    fn take_scratch(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.scratch)
+    }
+
+    fn put_scratch(&mut self, scratch: Vec<u8>) {
+        self.scratch = scratch;
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+#[inline]
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c'))
+}
+
+/// Cuts `buf` into chunks of about `size` bytes that end just after a newline.
+pub(crate) fn chunk_bounds(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(buf.len() / size + 1);
+    let mut start = 0;
+    while start < buf.len() {
+        let target = start.saturating_add(size);
+        let end = if target >= buf.len() {
+            buf.len()
+        } else {
+            match memchr(b'\n', &buf[target..]) {
+                Some(k) => target + k + 1,
+                None => buf.len(),
+            }
+        };
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// One piece of a streamed source handed to a worker.
+struct Chunk {
+    index: u32,
+    base: u64,
+    bytes: Vec<u8>,
+    /// A line longer than the record limit was skipped here (its length).
+    oversized: Option<u64>,
+}
+
+/// An error raised by the decompression guard.
+#[derive(Debug)]
+struct LimitExceeded(String);
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+/// Hashes and counts the bytes read from the file (compressed, as on disk), and
+/// reports them to the dump's progress counter.
+struct Tap<'p, R> {
+    inner: R,
+    hasher: Rc<RefCell<Option<Sha256>>>,
+    count: Rc<Cell<u64>>,
+    progress: &'p AtomicU64,
+}
+
+impl<R: Read> Read for Tap<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = self.hasher.borrow_mut().as_mut() {
+            h.update(&buf[..n]);
+        }
+        self.count.set(self.count.get() + n as u64);
+        self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Stops a decompressor at a size or ratio limit.
+struct Guard<R> {
+    inner: R,
+    out: u64,
+    input: Rc<Cell<u64>>,
+    max_out: u64,
+    max_ratio: u64,
+}
+
+/// Output below which the ratio is not judged (small files compress extremely).
+const RATIO_FLOOR: u64 = 16 << 20;
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.out >= self.max_out {
+            return Err(io::Error::other(LimitExceeded(format!("size limit of {} bytes", self.max_out))));
+        }
+        let room = (self.max_out - self.out).min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.out += n as u64;
+        let input = self.input.get().max(1);
+        if self.out > RATIO_FLOOR && self.out / input > self.max_ratio {
+            return Err(io::Error::other(LimitExceeded(format!(
+                "ratio limit of {}:1 ({} bytes out of {} in)",
+                self.max_ratio, self.out, input
+            ))));
+        }
+        Ok(n)
+    }
+}
+
+fn is_limit(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<LimitExceeded>())
+}
+
+/// Everything a scan needs to know from the dump.
+pub(crate) struct Ctx<'d> {
+    pub(crate) options: &'d Options,
+    pub(crate) progress: &'d AtomicU64,
+}
+
+/// Scans every source in parallel and merges the results.
+pub(crate) fn scan_all<S, F>(ctx: &Ctx<'_>, sources: &[Source], make: &F) -> Scan<S>
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let (sink, mut parts) = sources
+        .par_iter()
+        .fold(
+            || (make(), Vec::new()),
+            |(mut sink, mut parts), src| {
+                let (s, report, table) = scan_source(ctx, src, make);
+                sink.merge(s);
+                parts.push((report, table));
+                (sink, parts)
+            },
+        )
+        .reduce(
+            || (make(), Vec::new()),
+            |(mut a, mut pa), (b, pb)| {
+                a.merge(b);
+                pa.extend(pb);
+                (a, pa)
+            },
+        );
+    parts.sort_by_key(|(r, _)| r.id);
+    let (sources, line_tables) = parts.into_iter().unzip();
+    Scan { sink, sources, line_tables }
+}
+
+/// Scans one source; a panic inside is contained and reported for this source.
+fn scan_source<S, F>(ctx: &Ctx<'_>, src: &Source, make: &F) -> (S, SourceReport, Vec<u64>)
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let mut report = SourceReport {
+        id: src.id,
+        path: src.path.clone(),
+        format: src.format,
+        layout: src.layout,
+        compression: src.compression,
+        size: src.size,
+        bytes: 0,
+        sha256: None,
+        records: 0,
+        malformed: 0,
+        first: None,
+        last: None,
+        malformed_samples: Vec::new(),
+        problems: Vec::new(),
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| read_source(ctx, src, make, &mut report)));
+    let worker = match outcome {
+        Ok(Some(w)) => w,
+        Ok(None) => return (make(), report, Vec::new()),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            report.problems.push(Problem::Internal { detail });
+            return (make(), report, Vec::new());
+        }
+    };
+    // Line table: the first line of each chunk.
+    let mut counts = worker.chunk_lines;
+    counts.sort_unstable();
+    let mut table = Vec::with_capacity(counts.len());
+    let mut acc = 0u64;
+    for (i, &(idx, n)) in counts.iter().enumerate() {
+        debug_assert_eq!(idx as usize, i);
+        table.push(acc);
+        acc += n;
+    }
+    report.records = worker.records;
+    report.malformed = worker.malformed;
+    report.bytes = worker.bytes;
+    report.first = worker.first;
+    report.last = worker.last;
+    let mut samples: Vec<Malformed> = worker
+        .samples
+        .iter()
+        .zip(&worker.reasons)
+        .map(|(loc, reason)| Malformed {
+            offset: loc.offset,
+            line: table.get(loc.chunk as usize).copied().unwrap_or(0) + loc.line_in_chunk as u64 + 1,
+            reason,
+        })
+        .collect();
+    samples.sort_by_key(|m| m.offset);
+    report.malformed_samples = samples;
+    (worker.sink, report, table)
+}
+
+fn read_source<S, F>(ctx: &Ctx<'_>, src: &Source, make: &F, report: &mut SourceReport) -> Option<Worker<S>>
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let (file, md) = match open_regular(&src.path) {
+        Ok(x) => x,
+        Err(e) => {
+            report.problems.push(Problem::Unreadable { detail: e.to_string() });
+            return None;
+        }
+    };
+    if (md.dev(), md.ino()) != src.identity {
+        report.problems.push(Problem::Changed { detail: "a different file now stands at this path".into() });
+    } else if md.len() != src.size {
+        report.problems.push(Problem::Changed { detail: format!("size was {}, now {}", src.size, md.len()) });
+        report.size = md.len();
+    }
+    if src.compression == Compression::None && ctx.options.mmap {
+        read_mapped(ctx, src, file, make, report)
+    } else {
+        Some(read_streamed(ctx, src, file, make, report))
+    }
+}
+
+#[allow(unsafe_code)]
+fn map(file: &File) -> io::Result<memmap2::Mmap> {
+    // SAFETY: the mapping is read-only and private to this process; the contract
+    // is that nobody truncates or rewrites the file while it is mapped. A file
+    // truncated by another process raises SIGBUS on access to the lost pages;
+    // responders work on evidence copies that nothing writes, and `--no-mmap`
+    // reads instead of mapping for files that may still be written
+    // (docs/security.md).
+    unsafe { memmap2::Mmap::map(file) }
+}
+
+fn read_mapped<S, F>(ctx: &Ctx<'_>, src: &Source, file: File, make: &F, report: &mut SourceReport) -> Option<Worker<S>>
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let opts = ctx.options;
+    let len = report.size;
+    if len == 0 {
+        if opts.hash {
+            report.sha256 = Some(hex(&Sha256::digest(b"")));
+        }
+        return Some(Worker::new(make(), opts.malformed_samples));
+    }
+    let map = match map(&file) {
+        Ok(m) => m,
+        Err(e) => {
+            report.problems.push(Problem::Unreadable { detail: format!("cannot map: {e}") });
+            return None;
+        }
+    };
+    let bytes: &[u8] = &map;
+    let _ = map.advise(memmap2::Advice::Sequential);
+    let id = src.id;
+    let parse = || match src.layout {
+        Layout::Lines => chunk_bounds(bytes, opts.chunk_size)
+            .into_par_iter()
+            .enumerate()
+            .fold(
+                || Worker::new(make(), opts.malformed_samples),
+                |mut w, (i, (start, end))| {
+                    w.lines(src.format, &bytes[start..end], id, i as u32, start as u64);
+                    ctx.progress.fetch_add((end - start) as u64, Ordering::Relaxed);
+                    w
+                },
+            )
+            .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge),
+        Layout::Whole => {
+            let mut w = Worker::new(make(), opts.malformed_samples);
+            w.whole(src.format, bytes, id);
+            ctx.progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            w
+        }
+    };
+    // The hash reads the same mapping while the parse does, so a cold file is
+    // read from disk once: whichever touches a page first brings it into the
+    // page cache for the other.
+    let (digest, worker) = if opts.hash { rayon::join(|| Some(Sha256::digest(bytes)), parse) } else { (None, parse()) };
+    report.sha256 = digest.map(|d| hex(&d));
+    Some(worker)
+}
+
+fn read_streamed<S, F>(ctx: &Ctx<'_>, src: &Source, file: File, make: &F, report: &mut SourceReport) -> Worker<S>
+where
+    S: Sink,
+    F: Fn() -> S + Sync,
+{
+    let opts = ctx.options;
+    let id = src.id;
+    let (tx, rx) = sync_channel::<Chunk>(rayon::current_num_threads().max(1) * 2);
+    let mut outcome: (Option<String>, Vec<Problem>) = (None, Vec::new());
+    let worker = std::thread::scope(|scope| {
+        let producer = scope.spawn(|| produce(ctx, src, file, tx));
+        let worker = match src.layout {
+            Layout::Lines => rx
+                .into_iter()
+                .par_bridge()
+                .fold(
+                    || Worker::new(make(), opts.malformed_samples),
+                    |mut w, chunk| {
+                        if let Some(len) = chunk.oversized {
+                            let loc = Location::new(id, chunk.base, chunk.index, 0);
+                            w.malformed(loc, "record longer than the record size limit");
+                            w.bytes += len;
+                            w.chunk_lines.push((chunk.index, u64::from(chunk.bytes.first() == Some(&b'\n'))));
+                        } else {
+                            w.lines(src.format, &chunk.bytes, id, chunk.index, chunk.base);
+                        }
+                        w
+                    },
+                )
+                .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge),
+            Layout::Whole => {
+                let mut w = Worker::new(make(), opts.malformed_samples);
+                for chunk in rx {
+                    w.whole(src.format, &chunk.bytes, id);
+                }
+                w
+            }
+        };
+        match producer.join() {
+            Ok(o) => outcome = o,
+            Err(_) => outcome.1.push(Problem::Internal { detail: "the reader thread panicked".into() }),
+        }
+        worker
+    });
+    report.sha256 = outcome.0;
+    report.problems.extend(outcome.1);
+    worker
+}
+
+/// Reads a stream (plain, gzip or zstd) and sends record-aligned chunks (or, for
+/// the whole layout, one chunk holding everything). Returns the file's SHA-256 and
+/// the problems met.
+fn produce(
+    ctx: &Ctx<'_>,
+    src: &Source,
+    file: File,
+    tx: std::sync::mpsc::SyncSender<Chunk>,
+) -> (Option<String>, Vec<Problem>) {
+    let opts = ctx.options;
+    let mut problems = Vec::new();
+    let hasher = Rc::new(RefCell::new(opts.hash.then(Sha256::new)));
+    let count = Rc::new(Cell::new(0u64));
+    // A second descriptor shares the file offset: after the decoder stops, the
+    // rest of the file is read through it so the hash covers every byte.
+    let rest = file.try_clone().ok();
+    let tap = Tap { inner: file, hasher: hasher.clone(), count: count.clone(), progress: ctx.progress };
+    let decoder: Box<dyn Read + '_> = match src.compression {
+        Compression::None => Box::new(tap),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(tap)),
+        Compression::Zstd => match zstd::stream::read::Decoder::new(tap) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                problems.push(Problem::Unreadable { detail: format!("zstd: {e}") });
+                Box::new(io::empty())
+            }
+        },
+    };
+    let mut reader = Guard {
+        inner: decoder,
+        out: 0,
+        input: count.clone(),
+        max_out: opts.max_decompressed_bytes,
+        max_ratio: if src.compression == Compression::None { u64::MAX } else { opts.max_ratio },
+    };
+    let result = match src.layout {
+        Layout::Lines => send_lines(&mut reader, opts, &tx),
+        Layout::Whole => {
+            let mut all = Vec::new();
+            let r = reader.read_to_end(&mut all).map(|_| ());
+            let _ = tx.send(Chunk { index: 0, base: 0, bytes: all, oversized: None });
+            r.map_err(|e| (reader.out, e))
+        }
+    };
+    drop(tx);
+    if let Err((at, e)) = result {
+        if is_limit(&e) {
+            problems.push(Problem::DecompressionLimit { at, detail: e.to_string() });
+        } else {
+            problems.push(Problem::Truncated { at, detail: e.to_string() });
+        }
+    }
+    drop(reader);
+    if let Some(mut rest) = rest {
+        let mut tail = Tap { inner: &mut rest, hasher: hasher.clone(), count, progress: ctx.progress };
+        if let Err(e) = io::copy(&mut tail, &mut io::sink()) {
+            problems.push(Problem::Unreadable { detail: format!("while hashing: {e}") });
+            *hasher.borrow_mut() = None;
+        }
+    }
+    let digest = hasher.borrow_mut().take().map(|h| hex(&h.finalize()));
+    (digest, problems)
+}
+
+/// Reads `r` into chunks of about `opts.chunk_size` that end after a newline and
+/// sends them. A line longer than `opts.max_record_bytes` is skipped (not held)
+/// and sent as an `oversized` marker. Returns the decompressed offset of a fault.
+fn send_lines<R: Read>(
+    r: &mut Guard<R>,
+    opts: &Options,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+) -> Result<(), (u64, io::Error)> {
+    let mut index: u32 = 0;
+    let mut base: u64 = 0;
+    let mut buf: Vec<u8> = Vec::with_capacity(opts.chunk_size);
+    let mut target = opts.chunk_size;
+    let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<u64>| -> bool {
+        let ok = tx.send(Chunk { index, base, bytes, oversized }).is_ok();
+        index = index.saturating_add(1);
+        ok
+    };
+    loop {
+        // Fill the buffer to the target, or to the end.
+        let mut eof = false;
+        let mut fault = None;
+        while buf.len() < target {
+            let len = buf.len();
+            buf.resize(target, 0);
+            match r.read(&mut buf[len..]) {
+                Ok(0) => {
+                    buf.truncate(len);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(len + n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+                Err(e) => {
+                    buf.truncate(len);
+                    fault = Some(e);
+                    break;
+                }
+            }
+        }
+        if eof || fault.is_some() {
+            let at = base + buf.len() as u64;
+            if !buf.is_empty() {
+                send(std::mem::take(&mut buf), base, None);
+            }
+            return match fault {
+                Some(e) => Err((at, e)),
+                None => Ok(()),
+            };
+        }
+        match memrchr(b'\n', &buf) {
+            Some(p) => {
+                let rest = buf[p + 1..].to_vec();
+                let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
+                full.truncate(p + 1);
+                let len = full.len() as u64;
+                if !send(full, base, None) {
+                    return Ok(());
+                }
+                base += len;
+                buf.extend_from_slice(&rest);
+                target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
+            }
+            None if buf.len() >= opts.max_record_bytes => {
+                // Skip the rest of this line without holding it.
+                let mut skipped = buf.len() as u64;
+                buf.clear();
+                let mut tmp = vec![0u8; 64 << 10];
+                let mut found = None;
+                let mut end_fault = None;
+                loop {
+                    match r.read(&mut tmp) {
+                        Ok(0) => break,
+                        Ok(n) => match memchr(b'\n', &tmp[..n]) {
+                            Some(p) => {
+                                skipped += p as u64 + 1;
+                                found = Some(tmp[p + 1..n].to_vec());
+                                break;
+                            }
+                            None => skipped += n as u64,
+                        },
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            end_fault = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let marker = if found.is_some() { vec![b'\n'] } else { Vec::new() };
+                if !send(marker, base, Some(skipped)) {
+                    return Ok(());
+                }
+                base += skipped;
+                if let Some(e) = end_fault {
+                    return Err((base, e));
+                }
+                match found {
+                    Some(rest) => buf.extend_from_slice(&rest),
+                    None => return Ok(()),
+                }
+                target = opts.chunk_size;
+            }
+            None => {
+                // One line longer than the buffer: grow it.
+                target = buf.len().saturating_mul(2).min(opts.max_record_bytes.max(buf.len() + 1));
+            }
+        }
+    }
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_after_newlines_and_cover_everything() {
+        let buf = b"aaaa\nbb\ncccccccc\nd";
+        let c = chunk_bounds(buf, 3);
+        assert_eq!(c, vec![(0, 5), (5, 17), (17, 18)]);
+        assert_eq!(chunk_bounds(b"", 3), vec![]);
+        assert_eq!(chunk_bounds(b"abc", 100), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn hex_is_lower_case() {
+        assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+    }
+}
