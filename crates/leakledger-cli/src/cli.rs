@@ -1,0 +1,102 @@
+//! The command line (design.md §8), declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use leakledger::Format;
+
+/// Analyse leaked AI-assistant request logs: what leaked, how it flowed, what it costs.
+#[derive(Debug, Parser)]
+#[command(name = "leakledger", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Read a dump (files or directories) and count its records, per source and in total.
+    Scan(ScanArgs),
+}
+
+/// Options for reading a dump.
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Files or directories of the dump (directories are walked).
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Parse every source as this format instead of sniffing each one.
+    #[arg(long, value_name = "F", value_parser = parse_format)]
+    pub(crate) format: Option<Format>,
+    /// Print the summary as JSON (the records and window parts of summary.json, and the sources).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Read files instead of memory-mapping them (for files that may still be written).
+    #[arg(long)]
+    pub(crate) no_mmap: bool,
+    /// Skip the SHA-256 of each source.
+    #[arg(long)]
+    pub(crate) no_hash: bool,
+    /// Stop decompressing a source past this size (e.g. 64GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64GiB")]
+    pub(crate) max_decompressed: u64,
+    /// Stop decompressing a source whose output exceeds this many times its input.
+    #[arg(long, value_name = "RATIO", default_value_t = 1000)]
+    pub(crate) max_ratio: u64,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Parses a size such as `4096`, `64MiB`, `1GiB`, `2GB` or `512k`.
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "kb" => 1e3,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "mb" => 1e6,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "gb" => 1e9,
+        "t" | "tib" => 1024.0f64.powi(4),
+        "tb" => 1e12,
+        _ => return Err(format!("unknown size unit in {s:?} (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)")),
+    };
+    let v = n * mult;
+    if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
+        return Err(format!("size out of range: {s:?}"));
+    }
+    Ok(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

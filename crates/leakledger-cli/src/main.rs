@@ -1,0 +1,37 @@
+//! `leakledger`: parse arguments, run the subcommand, map the outcome to an exit
+//! code (0 done, 1 a gate found something, 2 usage or input error; a closed
+//! output pipe is 0).
+
+mod cli;
+mod output;
+mod scan;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("leakledger: {}", output::term_safe(&format!("{e:#}")));
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The `summary.json` contract (design.md §4): the parts this version computes.
+
+use leakledger_dump::Scan;
+use leakledger_dump::time::format_rfc3339;
+use serde::Serialize;
+
+use crate::Partial;
+
+/// Version of the summary's shape; raised when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The summary of a dump, serialised as `summary.json`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+    /// Record counts.
+    pub records: Records,
+    /// The time window of the records.
+    pub window: Window,
+}
+
+/// `records`: counted over every source.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Records {
+    /// Records read, malformed included.
+    pub total: u64,
+    /// Records that could not be parsed in their format.
+    pub malformed: u64,
+    /// Records whose request id and content were already seen.
+    pub duplicates: u64,
+}
+
+/// `window`: the first and last record times, RFC 3339 UTC (null when no record
+/// has a time).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Window {
+    /// Earliest.
+    pub first: Option<String>,
+    /// Latest.
+    pub last: Option<String>,
+}
+
+impl Summary {
+    /// Summarises a finished scan.
+    pub fn from_scan(scan: &Scan<Partial>) -> Self {
+        let (first, last) = scan.window();
+        Summary {
+            schema: SCHEMA_VERSION,
+            records: Records {
+                total: scan.records() + scan.malformed(),
+                malformed: scan.malformed(),
+                duplicates: scan.sink.duplicates(),
+            },
+            window: Window { first: first.map(format_rfc3339), last: last.map(format_rfc3339) },
+        }
+    }
+}
