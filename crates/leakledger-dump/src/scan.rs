@@ -321,7 +321,7 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 #[inline]
 fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c'))
+    line.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'))
 }
 
 /// Cuts `buf` into chunks of about `size` bytes that end just after a newline.

@@ -148,11 +148,12 @@ fn read_lossy(mut r: impl Read, n: usize) -> Vec<u8> {
     buf
 }
 
-/// Walks `paths` (files and directories, in name order) into sources.
+/// Walks `paths` (files and directories, in name order) into sources. When one
+/// file is reached by several paths, the path that is not a symlink wins.
 pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<Source>, Vec<Skipped>) {
-    let mut sources = Vec::new();
     let mut skipped = Vec::new();
-    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    // (walk order, path, reached through a symlink)
+    let mut candidates: Vec<(usize, PathBuf, bool)> = Vec::new();
     for root in paths {
         let root = root.as_ref();
         for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
@@ -185,22 +186,36 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
                 skipped.push(Skipped { path, reason });
                 continue;
             }
-            match open_source(&path, options, &mut seen, sources.len()) {
-                Ok(Some(s)) => sources.push(s),
-                Ok(None) => skipped.push(Skipped { path, reason: "the same file as an earlier source".into() }),
-                Err(reason) => skipped.push(Skipped { path, reason }),
+            candidates.push((candidates.len(), path, entry.path_is_symlink()));
+        }
+    }
+    let mut by_preference: Vec<&(usize, PathBuf, bool)> = candidates.iter().collect();
+    by_preference.sort_by_key(|(order, _, link)| (*link, *order));
+    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    let mut kept: Vec<(usize, Source)> = Vec::new();
+    for (order, path, _) in by_preference {
+        match open_source(path, options, &mut seen) {
+            Ok(Some(s)) => kept.push((*order, s)),
+            Ok(None) => skipped.push(Skipped { path: path.clone(), reason: "the same file as another source".into() }),
+            Err(reason) => skipped.push(Skipped { path: path.clone(), reason }),
+        }
+    }
+    kept.sort_by_key(|(order, _)| *order);
+    let mut sources = Vec::with_capacity(kept.len());
+    for (i, (_, mut s)) in kept.into_iter().enumerate() {
+        match u32::try_from(i) {
+            Ok(id) => {
+                s.id = SourceId(id);
+                sources.push(s);
             }
+            Err(_) => skipped.push(Skipped { path: s.path, reason: "too many sources (more than 2^32)".into() }),
         }
     }
     (sources, skipped)
 }
 
-fn open_source(
-    path: &Path,
-    options: &Options,
-    seen: &mut HashSet<(u64, u64)>,
-    index: usize,
-) -> Result<Option<Source>, String> {
+/// Opens one candidate; `None` when it is a file already seen.
+fn open_source(path: &Path, options: &Options, seen: &mut HashSet<(u64, u64)>) -> Result<Option<Source>, String> {
     let (mut file, md) = open_regular(path).map_err(|e| e.to_string())?;
     let identity = (md.dev(), md.ino());
     if !seen.insert(identity) {
@@ -218,9 +233,8 @@ fn open_source(
     };
     let head = head_of(&mut file, compression).map_err(|e| e.to_string())?;
     let (format, layout) = sniff(&head, options.format);
-    let id = u32::try_from(index).map_err(|_| "too many sources (more than 2^32)".to_string())?;
     Ok(Some(Source {
-        id: crate::SourceId(id),
+        id: SourceId(0),
         path: path.to_path_buf(),
         size: md.len(),
         compression,

@@ -28,15 +28,26 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
     let b = sample.strip_prefix(BOM).unwrap_or(sample);
     let i = json::skip_ws(b, 0);
     let first_nl = memchr::memchr(b'\n', &b[i..]).map(|k| i + k);
-    let starts_json = matches!(b.get(i), Some(b'{' | b'['));
-    // Does the first document end on its first line? (A Firehose line of
-    // concatenated documents counts: the first one ends there.)
-    let first_doc_on_one_line = starts_json
-        && match json::scan_value(b, i) {
-            Ok((_, end)) => first_nl.is_none_or(|nl| end <= nl),
-            // Cut off by the sample's end with no newline yet: one long line.
-            Err(_) => first_nl.is_none() && b.len() >= SNIFF,
-        };
+    let first_doc = match b.get(i) {
+        Some(b'{') => Some(json::for_each_member(b, i, |_, _| {})),
+        Some(b'[') => Some(json::for_each_element(b, i, |_, _| {})),
+        _ => None,
+    };
+    // JSON-looking: the first document's top level parses and is followed by the
+    // end of a line or another document, or it is cut off only by the end of the
+    // sample (a long document). `[2024-05-01 ...] text` is not JSON.
+    let (starts_json, first_doc_on_one_line) = match first_doc {
+        Some(Ok(end)) => {
+            let mut j = end;
+            while matches!(b.get(j), Some(b' ' | b'\t')) {
+                j += 1;
+            }
+            let followed_well = matches!(b.get(j), None | Some(b'\r' | b'\n' | b'{' | b'['));
+            (followed_well, followed_well && first_nl.is_none_or(|nl| end <= nl))
+        }
+        Some(Err(e)) if e.reason.starts_with("unterminated") && b.len() >= SNIFF => (true, first_nl.is_none()),
+        _ => (false, false),
+    };
     let doc_layout = if first_doc_on_one_line { Layout::Lines } else { Layout::Whole };
 
     if let Some(f) = forced {
@@ -124,6 +135,7 @@ mod tests {
         assert_eq!(f("{\n \"id\": \"x\"\n}"), (Format::Json, Layout::Whole));
         assert_eq!(f("{\"Records\":[{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
         assert_eq!(f("2024-05-01 12:00:00 INFO started\nplain\n"), (Format::Text, Layout::Lines));
+        assert_eq!(f("[2024-05-01T12:00:00Z] GET /\n[2024-05-01T12:00:01Z] GET /\n"), (Format::Text, Layout::Lines));
         assert_eq!(f(""), (Format::Text, Layout::Lines));
         assert_eq!(f("\x00\x01\x02binary"), (Format::Text, Layout::Lines));
     }

@@ -1,0 +1,8 @@
+//! End-to-end tests of the public API: every format, every read path, hostile
+//! bytes, the walk, and the repository's own rules (tidy).
+
+mod chunking;
+mod formats;
+mod streams;
+mod tidy;
+mod walk;
