@@ -37,9 +37,10 @@ pub(crate) struct ScanArgs {
     /// Read files instead of memory-mapping them (for files that may still be written).
     #[arg(long)]
     pub(crate) no_mmap: bool,
-    /// Skip the SHA-256 of each source.
+    /// Compute each source's SHA-256 (shown with --json). Off by default: on one
+    /// large file it costs more than the parse itself; `report` always hashes.
     #[arg(long)]
-    pub(crate) no_hash: bool,
+    pub(crate) hash: bool,
     /// Stop decompressing a source past this size (e.g. 64GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64GiB")]
     pub(crate) max_decompressed: u64,

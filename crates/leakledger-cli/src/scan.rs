@@ -17,7 +17,7 @@ pub(crate) fn open_and_analyse(args: &ScanArgs) -> Result<(Dump, Analysis, Durat
     let options = Options::new()
         .format(args.format)
         .mmap(!args.no_mmap)
-        .hash(!args.no_hash)
+        .hash(args.hash)
         .threads(args.threads)
         .max_decompressed_bytes(args.max_decompressed)
         .max_ratio(args.max_ratio);

@@ -93,7 +93,10 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
             && l.get(10) == Some(&b'T')
             && l.get(used - 1) == Some(&b'Z')
             && l.get(used) == Some(&b' ')
+            && l.get(used + 1) == Some(&b'{')
         {
+            // An export line whose message is a JSON record. (Export lines of
+            // plain text read the same as text lines with a leading timestamp.)
             cw_lines += 1;
         }
     }

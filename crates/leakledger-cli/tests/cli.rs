@@ -1,0 +1,100 @@
+//! The `leakledger` binary end to end: output, JSON, exit codes, hostile names.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leakledger"))
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../notebooks-data/sample-dump")
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = cmd.output().expect("run leakledger");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[test]
+fn scan_prints_per_source_rows_and_totals() {
+    let (code, out, err) = run(bin().args(["scan", "--quiet"]).arg(sample()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("records:   75 total, 2 malformed, 2 duplicates"), "{out}");
+    assert!(out.contains("window:    2024-05-01T09:00:00.000000Z .. 2024-05-01T14:55:40.000000Z"), "{out}");
+    for format in ["jsonl", "cloudwatch", "otlp", "json", "text"] {
+        assert!(out.contains(&format!("  {format} ")), "no {format} row in {out}");
+    }
+    assert!(out.contains("requests-00.jsonl:13 (byte 15272): unterminated string"), "{out}");
+}
+
+#[test]
+fn scan_json_gives_the_summary_contract_and_the_sources() {
+    let (code, out, err) = run(bin().args(["scan", "--json", "--hash"]).arg(sample()));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["records"], serde_json::json!({"total": 75, "malformed": 2, "duplicates": 2}));
+    assert_eq!(v["window"]["first"], "2024-05-01T09:00:00.000000Z");
+    assert_eq!(v["window"]["last"], "2024-05-01T14:55:40.000000Z");
+    let sources = v["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 8);
+    for s in sources {
+        assert_eq!(s["sha256"].as_str().map(str::len), Some(64), "{s}");
+    }
+    let compressions: Vec<&str> = sources.iter().map(|s| s["compression"].as_str().unwrap()).collect();
+    assert!(compressions.contains(&"gzip") && compressions.contains(&"zstd"));
+}
+
+#[test]
+fn the_same_counts_without_mmap_and_on_one_thread() {
+    let (_, a, _) = run(bin().args(["scan", "--json", "--hash"]).arg(sample()));
+    let (_, b, _) = run(bin().args(["scan", "--json", "--hash", "--no-mmap", "--threads", "1"]).arg(sample()));
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_str(&a).unwrap(), serde_json::from_str(&b).unwrap());
+    assert_eq!(a["records"], b["records"]);
+    assert_eq!(a["window"], b["window"]);
+    assert_eq!(a["sources"], b["sources"]);
+}
+
+#[test]
+fn nothing_readable_is_exit_2() {
+    let (code, out, _) = run(bin().args(["scan", "/nonexistent/leakledger-test-path"]));
+    assert_eq!(code, 2);
+    assert!(out.contains("skipped (1)"), "{out}");
+}
+
+#[test]
+fn usage_errors_are_exit_2_and_help_is_0() {
+    assert_eq!(run(bin().arg("scan")).0, 2);
+    assert_eq!(run(bin().args(["scan", "--format", "yaml", "x"])).0, 2);
+    assert_eq!(run(bin().arg("--help")).0, 0);
+    let (code, out, _) = run(bin().args(["scan", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("--no-mmap"));
+}
+
+#[test]
+fn forced_format_applies_to_every_source() {
+    let (code, out, _) =
+        run(bin().args(["scan", "--json", "--format", "text"]).arg(sample().join("gateway/requests-00.jsonl")));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sources"][0]["format"], "text");
+    assert_eq!(v["records"]["malformed"], 0);
+}
+
+#[test]
+fn names_from_the_dump_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("evil\u{1b}]0;owned\u{7}\u{1b}[2J.jsonl");
+    std::fs::write(&hostile, "{\"request_id\":\"x\"}\n{broken\n").unwrap();
+    let (code, out, _) = run(bin().args(["scan", "--quiet"]).arg(dir.path()));
+    assert_eq!(code, 0);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "raw control characters in {out:?}");
+    assert!(out.contains("evil\\u{1b}]0;owned\\u{7}\\u{1b}[2J.jsonl"), "{out}");
+}
