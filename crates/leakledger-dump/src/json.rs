@@ -94,6 +94,129 @@ impl<'a> Value<'a> {
     }
 }
 
+impl<'a> Value<'a> {
+    /// The value of `key` in an object (first match; keys compared as written,
+    /// escapes included). `None` for other kinds or a broken object.
+    pub fn get(&self, key: &str) -> Option<Value<'a>> {
+        get(*self, key.as_bytes())
+    }
+
+    /// The members of an object as (raw key, value); empty for other kinds. A
+    /// broken object ends the iteration early.
+    pub fn members(&self) -> Members<'a> {
+        let start = if self.kind == Kind::Object { 1 } else { self.raw.len() };
+        Members { b: self.raw, i: start, first: true }
+    }
+
+    /// The elements of an array; empty for other kinds. A broken array ends the
+    /// iteration early.
+    pub fn elements(&self) -> Elements<'a> {
+        let start = if self.kind == Kind::Array { 1 } else { self.raw.len() };
+        Elements { b: self.raw, i: start, first: true }
+    }
+
+    /// Decodes a string that holds JSON (a body logged as `"{\"messages\": ...}"`)
+    /// into `scratch` and returns the value it holds, borrowing `scratch`. `None`
+    /// when this is not a string or its text is not one whole JSON value.
+    pub fn decode_json<'b>(&self, scratch: &'b mut Vec<u8>) -> Option<Value<'b>> {
+        if self.kind != Kind::String {
+            return None;
+        }
+        scratch.clear();
+        unescape_into(self.raw, scratch);
+        let b: &'b [u8] = scratch;
+        let i = skip_ws(b, 0);
+        if !matches!(b.get(i), Some(b'{' | b'[' | b'"')) {
+            return None;
+        }
+        let (v, end) = scan_value(b, i).ok()?;
+        (skip_ws(b, end) == b.len()).then_some(v)
+    }
+}
+
+/// Iterator over an object's members, from [`Value::members`].
+#[derive(Clone, Debug)]
+pub struct Members<'a> {
+    b: &'a [u8],
+    i: usize,
+    first: bool,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = (&'a [u8], Value<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.b;
+        let mut i = skip_ws(b, self.i);
+        if !self.first {
+            if b.get(i) != Some(&b',') {
+                self.i = b.len();
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+        }
+        self.first = false;
+        let item = (|| {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = skip_string(b, i).ok()?;
+            let key = &b[i + 1..key_end - 1];
+            let colon = skip_ws(b, key_end);
+            if b.get(colon) != Some(&b':') {
+                return None;
+            }
+            let (v, end) = scan_value(b, skip_ws(b, colon + 1)).ok()?;
+            Some((key, v, end))
+        })();
+        match item {
+            Some((k, v, end)) => {
+                self.i = end;
+                Some((k, v))
+            }
+            None => {
+                self.i = b.len();
+                None
+            }
+        }
+    }
+}
+
+/// Iterator over an array's elements, from [`Value::elements`].
+#[derive(Clone, Debug)]
+pub struct Elements<'a> {
+    b: &'a [u8],
+    i: usize,
+    first: bool,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.b;
+        let mut i = skip_ws(b, self.i);
+        if !self.first {
+            if b.get(i) != Some(&b',') {
+                self.i = b.len();
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+        }
+        self.first = false;
+        match scan_value(b, i) {
+            Ok((v, end)) => {
+                self.i = end;
+                Some(v)
+            }
+            Err(_) => {
+                self.i = b.len();
+                None
+            }
+        }
+    }
+}
+
 /// Why a piece of JSON could not be scanned, and where (an offset into the slice
 /// that was given).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -474,6 +597,32 @@ mod tests {
     #[test]
     fn unescape_without_escapes_borrows() {
         assert!(matches!(unescape(b"plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn navigation_by_iterators() {
+        let v = Value::new(Kind::Object, br#"{"a": [1, "x", {"b": null}], "c": "d"}"#);
+        let keys: Vec<&[u8]> = v.members().map(|(k, _)| k).collect();
+        assert_eq!(keys, [&b"a"[..], b"c"]);
+        let a = v.get("a").unwrap();
+        let kinds: Vec<Kind> = a.elements().map(|e| e.kind()).collect();
+        assert_eq!(kinds, [Kind::Number, Kind::String, Kind::Object]);
+        assert_eq!(Value::new(Kind::Array, b"[]").elements().count(), 0);
+        assert_eq!(Value::new(Kind::Object, b"{ }").members().count(), 0);
+        assert_eq!(Value::new(Kind::String, b"x").members().count(), 0);
+        // A broken tail stops the iteration without a panic.
+        assert_eq!(Value::new(Kind::Array, b"[1, 2,").elements().count(), 2);
+    }
+
+    #[test]
+    fn json_inside_a_string_decodes_on_demand() {
+        let s = Value::new(Kind::String, br#"{\"messages\":[{\"content\":\"a\\nb\"}]}"#);
+        let mut scratch = Vec::new();
+        let inner = s.decode_json(&mut scratch).unwrap();
+        assert_eq!(inner.kind(), Kind::Object);
+        let content = inner.get("messages").unwrap().elements().next().unwrap().get("content").unwrap();
+        assert_eq!(content.as_str().unwrap(), "a\nb");
+        assert!(Value::new(Kind::String, b"plain text").decode_json(&mut scratch).is_none());
     }
 
     #[test]
