@@ -17,6 +17,34 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Read a dump (files or directories) and count its records, per source and in total.
     Scan(ScanArgs),
+    /// Generate a synthetic leaked dump with its exact ground truth (DIR/dump/, DIR/truth.json).
+    Synth(SynthArgs),
+}
+
+/// Options for generating a synthetic dump.
+#[derive(Debug, Args)]
+pub(crate) struct SynthArgs {
+    /// Output folder (created; must be empty or absent).
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+    /// Approximate size before compression (e.g. 64MiB, 4.5GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "1GiB")]
+    pub(crate) size: u64,
+    /// Seed: the same seed and options give byte-identical output.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Organisations in the generated world.
+    #[arg(long, value_name = "N", default_value_t = 87)]
+    pub(crate) orgs: usize,
+    /// gzip every shard.
+    #[arg(long)]
+    pub(crate) gzip: bool,
+    /// Formats to write, comma-separated: jsonl, cloudwatch, otlp.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "jsonl,cloudwatch,otlp")]
+    pub(crate) formats: Vec<String>,
+    /// Target shard size before compression.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
+    pub(crate) shard_size: u64,
 }
 
 /// Options for reading a dump.

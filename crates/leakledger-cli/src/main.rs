@@ -5,6 +5,7 @@
 mod cli;
 mod output;
 mod scan;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Synth(args) => synth::run(&args),
     };
     match result {
         Ok(code) => code,
