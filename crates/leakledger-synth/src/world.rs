@@ -157,7 +157,7 @@ fn lower_camel(words: &[&str]) -> String {
 }
 
 fn word(rng: &mut Rng) -> &'static str {
-    rng.pick(WORDS)
+    rng.pick::<&str>(WORDS)
 }
 
 /// A decoy line that looks like a finding but is not one: a public link, a
