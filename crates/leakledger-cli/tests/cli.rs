@@ -8,7 +8,13 @@ fn bin() -> Command {
 }
 
 fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../notebooks-data/sample-dump")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../notebooks-data/sample-dump/dump")
+}
+
+/// The sample's ground truth (written by the generator).
+fn truth() -> serde_json::Value {
+    let text = std::fs::read_to_string(sample().join("../truth.json")).expect("truth.json");
+    serde_json::from_str(&text).expect("truth JSON")
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
@@ -24,12 +30,17 @@ fn run(cmd: &mut Command) -> (i32, String, String) {
 fn scan_prints_per_source_rows_and_totals() {
     let (code, out, err) = run(bin().args(["scan", "--quiet"]).arg(sample()));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("records:   75 total, 2 malformed, 2 duplicates"), "{out}");
-    assert!(out.contains("window:    2024-05-01T09:00:00.000000Z .. 2024-05-01T14:55:40.000000Z"), "{out}");
-    for format in ["jsonl", "cloudwatch", "otlp", "json", "text"] {
+    let t = truth();
+    let r = &t["records"];
+    let line = format!("records:   {} total, {} malformed, {} duplicates", r["total"], r["malformed"], r["duplicates"]);
+    assert!(out.contains(&line), "no {line:?} in {out}");
+    let window =
+        format!("window:    {} .. {}", t["window"]["first"].as_str().unwrap(), t["window"]["last"].as_str().unwrap());
+    assert!(out.contains(&window), "{out}");
+    for format in ["jsonl", "cloudwatch", "otlp"] {
         assert!(out.contains(&format!("  {format} ")), "no {format} row in {out}");
     }
-    assert!(out.contains("requests-00.jsonl:13 (byte 15272): unterminated string"), "{out}");
+    assert!(out.contains("malformed records (first"), "{out}");
 }
 
 #[test]
@@ -37,17 +48,24 @@ fn scan_json_gives_the_summary_contract_and_the_sources() {
     let (code, out, err) = run(bin().args(["scan", "--json", "--hash"]).arg(sample()));
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let t = truth();
     assert_eq!(v["schema"], 1);
-    assert_eq!(v["records"], serde_json::json!({"total": 75, "malformed": 2, "duplicates": 2}));
-    assert_eq!(v["window"]["first"], "2024-05-01T09:00:00.000000Z");
-    assert_eq!(v["window"]["last"], "2024-05-01T14:55:40.000000Z");
+    assert_eq!(v["records"], t["records"]);
+    assert_eq!(v["window"], t["window"]);
     let sources = v["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 8);
+    assert_eq!(sources.len(), t["shards"].as_array().unwrap().len());
     for s in sources {
         assert_eq!(s["sha256"].as_str().map(str::len), Some(64), "{s}");
     }
+    // The manifest hashes are those of the files the generator wrote.
+    let mut from_scan: Vec<&str> = sources.iter().map(|s| s["sha256"].as_str().unwrap()).collect();
+    let mut from_truth: Vec<&str> =
+        t["shards"].as_array().unwrap().iter().map(|s| s["sha256"].as_str().unwrap()).collect();
+    from_scan.sort_unstable();
+    from_truth.sort_unstable();
+    assert_eq!(from_scan, from_truth);
     let compressions: Vec<&str> = sources.iter().map(|s| s["compression"].as_str().unwrap()).collect();
-    assert!(compressions.contains(&"gzip") && compressions.contains(&"zstd"));
+    assert!(compressions.contains(&"gzip") && compressions.contains(&"zstd") && compressions.contains(&"none"));
 }
 
 #[test]
@@ -81,11 +99,29 @@ fn usage_errors_are_exit_2_and_help_is_0() {
 #[test]
 fn forced_format_applies_to_every_source() {
     let (code, out, _) =
-        run(bin().args(["scan", "--json", "--format", "text"]).arg(sample().join("gateway/requests-00.jsonl")));
+        run(bin().args(["scan", "--json", "--format", "text"]).arg(sample().join("gateway/requests-0000.jsonl")));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["sources"][0]["format"], "text");
     assert_eq!(v["records"]["malformed"], 0);
+}
+
+#[test]
+fn synth_writes_a_dump_and_its_truth_and_refuses_a_full_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("gen");
+    let (code, out, err) =
+        run(bin().args(["synth", "--size", "300KiB", "--orgs", "3", "--seed", "9", "-o"]).arg(&out_dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("truth: "), "{out}");
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("truth.json")).unwrap()).unwrap();
+    let (code, scanned, _) = run(bin().args(["scan", "--json"]).arg(out_dir.join("dump")));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&scanned).unwrap();
+    assert_eq!(v["records"], t["records"]);
+    let (code, _, err) = run(bin().args(["synth", "--size", "1KiB", "-o"]).arg(&out_dir));
+    assert_eq!(code, 2);
+    assert!(err.contains("not empty"), "{err}");
 }
 
 #[test]

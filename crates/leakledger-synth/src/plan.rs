@@ -134,10 +134,13 @@ impl Plan {
                     }
                 })
                 .unwrap_or(0);
+            // The first sessions visit every channel once, so even a tiny dump
+            // has every format.
+            let ci = if sessions.len() < channels.len() { sessions.len() } else { ci };
             let channel = channels[ci].0;
             let org = rng.below(world.orgs.len() as u64) as usize;
             let start = WINDOW_START_US + (rng.below((WINDOW_US / 1000) as u64) as i64) * 1000;
-            let s = if rng.chance(0.04) {
+            let s = if sessions.len() >= channels.len() && rng.chance(0.04) {
                 session::standalone(&mut rng, &world, org, channel, start)
             } else {
                 session::session(&mut rng, &mut world, org, channel, start)
@@ -146,6 +149,13 @@ impl Plan {
             bytes_by_channel[ci] += est;
             total += est;
             sessions.push(s);
+        }
+
+        // At least one orphan (a parent that was never logged), however small the dump.
+        if !sessions.iter().any(|s| s.orphan_parent.is_some())
+            && let Some(s) = sessions.iter_mut().find(|s| s.repo.is_some())
+        {
+            s.orphan_parent = Some(session::orphan_id(&mut rng, s.channel));
         }
 
         // Entries per channel, then shards per channel.
@@ -272,12 +282,10 @@ fn shard_name(channel: Channel, i: usize, n: usize, gzip: bool) -> (PathBuf, &'s
         }
         Channel::Otlp => (format!("dump/otel/traces-{i:04}"), "jsonl"),
     };
-    let compression = if channel == Channel::Firehose || gzip {
+    let compression = if channel == Channel::Firehose || gzip || (n > 1 && i == 0 && channel.line_based()) {
         "gzip"
-    } else if n > 1 && i == n - 1 && channel == Channel::Gateway {
+    } else if n > 1 && i == n - 1 && channel.line_based() {
         "zstd"
-    } else if n > 1 && i == 0 && channel.line_based() {
-        "gzip"
     } else {
         "none"
     };

@@ -67,6 +67,11 @@ impl Channel {
     }
 }
 
+/// An id in `channel`'s request-id form that no logged request has.
+pub fn orphan_id(rng: &mut Rng, channel: Channel) -> String {
+    channel.request_id(rng)
+}
+
 /// A version-4-shaped UUID.
 pub fn uuid(rng: &mut Rng) -> String {
     format!(

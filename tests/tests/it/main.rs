@@ -4,5 +4,6 @@
 mod chunking;
 mod formats;
 mod streams;
+mod synth;
 mod tidy;
 mod walk;
