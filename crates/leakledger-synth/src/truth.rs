@@ -34,8 +34,19 @@ pub struct Truth {
     pub secrets: Secrets,
     /// `window`.
     pub window: Window,
+    /// The exposed repositories and files themselves, for set comparisons.
+    pub inventory: Inventory,
     /// The files written.
     pub shards: Vec<ShardInfo>,
+}
+
+/// What leaked, item by item.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Inventory {
+    /// Repository keys, sorted.
+    pub repositories: Vec<String>,
+    /// (repository key, normalised path) of every file with content exposed, sorted.
+    pub files: Vec<(String, String)>,
 }
 
 /// The options of the run.
@@ -296,6 +307,7 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
             first: (first != i64::MAX).then(|| rfc3339_us(first)),
             last: (last != i64::MIN).then(|| rfc3339_us(last)),
         },
+        inventory: Inventory { repositories: repos.iter().cloned().collect(), files: files.iter().cloned().collect() },
         shards,
     }
 }

@@ -25,15 +25,18 @@
 
 #![warn(missing_docs)]
 
+mod inventory;
 mod partial;
+mod payload;
 mod summary;
 
+pub use inventory::{FileEntry, Inventory, OrgEntry, RepoEntry};
 pub use leakledger_dump::{
     Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Options, Problem, Record, Scan, Sink, Skipped,
     Source, SourceId, SourceReport, Value, time,
 };
 pub use partial::Partial;
-pub use summary::{Records, SCHEMA_VERSION, Summary, Window};
+pub use summary::{Exposure, Records, SCHEMA_VERSION, Summary, Window};
 
 /// The result of [`analyse`]: the merged partial, the per-source reports and the
 /// summary.

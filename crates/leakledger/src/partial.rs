@@ -4,16 +4,23 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use leakledger_dump::{Record, Sink};
+
+use crate::inventory::Inventory;
+use crate::payload::Walker;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// What one worker has seen: mergeable, associatively and commutatively, so
 /// shards can be scanned apart (even on different machines) and merged.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Partial {
     /// Records that carry a request id.
     pub(crate) with_id: u64,
     /// Distinct (request id, content) keys, as 64-bit hashes.
     pub(crate) keys: HashSet<u64, BuildHasherDefault<Identity>>,
+    /// What leaked.
+    pub(crate) inventory: Inventory,
+    /// The worker's payload walker and its digest cache (not merged).
+    walker: Walker,
 }
 
 impl Partial {
@@ -21,6 +28,11 @@ impl Partial {
     /// logging): those with an id, less the distinct (id, content) pairs.
     pub fn duplicates(&self) -> u64 {
         self.with_id - self.keys.len() as u64
+    }
+
+    /// The exposure inventory.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
     }
 }
 
@@ -45,12 +57,18 @@ impl Sink for Partial {
     fn record(&mut self, r: &Record<'_>) {
         if let Some(id) = r.request_id {
             self.with_id += 1;
-            self.keys.insert(dedup_key(r, id.raw()));
+            // A duplicate counts once everywhere else: its exposure is already in.
+            if !self.keys.insert(dedup_key(r, id.raw())) {
+                return;
+            }
         }
+        let found = self.walker.found(r.payload, r.response);
+        self.inventory.add(r, &found);
     }
 
     fn merge(&mut self, other: Self) {
         self.with_id += other.with_id;
+        self.inventory.merge(other.inventory);
         if other.keys.len() > self.keys.len() {
             let mine = std::mem::replace(&mut self.keys, other.keys);
             self.keys.extend(mine);

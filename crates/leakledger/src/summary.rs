@@ -18,6 +18,25 @@ pub struct Summary {
     pub records: Records,
     /// The time window of the records.
     pub window: Window,
+    /// What leaked.
+    pub exposure: Exposure,
+}
+
+/// `exposure` (docs/formats.md "What is counted").
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Exposure {
+    /// Distinct organisations.
+    pub organizations: u64,
+    /// Distinct repository keys.
+    pub repositories: u64,
+    /// Distinct (repository, path) with content exposed.
+    pub files: u64,
+    /// Distinct (repository, path) mentioned at all.
+    pub paths: u64,
+    /// Bytes of distinct exposed content.
+    pub code_bytes: u64,
+    /// Exposed files by language.
+    pub languages: std::collections::BTreeMap<String, u64>,
 }
 
 /// `records`: counted over every source.
@@ -53,6 +72,17 @@ impl Summary {
                 duplicates: scan.sink.duplicates(),
             },
             window: Window { first: first.map(format_rfc3339), last: last.map(format_rfc3339) },
+            exposure: {
+                let inv = scan.sink.inventory();
+                Exposure {
+                    organizations: inv.orgs.len() as u64,
+                    repositories: inv.repos.len() as u64,
+                    files: inv.files.len() as u64,
+                    paths: inv.path_count(),
+                    code_bytes: inv.code_bytes(),
+                    languages: inv.languages(),
+                }
+            },
         }
     }
 }

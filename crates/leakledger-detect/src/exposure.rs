@@ -1,0 +1,342 @@
+//! What one request exposes, from the segments of its conversation.
+
+use xxhash_rust::xxh3::xxh3_128;
+
+use crate::path::{normalize, strip_diff_prefix};
+use crate::repo;
+use crate::text;
+
+/// One piece of a conversation, as the caller walked it out of the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment<'a> {
+    /// A system prompt.
+    System(&'a str),
+    /// A user or assistant text.
+    Text(&'a str),
+    /// A tool call: its id, tool name, the path it names (`file_path`, `path`,
+    /// `filename`) and the shell command it runs, if any.
+    ToolCall {
+        /// Tool call id.
+        id: &'a str,
+        /// Tool name.
+        name: &'a str,
+        /// Path input.
+        path: Option<&'a str>,
+        /// Shell command input.
+        command: Option<&'a str>,
+    },
+    /// A tool result: the id it answers, its text, and whether it is an error.
+    ToolResult {
+        /// The tool call id it answers.
+        id: &'a str,
+        /// Its text.
+        content: &'a str,
+        /// Reported as an error.
+        error: bool,
+    },
+}
+
+/// A file whose content is exposed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileHit {
+    /// Normalised path (relative to the working directory when under it).
+    pub path: String,
+    /// 128-bit hash of the content, for deduplication.
+    pub hash: u128,
+    /// Content length in bytes.
+    pub len: u64,
+}
+
+/// What one request's conversation exposes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The working directory, as stated.
+    pub cwd: Option<String>,
+    /// The origin remote, normalised (`host/owner/name`).
+    pub remote: Option<String>,
+    /// The go.mod module of a go.mod shown, normalised.
+    pub go_module: Option<String>,
+    /// Files with content.
+    pub files: Vec<FileHit>,
+    /// Paths mentioned without content (failed reads, non-reading tools).
+    pub paths: Vec<String>,
+}
+
+impl Found {
+    /// The repository key by the strongest evidence found (origin remote, then
+    /// go.mod module, then `local/ORG/NAME` from the working directory). A
+    /// record's own repository field, stronger still, is the caller's.
+    pub fn repository(&self, org: &str) -> Option<String> {
+        self.remote
+            .clone()
+            .or_else(|| self.go_module.clone())
+            .or_else(|| self.cwd.as_deref().and_then(|c| repo::local_key(org, c)))
+    }
+}
+
+/// Does a tool with this name return a file's content?
+pub fn is_read_tool(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["read", "view", "cat", "open", "get_file", "file_content"].iter().any(|k| n.contains(k))
+}
+
+/// A file shown in a text, digested: path as written, content hash and length,
+/// and the module it names when it is a go.mod.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownDigest {
+    /// Path as written (diff prefixes stripped), not yet normalised.
+    pub path: String,
+    /// Content hash.
+    pub hash: u128,
+    /// Content length.
+    pub len: u64,
+    /// The normalised module of a go.mod.
+    pub module: Option<String>,
+}
+
+/// What a text (system prompt, message) holds, independent of its context, so a
+/// caller can cache it by the text's bytes: conversations repeat every earlier
+/// message in every later request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextDigest {
+    /// A `Working directory:` line.
+    pub cwd: Option<String>,
+    /// Files shown.
+    pub shown: Vec<ShownDigest>,
+    /// An origin remote in a git config shown in the text, normalised.
+    pub remote: Option<String>,
+}
+
+/// What a tool result holds, independent of its call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResultDigest {
+    /// Content hash.
+    pub hash: u128,
+    /// Content length.
+    pub len: u64,
+    /// An origin remote (`git remote -v` output or git config), normalised.
+    pub remote: Option<String>,
+    /// A go.mod `module` line, normalised.
+    pub module: Option<String>,
+    /// Reads like a tool's error message (`Error: ENOENT...`): a failed read
+    /// exposes a path, not a file. OpenAI-style tool messages carry no error flag.
+    pub error_like: bool,
+}
+
+/// Short texts that are a tool's error rather than a file's content.
+pub fn looks_like_error(content: &str) -> bool {
+    let t = content.trim_start();
+    t.len() < 300
+        && (t.starts_with("Error")
+            || t.starts_with("error:")
+            || t.contains("ENOENT")
+            || t.contains("No such file or directory")
+            || t.contains("does not exist"))
+}
+
+fn is_go_mod(path: &str) -> bool {
+    path == "go.mod" || path.ends_with("/go.mod") || path.ends_with("\\go.mod")
+}
+
+/// Digests a text.
+pub fn digest_text(t: &str) -> TextDigest {
+    let shown = text::shown(t)
+        .into_iter()
+        .map(|s| {
+            let path = if s.diff { strip_diff_prefix(s.path) } else { s.path };
+            ShownDigest {
+                path: path.to_string(),
+                hash: xxh3_128(s.content.as_bytes()),
+                len: s.content.len() as u64,
+                module: if is_go_mod(path) && !s.diff {
+                    repo::go_module(s.content).and_then(repo::normalize_url)
+                } else {
+                    None
+                },
+            }
+        })
+        .collect();
+    let remote =
+        if t.contains("[remote \"origin\"]") { repo::origin_remote(t).and_then(repo::normalize_url) } else { None };
+    TextDigest { cwd: text::working_directory(t).map(str::to_string), shown, remote }
+}
+
+/// Digests a tool result.
+pub fn digest_result(content: &str) -> ResultDigest {
+    let b = content.as_bytes();
+    let remote = if memchr::memmem::find(b, b"(fetch)").is_some() || memchr::memmem::find(b, b"[remote").is_some() {
+        repo::origin_remote(content).and_then(repo::normalize_url)
+    } else {
+        None
+    };
+    let module = if content.starts_with("module ") || memchr::memmem::find(b, b"\nmodule ").is_some() {
+        repo::go_module(content).and_then(repo::normalize_url)
+    } else {
+        None
+    };
+    ResultDigest { hash: xxh3_128(b), len: b.len() as u64, remote, module, error_like: looks_like_error(content) }
+}
+
+/// One piece of a conversation, digested (see [`Segment`]).
+#[derive(Clone, Copy, Debug)]
+pub enum Item<'a> {
+    /// A system prompt.
+    System(&'a TextDigest),
+    /// A user or assistant text.
+    Text(&'a TextDigest),
+    /// A tool call.
+    ToolCall {
+        /// Tool call id.
+        id: &'a str,
+        /// Tool name.
+        name: &'a str,
+        /// Path input.
+        path: Option<&'a str>,
+        /// Shell command input.
+        command: Option<&'a str>,
+    },
+    /// A tool result.
+    ToolResult {
+        /// The id it answers.
+        id: &'a str,
+        /// Its digest.
+        digest: &'a ResultDigest,
+        /// Reported as an error.
+        error: bool,
+    },
+}
+
+/// Finds what `segments` expose. Tool results are matched to calls by id; a call
+/// that reads a file makes its (non-error) result that file's content.
+pub fn extract(segments: &[Segment<'_>]) -> Found {
+    let texts: Vec<Option<TextDigest>> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::System(t) | Segment::Text(t) => Some(digest_text(t)),
+            _ => None,
+        })
+        .collect();
+    let results: Vec<Option<ResultDigest>> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::ToolResult { content, .. } => Some(digest_result(content)),
+            _ => None,
+        })
+        .collect();
+    let items: Vec<Item<'_>> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match *s {
+            Segment::System(_) => Item::System(texts[i].as_ref().unwrap_or(&EMPTY_TEXT)),
+            Segment::Text(_) => Item::Text(texts[i].as_ref().unwrap_or(&EMPTY_TEXT)),
+            Segment::ToolCall { id, name, path, command } => Item::ToolCall { id, name, path, command },
+            Segment::ToolResult { id, error, .. } => {
+                Item::ToolResult { id, digest: results[i].as_ref().unwrap_or(&EMPTY_RESULT), error }
+            }
+        })
+        .collect();
+    assemble(&items)
+}
+
+static EMPTY_TEXT: TextDigest = TextDigest { cwd: None, shown: Vec::new(), remote: None };
+static EMPTY_RESULT: ResultDigest = ResultDigest { hash: 0, len: 0, remote: None, module: None, error_like: false };
+
+/// Puts digested items together: the working directory normalises paths, tool
+/// results are matched to their calls, the strongest repository evidence is kept.
+pub fn assemble(items: &[Item<'_>]) -> Found {
+    let cwd = items.iter().find_map(|i| match i {
+        Item::System(d) | Item::Text(d) => d.cwd.clone(),
+        _ => None,
+    });
+    let mut found = Found { cwd, ..Found::default() };
+    let cwd = found.cwd.clone();
+    let cwd = cwd.as_deref();
+    let norm = |p: &str| normalize(p, cwd);
+    let mut answered: Vec<&str> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match *item {
+            Item::ToolCall { .. } => {}
+            Item::ToolResult { id, digest, error } => {
+                answered.push(id);
+                let call = items[..i].iter().rev().find_map(|c| match *c {
+                    Item::ToolCall { id: cid, name, path, command } if cid == id => Some((name, path, command)),
+                    _ => None,
+                });
+                let Some((name, path, command)) = call else { continue };
+                if command.is_some_and(|c| c.contains("git remote")) && found.remote.is_none() {
+                    found.remote.clone_from(&digest.remote);
+                }
+                let Some(p) = path.and_then(norm) else { continue };
+                if !error && !digest.error_like && is_read_tool(name) {
+                    if found.go_module.is_none() && is_go_mod(&p) {
+                        found.go_module.clone_from(&digest.module);
+                    }
+                    found.files.push(FileHit { path: p, hash: digest.hash, len: digest.len });
+                } else {
+                    found.paths.push(p);
+                }
+            }
+            Item::System(d) | Item::Text(d) => {
+                for s in &d.shown {
+                    if let Some(p) = norm(&s.path) {
+                        if found.go_module.is_none() && s.module.is_some() {
+                            found.go_module.clone_from(&s.module);
+                        }
+                        found.files.push(FileHit { path: p, hash: s.hash, len: s.len });
+                    }
+                }
+                if found.remote.is_none() {
+                    found.remote.clone_from(&d.remote);
+                }
+            }
+        }
+    }
+    // Calls never answered still name their paths.
+    for item in items {
+        if let Item::ToolCall { id, path: Some(path), .. } = *item
+            && !answered.contains(&id)
+            && let Some(p) = norm(path)
+        {
+            found.paths.push(p);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_failed_reads_and_remotes() {
+        let segs = [
+            Segment::System("Working directory: /w/pay"),
+            Segment::ToolCall { id: "1", name: "bash", path: None, command: Some("git remote -v") },
+            Segment::ToolResult { id: "1", content: "origin\thttps://github.com/Acme/Pay.git (fetch)\n", error: false },
+            Segment::ToolCall { id: "2", name: "read_file", path: Some("/w/pay/src/a.py"), command: None },
+            Segment::ToolResult { id: "2", content: "x = 1\n", error: false },
+            Segment::ToolCall { id: "3", name: "Read", path: Some("/w/pay/gone.py"), command: None },
+            Segment::ToolResult { id: "3", content: "ENOENT", error: true },
+            Segment::ToolCall { id: "4", name: "Write", path: Some("/w/pay/new.py"), command: None },
+            Segment::ToolResult { id: "4", content: "ok", error: false },
+        ];
+        let f = extract(&segs);
+        assert_eq!(f.remote.as_deref(), Some("github.com/acme/pay"));
+        assert_eq!(f.files.len(), 1);
+        assert_eq!(f.files[0].path, "src/a.py");
+        assert_eq!(f.paths, ["gone.py", "new.py"]);
+        assert_eq!(f.repository("acme").as_deref(), Some("github.com/acme/pay"));
+    }
+
+    #[test]
+    fn go_mod_names_the_repository_and_cwd_is_the_fallback() {
+        let segs = [
+            Segment::System("Working directory: /home/u/src/ledger"),
+            Segment::Text("# File: go.mod\nmodule gitlab.com/globex/ledger\n\ngo 1.22\n"),
+        ];
+        let f = extract(&segs);
+        assert_eq!(f.repository("globex").as_deref(), Some("gitlab.com/globex/ledger"));
+        let f = extract(&segs[..1]);
+        assert_eq!(f.repository("Globex").as_deref(), Some("local/globex/ledger"));
+    }
+}

@@ -1,0 +1,110 @@
+//! Path normalisation: how one file written many ways becomes one key.
+
+/// Normalises a leaked path: `\` becomes `/`, repeated slashes and `.` segments
+/// go, `..` is resolved without ever climbing above the root, and a path under
+/// `cwd` becomes relative to it. Paths outside `cwd` stay absolute. `None` for an
+/// empty result.
+///
+/// ```
+/// use leakledger_detect::path::normalize;
+/// assert_eq!(normalize("/home/u/repo/./src//a.py", Some("/home/u/repo")).as_deref(), Some("src/a.py"));
+/// assert_eq!(normalize("C:\\Users\\u\\repo\\src\\A.java", Some("C:\\Users\\u\\repo")).as_deref(), Some("src/A.java"));
+/// assert_eq!(normalize("../../etc/passwd", None).as_deref(), Some("etc/passwd"));
+/// ```
+pub fn normalize(path: &str, cwd: Option<&str>) -> Option<String> {
+    let (abs, segs) = split(path);
+    if abs.is_none() {
+        // Relative paths are relative to the working directory already.
+        return (!segs.is_empty()).then(|| segs.join("/"));
+    }
+    if let Some(cwd) = cwd {
+        let (cabs, csegs) = split(cwd);
+        if cabs.is_some()
+            && eq_root(abs.as_deref(), cabs.as_deref())
+            && segs.len() > csegs.len()
+            && segs[..csegs.len()] == csegs[..]
+        {
+            return Some(segs[csegs.len()..].join("/"));
+        }
+    }
+    if segs.is_empty() {
+        return None;
+    }
+    Some(format!("{}{}", abs.unwrap_or_default(), segs.join("/")))
+}
+
+fn eq_root(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    }
+}
+
+/// Splits into an absolute root (`/` or `C:/`) and clean segments.
+fn split(path: &str) -> (Option<String>, Vec<&str>) {
+    let p = path.trim();
+    let bytes = p.as_bytes();
+    let (root, rest) = if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+        (Some(format!("{}:/", (bytes[0] as char).to_ascii_uppercase())), &p[2..])
+    } else if p.starts_with('/') || p.starts_with('\\') {
+        (Some("/".to_string()), p)
+    } else {
+        (None, p)
+    };
+    let mut segs: Vec<&str> = Vec::new();
+    for seg in rest.split(['/', '\\']) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    (root, segs)
+}
+
+/// Strips the `a/` or `b/` prefix a unified diff puts on paths.
+pub fn strip_diff_prefix(path: &str) -> &str {
+    path.strip_prefix("a/").or_else(|| path.strip_prefix("b/")).unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_many_spellings_of_one_path() {
+        let cwd = Some("/work/repo");
+        for p in
+            ["/work/repo/src/a.go", "src/a.go", "./src/a.go", "src//a.go", "/work/repo/lib/../src/a.go", "src\\a.go"]
+        {
+            assert_eq!(normalize(p, cwd).as_deref(), Some("src/a.go"), "{p}");
+        }
+    }
+
+    #[test]
+    fn outside_the_working_directory_stays_absolute() {
+        assert_eq!(
+            normalize("/home/u/.aws/credentials", Some("/home/u/src/r")).as_deref(),
+            Some("/home/u/.aws/credentials")
+        );
+        assert_eq!(normalize("/work/repository/x", Some("/work/repo")).as_deref(), Some("/work/repository/x"));
+        assert_eq!(normalize("/../../etc/passwd", None).as_deref(), Some("/etc/passwd"));
+        assert_eq!(normalize("c:\\Users\\a\\x.txt", None).as_deref(), Some("C:/Users/a/x.txt"));
+    }
+
+    #[test]
+    fn nothing_left_is_none() {
+        assert_eq!(normalize("", None), None);
+        assert_eq!(normalize("./..", None), None);
+        assert_eq!(normalize("/work/repo", Some("/work/repo")), Some("/work/repo".into()));
+    }
+
+    #[test]
+    fn diff_prefixes() {
+        assert_eq!(strip_diff_prefix("a/src/x"), "src/x");
+        assert_eq!(strip_diff_prefix("b/src/x"), "src/x");
+        assert_eq!(strip_diff_prefix("src/x"), "src/x");
+    }
+}
