@@ -49,6 +49,7 @@ pub struct Options {
     pub(crate) gzip: bool,
     pub(crate) formats: Vec<String>,
     pub(crate) shard_bytes: u64,
+    pub(crate) history: bool,
 }
 
 impl Default for Options {
@@ -60,6 +61,7 @@ impl Default for Options {
             gzip: false,
             formats: FORMATS.iter().map(|s| s.to_string()).collect(),
             shard_bytes: 64 << 20,
+            history: true,
         }
     }
 }
@@ -92,6 +94,12 @@ impl Options {
     /// Which formats to write (`jsonl`, `cloudwatch`, `otlp`).
     pub fn formats<S: AsRef<str>>(mut self, formats: &[S]) -> Self {
         self.formats = formats.iter().map(|s| s.as_ref().to_string()).collect();
+        self
+    }
+    /// Whether each request carries the conversation so far (default, as agent
+    /// loops send it) or only its own turn after the system prompt.
+    pub fn history(mut self, on: bool) -> Self {
+        self.history = on;
         self
     }
     /// Target size of one shard before compression (default 64 MiB).

@@ -66,6 +66,8 @@ fn marker(path: &str) -> &'static str {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     pub(crate) world: &'a World,
+    /// Requests carry the conversation so far (else only their own turn).
+    pub(crate) history: bool,
 }
 
 impl Ctx<'_> {
@@ -218,7 +220,8 @@ impl Ctx<'_> {
         if system_in_messages || s.openai {
             self.text_message(out, "system", &self.system_prompt(s));
         }
-        for t in &s.turns[..=k] {
+        let first = if self.history { 0 } else { k };
+        for t in &s.turns[first..=k] {
             self.turn(out, s, t);
         }
         // Drop a leading comma when there was no system message.

@@ -62,6 +62,8 @@ pub struct Generator {
     pub formats: Vec<String>,
     /// Whether every shard was gzip'd.
     pub gzip: bool,
+    /// Whether requests carry the conversation so far.
+    pub history: bool,
 }
 
 /// Record counts.
@@ -240,9 +242,12 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
             }
             per_turn.push(found);
         }
-        // Request k carries turns 0..=k.
+        // Request k carries turns 0..=k (or only turn k without history).
         let mut carried: BTreeMap<usize, u64> = BTreeMap::new();
         for (k, r) in s.requests.iter().enumerate() {
+            if !plan.history {
+                carried.clear();
+            }
             for &(secret, n) in &per_turn[k] {
                 *carried.entry(secret).or_default() += u64::from(n);
             }
@@ -291,6 +296,7 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
             size: options.size,
             formats: options.formats.clone(),
             gzip: options.gzip,
+            history: options.history,
         },
         records: Records { total, malformed, duplicates },
         chains,

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use leakledger_detect::exposure::Found;
 use leakledger_detect::lang::language_of;
-use leakledger_detect::repo::normalize_url;
+use leakledger_detect::repo::{local_key, normalize_url};
 use leakledger_dump::{Location, Record};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 /// A file whose content leaked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,33 +44,56 @@ pub struct OrgEntry {
     pub first: Option<Location>,
 }
 
-/// What leaked, accumulated over records; merge is a union.
+/// How strongly a record names its repository (design.md §3, strongest last).
+pub(crate) mod strength {
+    pub(crate) const LOCAL: u8 = 0;
+    pub(crate) const GO_MOD: u8 = 1;
+    pub(crate) const REMOTE: u8 = 2;
+    pub(crate) const FIELD: u8 = 3;
+}
+
+/// What leaked, accumulated over records; merge is a union. Keys are hashes of
+/// the repository key and the path, so that a session's weaker repository key
+/// (`local/ORG/NAME`) can be re-keyed to its strongest once chains are known.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
     pub(crate) orgs: HashMap<String, OrgEntry>,
-    pub(crate) repos: HashMap<String, RepoEntry>,
-    /// Keyed by a hash of (repository, path).
-    pub(crate) files: HashMap<u128, FileEntry>,
-    pub(crate) paths: HashSet<u128>,
+    /// Repository key hash to entry (with its evidence strength).
+    pub(crate) repos: HashMap<u64, (RepoEntry, u8)>,
+    /// (repository hash, path hash) to entry.
+    pub(crate) files: HashMap<(u64, u64), FileEntry>,
+    pub(crate) paths: HashSet<(u64, u64)>,
     /// Content hash to length.
     pub(crate) blobs: HashMap<u128, u64>,
 }
 
-fn key(repo: &str, path: &str) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(repo.as_bytes());
-    h.update(&[0xff]);
-    h.update(path.as_bytes());
-    h.digest128()
+/// The hash a repository key is known by (0 for none).
+pub(crate) fn repo_hash(key: &str) -> u64 {
+    if key.is_empty() { 0 } else { xxh3_64(key.as_bytes()) | 1 }
 }
 
 fn earlier(a: Location, b: Location) -> Location {
     if (b.source, b.offset) < (a.source, a.offset) { b } else { a }
 }
 
+/// Keeps the entry first seen (smallest location), whichever order merges come in.
+fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V, first: impl Fn(&V) -> Location) {
+    match map.get_mut(&k) {
+        Some(e) => {
+            if earlier(first(e), first(&v)) != first(e) {
+                *e = v;
+            }
+        }
+        None => {
+            map.insert(k, v);
+        }
+    }
+}
+
 impl Inventory {
-    /// Adds what one record exposes.
-    pub(crate) fn add(&mut self, r: &Record<'_>, found: &Found) {
+    /// Adds what one record exposes; returns the repository (hash, strength) the
+    /// record names.
+    pub(crate) fn add(&mut self, r: &Record<'_>, found: &Found) -> (u64, u8) {
         let org = r.org.and_then(|v| v.as_str());
         let org = org.as_deref().unwrap_or("");
         let loc = r.location;
@@ -86,18 +109,24 @@ impl Inventory {
             }
         }
         let field = r.repository.and_then(|v| v.as_str()).and_then(|u| normalize_url(&u));
-        let repo = field.or_else(|| found.repository(if org.is_empty() { "unknown" } else { org }));
-        let repo = repo.unwrap_or_default();
-        if !repo.is_empty() {
-            match self.repos.get_mut(&repo) {
-                Some(e) => e.first = earlier(e.first, loc),
-                None => {
-                    self.repos.insert(repo.clone(), RepoEntry { key: repo.clone(), org: org.to_string(), first: loc });
-                }
-            }
+        let local_org = if org.is_empty() { "unknown" } else { org };
+        let (repo, strength) = if let Some(f) = field {
+            (f, strength::FIELD)
+        } else if let Some(k) = &found.remote {
+            (k.clone(), strength::REMOTE)
+        } else if let Some(k) = &found.go_module {
+            (k.clone(), strength::GO_MOD)
+        } else {
+            (found.cwd.as_deref().and_then(|c| local_key(local_org, c)).unwrap_or_default(), strength::LOCAL)
+        };
+        let rh = repo_hash(&repo);
+        if rh != 0 && !self.repos.contains_key(&rh) {
+            self.repos.insert(rh, (RepoEntry { key: repo.clone(), org: org.to_string(), first: loc }, strength));
+        } else if let Some((e, _)) = self.repos.get_mut(&rh) {
+            e.first = earlier(e.first, loc);
         }
         for f in &found.files {
-            let k = key(&repo, &f.path);
+            let k = (rh, xxh3_64(f.path.as_bytes()));
             self.paths.insert(k);
             self.blobs.insert(f.hash, f.len);
             match self.files.get_mut(&k) {
@@ -117,8 +146,9 @@ impl Inventory {
             }
         }
         for p in &found.paths {
-            self.paths.insert(key(&repo, p));
+            self.paths.insert((rh, xxh3_64(p.as_bytes())));
         }
+        (rh, strength)
     }
 
     /// Folds another inventory in.
@@ -132,31 +162,48 @@ impl Inventory {
             };
         }
         for (k, v) in other.repos {
-            match self.repos.get_mut(&k) {
-                Some(e) => {
-                    if earlier(e.first, v.first) == v.first && v.first != e.first {
-                        *e = v;
-                    }
-                }
-                None => {
-                    self.repos.insert(k, v);
-                }
-            }
+            keep_first(&mut self.repos, k, v, |(e, _)| e.first);
         }
         for (k, v) in other.files {
-            match self.files.get_mut(&k) {
-                Some(e) => {
-                    if earlier(e.first, v.first) == v.first && v.first != e.first {
-                        *e = v;
-                    }
-                }
-                None => {
-                    self.files.insert(k, v);
-                }
-            }
+            keep_first(&mut self.files, k, v, |e| e.first);
         }
         self.paths.extend(other.paths);
         self.blobs.extend(other.blobs);
+    }
+
+    /// The inventory with repository keys re-keyed by `alias` (a session's weaker
+    /// keys to its strongest): files and paths of one repository named two ways
+    /// count once.
+    pub(crate) fn resolve(&self, alias: &HashMap<u64, u64>) -> Inventory {
+        let to = |h: u64| -> u64 {
+            let mut h = h;
+            for _ in 0..4 {
+                match alias.get(&h) {
+                    Some(&t) if t != h => h = t,
+                    _ => break,
+                }
+            }
+            h
+        };
+        let mut out = Inventory { orgs: self.orgs.clone(), blobs: self.blobs.clone(), ..Inventory::default() };
+        for (&h, (e, s)) in &self.repos {
+            let t = to(h);
+            if t == h {
+                keep_first(&mut out.repos, h, (e.clone(), *s), |(e, _)| e.first);
+            }
+        }
+        for (&(rh, ph), f) in &self.files {
+            let t = to(rh);
+            let mut f = f.clone();
+            if t != rh
+                && let Some((e, _)) = self.repos.get(&t)
+            {
+                f.repository.clone_from(&e.key);
+            }
+            keep_first(&mut out.files, (t, ph), f, |e| e.first);
+        }
+        out.paths = self.paths.iter().map(|&(rh, ph)| (to(rh), ph)).collect();
+        out
     }
 
     /// Organisation names, sorted.
@@ -175,7 +222,7 @@ impl Inventory {
 
     /// Repositories, sorted by key.
     pub fn repositories(&self) -> Vec<&RepoEntry> {
-        let mut v: Vec<&RepoEntry> = self.repos.values().collect();
+        let mut v: Vec<&RepoEntry> = self.repos.values().map(|(e, _)| e).collect();
         v.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         v
     }

@@ -36,21 +36,62 @@ pub use leakledger_dump::{
     Source, SourceId, SourceReport, Value, time,
 };
 pub use partial::Partial;
-pub use summary::{Exposure, Records, SCHEMA_VERSION, Summary, Window};
+pub use summary::{ChainCounts, Exposure, Records, SCHEMA_VERSION, Summary, Window};
 
-/// The result of [`analyse`]: the merged partial, the per-source reports and the
-/// summary.
+/// The result of [`analyse`]: the per-source reports, the exposure inventory,
+/// the chains and the summary.
 #[derive(Debug)]
 pub struct Analysis {
     /// The scan: per-source reports, line resolution and the merged [`Partial`].
     pub scan: Scan<Partial>,
+    /// What leaked, each repository named by its session's strongest evidence.
+    pub inventory: Inventory,
+    /// The request chains.
+    pub chains: leakledger_chain::Chains,
     /// The `summary.json` contract's values.
     pub summary: Summary,
 }
 
-/// Reads the whole dump in one parallel pass and summarises it.
+/// Reads the whole dump in one parallel pass, builds the chains, and summarises.
 pub fn analyse(dump: &Dump) -> Analysis {
     let scan = dump.scan(Partial::default);
-    let summary = Summary::from_scan(&scan);
-    Analysis { scan, summary }
+    finish(scan)
+}
+
+/// Turns a finished scan into an analysis: chains from the requests' keys, then
+/// each chain's files re-keyed to its strongest repository evidence (a session
+/// names its repository once, say in `git remote -v`, and its later requests may
+/// only show the working directory).
+pub fn finish(scan: Scan<Partial>) -> Analysis {
+    // Fold requests that two workers each saw once (see `Request::dedup`).
+    let mut seen = std::collections::HashSet::new();
+    let requests: Vec<&partial::Request> =
+        scan.sink.requests.iter().filter(|r| r.dedup == 0 || seen.insert(r.dedup)).collect();
+    let keys: Vec<leakledger_chain::Key> = requests.iter().map(|r| r.key).collect();
+    let chains = leakledger_chain::build(&keys);
+    // The strongest repository of each chain (ties: the smallest hash).
+    let mut best: std::collections::HashMap<u32, (u8, std::cmp::Reverse<u64>)> = std::collections::HashMap::new();
+    for (r, &c) in requests.iter().copied().zip(&chains.component) {
+        if r.repo != 0 {
+            let cand = (r.strength, std::cmp::Reverse(r.repo));
+            let e = best.entry(c).or_insert(cand);
+            if cand > *e {
+                *e = cand;
+            }
+        }
+    }
+    let mut alias: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for (r, c) in requests.iter().copied().zip(&chains.component) {
+        if let Some(&(strength, std::cmp::Reverse(target))) = best.get(c)
+            && r.repo != 0
+            && r.repo != target
+            && r.strength < strength
+        {
+            let e = alias.entry(r.repo).or_insert(target);
+            *e = (*e).min(target);
+        }
+    }
+    let inventory = scan.sink.inventory.resolve(&alias);
+    let summary = Summary::new(&scan, &inventory, &chains);
+    Analysis { scan, inventory, chains, summary }
 }

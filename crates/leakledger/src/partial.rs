@@ -7,6 +7,7 @@ use leakledger_dump::{Record, Sink};
 
 use crate::inventory::Inventory;
 use crate::payload::Walker;
+use leakledger_chain::Key;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// What one worker has seen: mergeable, associatively and commutatively, so
@@ -19,6 +20,8 @@ pub struct Partial {
     pub(crate) keys: HashSet<u64, BuildHasherDefault<Identity>>,
     /// What leaked.
     pub(crate) inventory: Inventory,
+    /// One compact key per distinct request, for chains.
+    pub(crate) requests: Vec<Request>,
     /// The worker's payload walker and its digest cache (not merged).
     walker: Walker,
 }
@@ -34,6 +37,23 @@ impl Partial {
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
     }
+}
+
+/// A distinct request as chains need it: ids as hashes and the repository it names.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request {
+    pub(crate) key: Key,
+    /// The record's duplicate key (id and body), or 0 when it has no id: workers
+    /// decide duplicates only among the records they saw, so the same request
+    /// may arrive twice from two workers and is folded after the merge.
+    pub(crate) dedup: u64,
+    /// Repository key hash (0 for none) and evidence strength.
+    pub(crate) repo: u64,
+    pub(crate) strength: u8,
+}
+
+fn id_hash(v: Option<leakledger_dump::Value<'_>>) -> Option<u64> {
+    v.filter(|v| !v.raw().is_empty()).map(|v| xxh3_64(v.raw()))
 }
 
 /// The content that makes two records with one request id the same record: the
@@ -55,20 +75,30 @@ fn dedup_key(r: &Record<'_>, id: &[u8]) -> u64 {
 
 impl Sink for Partial {
     fn record(&mut self, r: &Record<'_>) {
+        let mut dedup = 0;
         if let Some(id) = r.request_id {
             self.with_id += 1;
+            dedup = dedup_key(r, id.raw()) | 1;
             // A duplicate counts once everywhere else: its exposure is already in.
-            if !self.keys.insert(dedup_key(r, id.raw())) {
+            if !self.keys.insert(dedup) {
                 return;
             }
         }
         let found = self.walker.found(r.payload, r.response);
-        self.inventory.add(r, &found);
+        let (repo, strength) = self.inventory.add(r, &found);
+        // A record without an id still is a request: it gets one from where it is.
+        let id = id_hash(r.request_id).unwrap_or_else(|| {
+            xxh3_64(&[r.location.source.0.to_le_bytes(), (r.location.offset as u32).to_le_bytes()].concat())
+                ^ r.location.offset.rotate_left(32)
+        });
+        let key = Key { id, trace: id_hash(r.trace_id), parent: id_hash(r.parent_id) };
+        self.requests.push(Request { key, dedup, repo, strength });
     }
 
     fn merge(&mut self, other: Self) {
         self.with_id += other.with_id;
         self.inventory.merge(other.inventory);
+        self.requests.extend(other.requests);
         if other.keys.len() > self.keys.len() {
             let mine = std::mem::replace(&mut self.keys, other.keys);
             self.keys.extend(mine);

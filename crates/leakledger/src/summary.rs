@@ -4,7 +4,9 @@ use leakledger_dump::Scan;
 use leakledger_dump::time::format_rfc3339;
 use serde::Serialize;
 
-use crate::Partial;
+use leakledger_chain::Chains;
+
+use crate::{Inventory, Partial};
 
 /// Version of the summary's shape; raised when a field changes meaning.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -16,6 +18,8 @@ pub struct Summary {
     pub schema: u32,
     /// Record counts.
     pub records: Records,
+    /// Request chains.
+    pub chains: ChainCounts,
     /// The time window of the records.
     pub window: Window,
     /// What leaked.
@@ -50,6 +54,17 @@ pub struct Records {
     pub duplicates: u64,
 }
 
+/// `chains`: connected groups of requests (design.md §4).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct ChainCounts {
+    /// Chains.
+    pub total: u64,
+    /// Requests whose parent is named but absent.
+    pub orphans: u64,
+    /// Requests in the longest chain.
+    pub max_length: u64,
+}
+
 /// `window`: the first and last record times, RFC 3339 UTC (null when no record
 /// has a time).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
@@ -61,8 +76,8 @@ pub struct Window {
 }
 
 impl Summary {
-    /// Summarises a finished scan.
-    pub fn from_scan(scan: &Scan<Partial>) -> Self {
+    /// Summarises a finished scan with its resolved inventory and chains.
+    pub fn new(scan: &Scan<Partial>, inv: &Inventory, chains: &Chains) -> Self {
         let (first, last) = scan.window();
         Summary {
             schema: SCHEMA_VERSION,
@@ -71,17 +86,15 @@ impl Summary {
                 malformed: scan.malformed(),
                 duplicates: scan.sink.duplicates(),
             },
+            chains: ChainCounts { total: chains.total, orphans: chains.orphans, max_length: chains.max_length },
             window: Window { first: first.map(format_rfc3339), last: last.map(format_rfc3339) },
-            exposure: {
-                let inv = scan.sink.inventory();
-                Exposure {
-                    organizations: inv.orgs.len() as u64,
-                    repositories: inv.repos.len() as u64,
-                    files: inv.files.len() as u64,
-                    paths: inv.path_count(),
-                    code_bytes: inv.code_bytes(),
-                    languages: inv.languages(),
-                }
+            exposure: Exposure {
+                organizations: inv.orgs.len() as u64,
+                repositories: inv.repos.len() as u64,
+                files: inv.files.len() as u64,
+                paths: inv.path_count(),
+                code_bytes: inv.code_bytes(),
+                languages: inv.languages(),
             },
         }
     }

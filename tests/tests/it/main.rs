@@ -2,6 +2,7 @@
 //! bytes, the walk, and the repository's own rules (tidy).
 
 mod chunking;
+mod exposure;
 mod formats;
 mod streams;
 mod synth;

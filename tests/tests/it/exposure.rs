@@ -1,0 +1,116 @@
+//! The exposure inventory and the chains against the generator's ground truth:
+//! every counter, and the sets of files and repositories themselves.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use leakledger_synth::{Options, Truth};
+
+fn analyse(dir: &Path) -> leakledger::Analysis {
+    let dump = leakledger::Dump::open(&[dir.join("dump")], &leakledger::Options::new()).unwrap();
+    leakledger::analyse(&dump)
+}
+
+fn check(options: &Options) -> (Truth, leakledger::Analysis) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = leakledger_synth::generate(dir.path(), options).unwrap();
+    let a = analyse(dir.path());
+    let s = &a.summary;
+    let e = &s.exposure;
+    let t = &truth.exposure;
+    let label = format!("{:?}", truth.generator);
+    assert_eq!(
+        (s.records.total, s.records.malformed, s.records.duplicates),
+        (truth.records.total, truth.records.malformed, truth.records.duplicates),
+        "{label}"
+    );
+    assert_eq!(
+        (s.chains.total, s.chains.orphans, s.chains.max_length),
+        (truth.chains.total, truth.chains.orphans, truth.chains.max_length),
+        "{label}"
+    );
+    let repos: BTreeSet<String> = a.inventory.repositories().iter().map(|r| r.key.clone()).collect();
+    let want_repos: BTreeSet<String> = truth.inventory.repositories.iter().cloned().collect();
+    assert_eq!(repos, want_repos, "{label}");
+    let files: BTreeSet<(String, String)> =
+        a.inventory.files().iter().map(|f| (f.repository.clone(), f.path.clone())).collect();
+    let want_files: BTreeSet<(String, String)> = truth.inventory.files.iter().cloned().collect();
+    let missing: Vec<_> = want_files.difference(&files).take(5).collect();
+    let extra: Vec<_> = files.difference(&want_files).take(5).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "{label}: missing {missing:?}, extra {extra:?}");
+    assert_eq!(
+        (e.organizations, e.repositories, e.files, e.paths, e.code_bytes),
+        (t.organizations, t.repositories, t.files, t.paths, t.code_bytes),
+        "{label}"
+    );
+    assert_eq!(e.languages, t.languages, "{label}");
+    (truth, a)
+}
+
+fn small(seed: u64) -> Options {
+    Options::new().size(2 << 20).orgs(10).seed(seed).shard_bytes(256 << 10)
+}
+
+#[test]
+fn every_format_alone_and_mixed() {
+    for (seed, formats) in [
+        (21, &["jsonl"][..]),
+        (22, &["cloudwatch"][..]),
+        (23, &["otlp"][..]),
+        (24, &["jsonl", "cloudwatch", "otlp"][..]),
+    ] {
+        check(&small(seed).formats(formats));
+    }
+}
+
+#[test]
+fn gzip_everything() {
+    check(&small(25).gzip(true));
+}
+
+#[test]
+fn resending_the_history_changes_nothing_of_what_leaked() {
+    let (with, _) = check(&small(26));
+    let (without, _) = check(&small(26).history(false));
+    assert_eq!(with.exposure, without.exposure);
+    assert_eq!(with.inventory, without.inventory);
+    assert_eq!(with.chains, without.chains);
+    // The records differ: the history is what makes requests grow.
+    let size = |t: &Truth| t.shards.iter().map(|s| s.bytes).sum::<u64>();
+    assert!(size(&with) > 2 * size(&without));
+}
+
+#[test]
+fn decoys_are_not_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = serde_json::json!({
+        "system": "Working directory: /home/u/src/billing",
+        "messages": [
+            {"role": "user", "content": "This looks like https://github.com/kubernetes/kubernetes/issues/123 and my dependency https://gitlab.com/x/y; the File: header is fine."},
+            {"role": "user", "content": "```python\nprint('no path here')\n```"},
+        ]
+    });
+    let line = serde_json::json!({"request_id": "r1", "org": "acme", "body": body}).to_string();
+    std::fs::write(dir.path().join("a.jsonl"), line + "\n").unwrap();
+    let dump = leakledger::Dump::open(&[dir.path()], &leakledger::Options::new()).unwrap();
+    let a = leakledger::analyse(&dump);
+    let repos: Vec<&str> = a.inventory.repositories().iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(repos, ["local/acme/billing"]);
+    assert_eq!((a.summary.exposure.files, a.summary.exposure.paths, a.summary.exposure.code_bytes), (0, 0, 0));
+}
+
+#[test]
+fn evidence_points_at_the_first_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = leakledger_synth::generate(dir.path(), &small(27).formats(&["jsonl"])).unwrap();
+    let a = analyse(dir.path());
+    assert_eq!(a.inventory.files().len() as u64, truth.exposure.files);
+    for f in a.inventory.files() {
+        let src = &a.scan.sources[f.first.source.0 as usize];
+        assert!(f.first.offset < src.bytes, "{}: offset {} beyond {}", f.path, f.first.offset, src.bytes);
+        assert!(a.scan.line(&f.first).is_some());
+    }
+    // Per organisation, files add up.
+    let by_org: u64 = a.inventory.organizations().iter().map(|o| a.inventory.files_of(o).count() as u64).sum();
+    assert_eq!(by_org, truth.exposure.files);
+}
