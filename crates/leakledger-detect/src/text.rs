@@ -81,18 +81,31 @@ fn close<'t>(text: &'t str, open: Option<Open<'t>>, end: usize, out: &mut Vec<Sh
 /// Every file a text shows: after `File:` markers (to the next marker or the end),
 /// in fenced blocks with a path (to the closing fence), in unified diffs (from
 /// `diff --git` to the next one or the end).
+///
+/// Only the lines that hold a candidate (`File:`, a fence, `diff --git `) are
+/// examined, found with SIMD substring search; the content lines in between are
+/// never walked one by one.
 pub fn shown(text: &str) -> Vec<Shown<'_>> {
     let bytes = text.as_bytes();
-    let has_marker = memmem::find(bytes, b"File:").is_some();
-    let has_fence = memmem::find(bytes, b"```").is_some();
-    let has_diff = memmem::find(bytes, b"diff --git ").is_some();
-    if !(has_marker || has_fence || has_diff) {
+    // Start offsets of candidate lines, in order, without repeats.
+    let mut starts: Vec<usize> = Vec::new();
+    for needle in [&b"File:"[..], b"```", b"diff --git "] {
+        for at in memmem::find_iter(bytes, needle) {
+            let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            starts.push(line);
+        }
+    }
+    if starts.is_empty() {
         return Vec::new();
     }
+    starts.sort_unstable();
+    starts.dedup();
     let mut out = Vec::new();
     let mut open: Option<Open<'_>> = None;
-    for (at, line) in lines_at(text) {
-        let next = (at + line.len() + 1).min(text.len());
+    for at in starts {
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(text.len(), |k| at + k);
+        let line = text[at..end].trim_end_matches('\r');
+        let next = (end + 1).min(text.len());
         if let Some(Open::Fence(..)) = open {
             if line.trim_start().starts_with("```") {
                 close(text, open.take(), at, &mut out);
@@ -114,7 +127,7 @@ pub fn shown(text: &str) -> Vec<Shown<'_>> {
             open = Some(Open::Diff(path, at));
         }
     }
-    // An unclosed fence runs to the end.
+    // An unclosed block runs to the end.
     close(text, open.take(), text.len(), &mut out);
     out
 }

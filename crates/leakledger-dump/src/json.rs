@@ -217,6 +217,120 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// A forward-only reader over one JSON value, for walking into nested values
+/// without scanning each container twice (once to find where it ends, again to
+/// enter it). Broken input ends the walk: `next_key` and `next_element` return
+/// `None`/`false`, `value` returns `None`.
+#[derive(Clone, Debug)]
+pub struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `v` (an object or array to enter).
+    pub fn over(v: Value<'a>) -> Self {
+        Cursor { b: v.raw, i: 0 }
+    }
+
+    /// The next significant byte, without consuming it.
+    pub fn peek(&mut self) -> Option<u8> {
+        self.i = skip_ws(self.b, self.i);
+        self.b.get(self.i).copied()
+    }
+
+    fn stop(&mut self) {
+        self.i = self.b.len();
+    }
+
+    /// Consumes a `{`; false (and the walk stops) when there is none.
+    pub fn enter_object(&mut self) -> bool {
+        if self.peek() == Some(b'{') {
+            self.i += 1;
+            true
+        } else {
+            self.stop();
+            false
+        }
+    }
+
+    /// Consumes a `[`; false (and the walk stops) when there is none.
+    pub fn enter_array(&mut self) -> bool {
+        if self.peek() == Some(b'[') {
+            self.i += 1;
+            true
+        } else {
+            self.stop();
+            false
+        }
+    }
+
+    /// The next member's key (raw), leaving the cursor at its value, which the
+    /// caller must consume (with [`Cursor::value`] or by entering it). `None` at
+    /// the closing brace.
+    pub fn next_key(&mut self) -> Option<&'a [u8]> {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.peek();
+            }
+            Some(b'}') => {
+                self.i += 1;
+                return None;
+            }
+            _ => {}
+        }
+        if self.b.get(self.i) != Some(&b'"') {
+            self.stop();
+            return None;
+        }
+        let Ok(end) = skip_string(self.b, self.i) else {
+            self.stop();
+            return None;
+        };
+        let key = &self.b[self.i + 1..end - 1];
+        self.i = skip_ws(self.b, end);
+        if self.b.get(self.i) != Some(&b':') {
+            self.stop();
+            return None;
+        }
+        self.i += 1;
+        Some(key)
+    }
+
+    /// True when another element follows (the cursor is then at it); false at
+    /// the closing bracket.
+    pub fn next_element(&mut self) -> bool {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.peek().is_some_and(|c| c != b']')
+            }
+            Some(b']') => {
+                self.i += 1;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Consumes the value at the cursor and returns it.
+    pub fn value(&mut self) -> Option<Value<'a>> {
+        self.peek();
+        match scan_value(self.b, self.i) {
+            Ok((v, end)) => {
+                self.i = end;
+                Some(v)
+            }
+            Err(_) => {
+                self.stop();
+                None
+            }
+        }
+    }
+}
+
 /// Why a piece of JSON could not be scanned, and where (an offset into the slice
 /// that was given).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -623,6 +737,36 @@ mod tests {
         let content = inner.get("messages").unwrap().elements().next().unwrap().get("content").unwrap();
         assert_eq!(content.as_str().unwrap(), "a\nb");
         assert!(Value::new(Kind::String, b"plain text").decode_json(&mut scratch).is_none());
+    }
+
+    #[test]
+    fn a_cursor_walks_in_one_pass() {
+        let v = Value::new(Kind::Object, br#"{"a": [1, {"b": "x"}, []], "c": "d"}"#);
+        let mut c = Cursor::over(v);
+        assert!(c.enter_object());
+        assert_eq!(c.next_key(), Some(&b"a"[..]));
+        assert!(c.enter_array());
+        let mut kinds = Vec::new();
+        while c.next_element() {
+            kinds.push(c.value().unwrap().kind());
+        }
+        assert_eq!(kinds, [Kind::Number, Kind::Object, Kind::Array]);
+        assert_eq!(c.next_key(), Some(&b"c"[..]));
+        assert_eq!(c.value().unwrap().raw(), b"d");
+        assert_eq!(c.next_key(), None);
+        // Broken input ends the walk.
+        let mut c = Cursor::over(Value::new(Kind::Object, br#"{"a": [1, 2"#));
+        assert!(c.enter_object());
+        assert!(c.next_key().is_some() && c.enter_array());
+        let mut n = 0;
+        while c.next_element() {
+            if c.value().is_none() {
+                break;
+            }
+            n += 1;
+        }
+        assert_eq!(n, 2);
+        assert_eq!(c.next_key(), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use leakledger_detect::exposure::{self, Item, ResultDigest, TextDigest};
-use leakledger_dump::{Kind, Value};
+use leakledger_dump::{Cursor, Kind, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
 /// How deep unknown JSON is searched for text.
@@ -17,13 +17,23 @@ const MAX_DEPTH: usize = 24;
 /// Cached digests per worker before the cache is emptied.
 const CACHE_LIMIT: usize = 1 << 18;
 
-/// A walked item, owning what is small and pointing into the cache for what is big.
-#[derive(Debug, Clone)]
+/// A walked item: indexes into the walker's arenas, so cached messages replay
+/// their pieces without allocating.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Piece {
     System(usize),
     Text(usize),
-    Call { id: String, name: String, path: Option<String>, command: Option<String> },
-    Result { id: String, digest: usize, error: bool },
+    Call(usize),
+    Result { id: usize, digest: usize, error: bool },
+}
+
+/// A tool call's small strings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Call {
+    id: String,
+    name: String,
+    path: Option<String>,
+    command: Option<String>,
 }
 
 /// Per-worker walker: digest caches and scratch buffers.
@@ -33,6 +43,12 @@ pub(crate) struct Walker {
     results: Vec<ResultDigest>,
     text_index: HashMap<u128, usize>,
     result_index: HashMap<u128, usize>,
+    /// Whole messages seen before, by their bytes: the pieces they gave, as a
+    /// range of `message_pieces`. A resent conversation is mostly such messages.
+    message_index: HashMap<u128, (usize, usize)>,
+    message_pieces: Vec<Piece>,
+    /// Tool calls, and the ids tool results answer (as calls with only an id).
+    calls: Vec<Call>,
     pieces: Vec<Piece>,
     unescaped: Vec<u8>,
 }
@@ -40,11 +56,14 @@ pub(crate) struct Walker {
 impl Walker {
     /// Walks a payload (and a response, if any) and returns what it exposes.
     pub(crate) fn found(&mut self, payload: Option<Value<'_>>, response: Option<Value<'_>>) -> exposure::Found {
-        if self.texts.len() + self.results.len() > CACHE_LIMIT {
+        if self.texts.len() + self.results.len() + self.message_pieces.len() > CACHE_LIMIT {
             self.texts.clear();
             self.results.clear();
             self.text_index.clear();
             self.result_index.clear();
+            self.message_index.clear();
+            self.message_pieces.clear();
+            self.calls.clear();
         }
         self.pieces.clear();
         for v in [payload, response].into_iter().flatten() {
@@ -56,15 +75,21 @@ impl Walker {
             .map(|p| match p {
                 Piece::System(i) => Item::System(&self.texts[*i]),
                 Piece::Text(i) => Item::Text(&self.texts[*i]),
-                Piece::Call { id, name, path, command } => {
-                    Item::ToolCall { id, name, path: path.as_deref(), command: command.as_deref() }
+                Piece::Call(i) => {
+                    let c = &self.calls[*i];
+                    Item::ToolCall { id: &c.id, name: &c.name, path: c.path.as_deref(), command: c.command.as_deref() }
                 }
                 Piece::Result { id, digest, error } => {
-                    Item::ToolResult { id, digest: &self.results[*digest], error: *error }
+                    Item::ToolResult { id: &self.calls[*id].id, digest: &self.results[*digest], error: *error }
                 }
             })
             .collect();
         exposure::assemble(&items)
+    }
+
+    fn call(&mut self, c: Call) -> usize {
+        self.calls.push(c);
+        self.calls.len() - 1
     }
 
     fn text_digest(&mut self, v: Value<'_>) -> usize {
@@ -133,26 +158,57 @@ impl Walker {
                 self.pieces.push(Piece::Text(i));
             }
             Kind::Array => self.messages(v, depth),
-            Kind::Object => {
-                let messages = v.get("messages").or_else(|| v.get("input")).filter(|m| m.kind() == Kind::Array);
-                if let Some(system) = v.get("system").or_else(|| v.get("instructions")) {
-                    self.system(system);
+            Kind::Object => self.object(v, depth),
+            _ => {}
+        }
+    }
+
+    /// An object: a body (`messages`, `system`), a message (`role`), an OTLP span
+    /// or log record (`attributes`), or unknown JSON. One pass over its members:
+    /// the messages array is walked where it stands, never skipped first.
+    fn object(&mut self, v: Value<'_>, depth: usize) {
+        let mut c = Cursor::over(v);
+        if !c.enter_object() {
+            return;
+        }
+        let (mut structured, mut role, mut attributes, mut otel_body) = (false, false, None, None);
+        let mut others = Vec::new();
+        while let Some(k) = c.next_key() {
+            match k {
+                b"messages" | b"input" if !structured && c.peek() == Some(b'[') => {
+                    structured = true;
+                    self.messages_at(&mut c, depth);
                 }
-                if let Some(m) = messages {
-                    self.messages(m, depth);
-                } else if let Some(attrs) = v.get("attributes").filter(|a| a.kind() == Kind::Array) {
-                    self.otel(v, attrs, depth);
-                } else if v.get("role").is_some() {
-                    self.message(v, depth);
-                } else {
-                    for (_, member) in v.members() {
-                        if matches!(member.kind(), Kind::String | Kind::Object | Kind::Array) {
-                            self.body(member, depth + 1);
-                        }
+                b"system" | b"instructions" => {
+                    if let Some(sys) = c.value() {
+                        self.system(sys);
                     }
                 }
+                b"attributes" if c.peek() == Some(b'[') => attributes = c.value(),
+                b"role" => {
+                    role = true;
+                    c.value();
+                }
+                b"body" => otel_body = c.value(),
+                _ => match c.value() {
+                    Some(m) => others.push(m),
+                    None => break,
+                },
             }
-            _ => {}
+        }
+        if structured {
+            return;
+        }
+        if let Some(attrs) = attributes {
+            self.otel(attrs, otel_body, depth);
+        } else if role {
+            self.message(v, depth);
+        } else {
+            for member in others.into_iter().chain(otel_body) {
+                if matches!(member.kind(), Kind::String | Kind::Object | Kind::Array) {
+                    self.body(member, depth + 1);
+                }
+            }
         }
     }
 
@@ -178,9 +234,31 @@ impl Walker {
     }
 
     fn messages(&mut self, arr: Value<'_>, depth: usize) {
-        for m in arr.elements() {
+        let mut c = Cursor::over(arr);
+        self.messages_at(&mut c, depth);
+    }
+
+    /// The messages of an array at the cursor. A message seen before (by its
+    /// bytes) gives its cached pieces without being walked again.
+    fn messages_at(&mut self, c: &mut Cursor<'_>, depth: usize) {
+        if !c.enter_array() {
+            return;
+        }
+        while c.next_element() {
+            let Some(m) = c.value() else { break };
             match m.kind() {
-                Kind::Object => self.message(m, depth + 1),
+                Kind::Object => {
+                    let key = xxh3_128(m.raw());
+                    if let Some(&(start, len)) = self.message_index.get(&key) {
+                        self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
+                        continue;
+                    }
+                    let before = self.pieces.len();
+                    self.message(m, depth + 1);
+                    let start = self.message_pieces.len();
+                    self.message_pieces.extend_from_slice(&self.pieces[before..]);
+                    self.message_index.insert(key, (start, self.pieces.len() - before));
+                }
                 Kind::String => self.body(m, depth + 1),
                 _ => {}
             }
@@ -190,41 +268,63 @@ impl Walker {
     /// One message: role and content (string, blocks, or OTel parts), OpenAI
     /// `tool_calls`, a `role: tool` result.
     fn message(&mut self, m: Value<'_>, depth: usize) {
-        let role = m.get("role").and_then(|r| r.as_str()).unwrap_or_default();
-        let content = m.get("content").or_else(|| m.get("parts"));
-        if role == "tool" || role == "function" {
-            let id = text_of(m.get("tool_call_id").or_else(|| m.get("name")));
+        let (mut role, mut content, mut call_id, mut name, mut calls) = (None, None, None, None, None);
+        for (k, v) in m.members() {
+            match k {
+                b"role" => role = Some(v),
+                b"content" | b"parts" if content.is_none() => content = Some(v),
+                b"tool_call_id" => call_id = Some(v),
+                b"name" => name = Some(v),
+                b"tool_calls" => calls = Some(v),
+                _ => {}
+            }
+        }
+        let role = role.map(|r| r.raw()).unwrap_or_default();
+        if role == b"tool" || role == b"function" {
+            let id = text_of(call_id.or(name));
             if let Some(c) = content {
                 let d = self.result_digest(c);
+                let id = self.call(Call { id, ..Call::default() });
                 self.pieces.push(Piece::Result { id, digest: d, error: false });
             }
             return;
         }
+        let system = role == b"system";
         if let Some(c) = content {
             match c.kind() {
                 Kind::String => {
                     let i = self.text_digest(c);
-                    self.pieces.push(if role == "system" { Piece::System(i) } else { Piece::Text(i) });
+                    self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
                 }
                 Kind::Array => {
                     for block in c.elements() {
-                        self.block(block, role == "system", depth + 1);
+                        self.block(block, system, depth + 1);
                     }
                 }
                 _ => {}
             }
         }
-        if let Some(calls) = m.get("tool_calls") {
+        if let Some(calls) = calls {
             for call in calls.elements() {
-                let id = text_of(call.get("id"));
-                let f = call.get("function").unwrap_or(call);
-                let name = text_of(f.get("name"));
-                let args = f.get("arguments");
-                let mut scratch = Vec::new();
-                let decoded =
-                    args.and_then(|a| if a.kind() == Kind::String { a.decode_json(&mut scratch) } else { Some(a) });
-                let (path, command) = inputs(decoded);
-                self.pieces.push(Piece::Call { id, name, path, command });
+                let (mut id, mut f) = (None, call);
+                for (k, v) in call.members() {
+                    match k {
+                        b"id" => id = Some(v),
+                        b"function" => f = v,
+                        _ => {}
+                    }
+                }
+                let (mut name, mut args) = (None, None);
+                for (k, v) in f.members() {
+                    match k {
+                        b"name" => name = Some(v),
+                        b"arguments" => args = Some(v),
+                        _ => {}
+                    }
+                }
+                let (path, command) = tool_inputs(args);
+                let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
+                self.pieces.push(Piece::Call(call));
             }
         }
     }
@@ -237,28 +337,36 @@ impl Walker {
             self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
             return;
         }
-        let kind = b.get("type").and_then(|t| t.as_str()).unwrap_or_default();
-        match kind.as_ref() {
-            "tool_use" | "tool_call" | "function_call" => {
-                let id = text_of(b.get("id").or_else(|| b.get("call_id")));
-                let name = text_of(b.get("name"));
-                let input = b.get("input").or_else(|| b.get("arguments"));
-                let mut scratch = Vec::new();
-                let decoded =
-                    input.and_then(|a| if a.kind() == Kind::String { a.decode_json(&mut scratch) } else { Some(a) });
-                let (path, command) = inputs(decoded);
-                self.pieces.push(Piece::Call { id, name, path, command });
+        let (mut kind, mut id, mut name, mut input, mut result_of, mut error, mut text, mut content) =
+            (&b""[..], None, None, None, None, false, None, None);
+        for (k, v) in b.members() {
+            match k {
+                b"type" => kind = v.raw(),
+                b"id" | b"call_id" if id.is_none() => id = Some(v),
+                b"name" => name = Some(v),
+                b"input" | b"arguments" => input = Some(v),
+                b"tool_use_id" => result_of = Some(v),
+                b"is_error" => error = v.raw() == b"true",
+                b"text" => text = Some(v),
+                b"content" | b"response" | b"output" if content.is_none() => content = Some(v),
+                _ => {}
             }
-            "tool_result" | "tool_call_response" | "function_call_output" => {
-                let id = text_of(b.get("tool_use_id").or_else(|| b.get("id")).or_else(|| b.get("call_id")));
-                let error = b.get("is_error").is_some_and(|e| e.raw() == b"true");
-                if let Some(c) = b.get("content").or_else(|| b.get("response")).or_else(|| b.get("output")) {
+        }
+        match kind {
+            b"tool_use" | b"tool_call" | b"function_call" => {
+                let (path, command) = tool_inputs(input);
+                let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
+                self.pieces.push(Piece::Call(call));
+            }
+            b"tool_result" | b"tool_call_response" | b"function_call_output" => {
+                if let Some(c) = content {
                     let d = self.result_digest(c);
+                    let id = self.call(Call { id: text_of(result_of.or(id)), ..Call::default() });
                     self.pieces.push(Piece::Result { id, digest: d, error });
                 }
             }
             _ => {
-                if let Some(t) = b.get("text").or_else(|| b.get("content")) {
+                if let Some(t) = text.or(content) {
                     if t.kind() == Kind::String {
                         let i = self.text_digest(t);
                         self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
@@ -271,7 +379,7 @@ impl Walker {
     }
 
     /// An OTLP span or log record: GenAI message attributes hold JSON strings.
-    fn otel(&mut self, item: Value<'_>, attrs: Value<'_>, depth: usize) {
+    fn otel(&mut self, attrs: Value<'_>, body: Option<Value<'_>>, depth: usize) {
         for kv in attrs.elements() {
             let key = kv.get("key").and_then(|k| k.as_str()).unwrap_or_default();
             let Some(value) = kv.get("value").and_then(|v| v.members().next().map(|(_, v)| v)) else { continue };
@@ -287,7 +395,7 @@ impl Walker {
                 _ => {}
             }
         }
-        if let Some(body) = item.get("body") {
+        if let Some(body) = body {
             self.body(body, depth + 1);
         }
     }
@@ -297,16 +405,20 @@ fn text_of(v: Option<Value<'_>>) -> String {
     v.and_then(|v| v.as_str()).map(|s| s.into_owned()).unwrap_or_default()
 }
 
-/// The path (`file_path`, `path`, `filename`) and shell command of a tool input.
-fn inputs(input: Option<Value<'_>>) -> (Option<String>, Option<String>) {
+/// The path (`file_path`, `path`, `filename`) and shell command of a tool input,
+/// an object or a JSON string holding one (OpenAI `arguments`).
+fn tool_inputs(input: Option<Value<'_>>) -> (Option<String>, Option<String>) {
+    let mut scratch = Vec::new();
+    let input = input.and_then(|a| if a.kind() == Kind::String { a.decode_json(&mut scratch) } else { Some(a) });
     let Some(input) = input.filter(|i| i.kind() == Kind::Object) else { return (None, None) };
-    let path = input
-        .get("file_path")
-        .or_else(|| input.get("path"))
-        .or_else(|| input.get("filename"))
-        .and_then(|p| p.as_str())
-        .map(|s| s.into_owned());
-    let command = input.get("command").or_else(|| input.get("cmd")).and_then(|c| c.as_str()).map(|s| s.into_owned());
+    let (mut path, mut command) = (None, None);
+    for (k, v) in input.members() {
+        match k {
+            b"file_path" | b"path" | b"filename" if path.is_none() => path = v.as_str().map(|s| s.into_owned()),
+            b"command" | b"cmd" if command.is_none() => command = v.as_str().map(|s| s.into_owned()),
+            _ => {}
+        }
+    }
     (path, command)
 }
 
