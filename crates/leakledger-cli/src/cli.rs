@@ -75,6 +75,13 @@ pub(crate) struct ScanArgs {
     /// Stop decompressing a source whose output exceeds this many times its input.
     #[arg(long, value_name = "RATIO", default_value_t = 1000)]
     pub(crate) max_ratio: u64,
+    /// A proprietary identifier prefix or name to report per organisation (e.g.
+    /// `com.mycorp.`); repeatable.
+    #[arg(long = "identifier", value_name = "PREFIX")]
+    pub(crate) identifiers: Vec<String>,
+    /// How many organisations and repositories the summary lists.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) top: usize,
     /// No progress bar.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -41,7 +41,8 @@ pub(crate) fn open_and_analyse(args: &ScanArgs) -> Result<(Dump, Analysis, Durat
             }
             bar.finish_and_clear();
         });
-        let analysis = leakledger::analyse(&dump);
+        let config = leakledger::Config { identifiers: args.identifiers.clone() };
+        let analysis = leakledger::analyse_with(&dump, &config);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = bar.join();
         analysis
@@ -66,14 +67,14 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
-        human(&mut out, &dump, &analysis, elapsed)?;
+        human(&mut out, &dump, &analysis, elapsed, args.top)?;
     }
     out.flush()?;
     // Nothing readable at all is an input error.
     Ok(if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration) -> io::Result<()> {
+fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration, top: usize) -> io::Result<()> {
     let scan = &a.scan;
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(
@@ -115,6 +116,9 @@ fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration) -> 
         (Some(f), Some(l)) => writeln!(out, "window:    {f} .. {l}")?,
         _ => writeln!(out, "window:    no timestamps")?,
     }
+    let c = &a.summary.chains;
+    writeln!(out, "chains:    {} ({} orphans, longest {})", count(c.total), count(c.orphans), count(c.max_length))?;
+    exposure(out, a, top)?;
     if !dump.skipped().is_empty() {
         writeln!(out, "\nskipped ({}):", dump.skipped().len())?;
         for s in dump.skipped() {
@@ -134,6 +138,71 @@ fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration) -> 
         writeln!(out, "\nmalformed records (first {}):", samples.len())?;
         for (s, m) in samples {
             writeln!(out, "  {}:{} (byte {}): {}", path(&s.path), m.line, m.offset, m.reason)?;
+        }
+    }
+    Ok(())
+}
+
+/// The exposure part of the human summary: totals, languages, the organisations
+/// and repositories with the most files, proprietary identifiers.
+fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let e = &a.summary.exposure;
+    writeln!(
+        out,
+        "exposure:  {} organisations, {} repositories, {} files ({} paths), {} of code",
+        count(e.organizations),
+        count(e.repositories),
+        count(e.files),
+        count(e.paths),
+        bytes(e.code_bytes)
+    )?;
+    if !e.languages.is_empty() {
+        let mut langs: Vec<(&String, &u64)> = e.languages.iter().collect();
+        langs.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+        let list: Vec<String> = langs.iter().map(|(l, n)| format!("{} {}", term_safe(l), count(**n))).collect();
+        writeln!(out, "languages: {}", list.join(", "))?;
+    }
+    let inv = &a.inventory;
+    // Per organisation: repositories and files.
+    let mut orgs: BTreeMap<&str, (BTreeSet<&str>, u64)> = BTreeMap::new();
+    for f in inv.files() {
+        let e = orgs.entry(f.org.as_str()).or_default();
+        e.0.insert(f.repository.as_str());
+        e.1 += 1;
+    }
+    let records: BTreeMap<&str, u64> = inv.organization_entries().into_iter().map(|(o, e)| (o, e.records)).collect();
+    let mut rows: Vec<(&str, usize, u64, u64)> = records
+        .iter()
+        .map(|(o, r)| (*o, orgs.get(o).map_or(0, |x| x.0.len()), orgs.get(o).map_or(0, |x| x.1), *r))
+        .collect();
+    rows.sort_by(|x, y| y.2.cmp(&x.2).then(y.3.cmp(&x.3)).then(x.0.cmp(y.0)));
+    if !rows.is_empty() {
+        writeln!(out, "\ntop organisations by files exposed ({} of {}):", rows.len().min(top), rows.len())?;
+        writeln!(out, "  {:<28} {:>6} {:>8} {:>10}", "ORGANISATION", "REPOS", "FILES", "RECORDS")?;
+        for (o, repos, files, recs) in rows.iter().take(top) {
+            writeln!(out, "  {:<28} {:>6} {:>8} {:>10}", term_safe(o), repos, count(*files), count(*recs))?;
+        }
+    }
+    let mut repo_files: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
+    for f in inv.files() {
+        let e = repo_files.entry(f.repository.as_str()).or_insert((0, f.org.as_str()));
+        e.0 += 1;
+    }
+    let mut repos: Vec<(&str, u64, &str)> =
+        repo_files.into_iter().filter(|(k, _)| !k.is_empty()).map(|(k, (n, o))| (k, n, o)).collect();
+    repos.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    if !repos.is_empty() {
+        writeln!(out, "\ntop repositories by files exposed ({} of {}):", repos.len().min(top), count(e.repositories))?;
+        for (k, n, o) in repos.iter().take(top) {
+            writeln!(out, "  {:>6}  {}  ({})", count(*n), term_safe(k), term_safe(o))?;
+        }
+    }
+    let ids = inv.identifiers();
+    if !ids.is_empty() {
+        writeln!(out, "\nproprietary identifiers ({}):", count(ids.len() as u64))?;
+        for (o, id, e) in ids.iter().take(top * 3) {
+            writeln!(out, "  {}: {} ({} occurrences)", term_safe(o), term_safe(id), count(e.occurrences))?;
         }
     }
     Ok(())

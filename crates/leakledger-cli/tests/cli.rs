@@ -41,6 +41,26 @@ fn scan_prints_per_source_rows_and_totals() {
         assert!(out.contains(&format!("  {format} ")), "no {format} row in {out}");
     }
     assert!(out.contains("malformed records (first"), "{out}");
+    let e = &t["exposure"];
+    let line = format!(
+        "exposure:  {} organisations, {} repositories, {} files ({} paths)",
+        e["organizations"], e["repositories"], e["files"], e["paths"]
+    );
+    assert!(out.contains(&line), "no {line:?} in {out}");
+    let c = &t["chains"];
+    assert!(
+        out.contains(&format!("chains:    {} ({} orphans, longest {})", c["total"], c["orphans"], c["max_length"])),
+        "{out}"
+    );
+    assert!(out.contains("top organisations by files exposed"), "{out}");
+    assert!(out.contains("top repositories by files exposed"), "{out}");
+}
+
+#[test]
+fn identifiers_are_listed_per_organisation() {
+    let (code, out, err) = run(bin().args(["scan", "--quiet", "--identifier", "com.lumendata."]).arg(sample()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("proprietary identifiers (1):\n  lumendata: com.lumendata.webportal ("), "{out}");
 }
 
 #[test]
@@ -52,6 +72,10 @@ fn scan_json_gives_the_summary_contract_and_the_sources() {
     assert_eq!(v["schema"], 1);
     assert_eq!(v["records"], t["records"]);
     assert_eq!(v["window"], t["window"]);
+    assert_eq!(v["chains"], t["chains"]);
+    let mut exposure = v["exposure"].clone();
+    exposure.as_object_mut().unwrap().remove("identifiers");
+    assert_eq!(exposure, t["exposure"]);
     let sources = v["sources"].as_array().unwrap();
     assert_eq!(sources.len(), t["shards"].as_array().unwrap().len());
     for s in sources {

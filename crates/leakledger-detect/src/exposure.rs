@@ -2,6 +2,7 @@
 
 use xxhash_rust::xxh3::xxh3_128;
 
+use crate::identifiers::Identifiers;
 use crate::path::{normalize, strip_diff_prefix};
 use crate::repo;
 use crate::text;
@@ -60,6 +61,8 @@ pub struct Found {
     pub files: Vec<FileHit>,
     /// Paths mentioned without content (failed reads, non-reading tools).
     pub paths: Vec<String>,
+    /// Proprietary identifiers, repeats included.
+    pub identifiers: Vec<String>,
 }
 
 impl Found {
@@ -105,6 +108,8 @@ pub struct TextDigest {
     pub shown: Vec<ShownDigest>,
     /// An origin remote in a git config shown in the text, normalised.
     pub remote: Option<String>,
+    /// Proprietary identifiers found (see [`crate::identifiers`]).
+    pub identifiers: Vec<String>,
 }
 
 /// What a tool result holds, independent of its call.
@@ -118,6 +123,8 @@ pub struct ResultDigest {
     pub remote: Option<String>,
     /// A go.mod `module` line, normalised.
     pub module: Option<String>,
+    /// Proprietary identifiers found.
+    pub identifiers: Vec<String>,
     /// Reads like a tool's error message (`Error: ENOENT...`): a failed read
     /// exposes a path, not a file. OpenAI-style tool messages carry no error flag.
     pub error_like: bool,
@@ -138,8 +145,8 @@ fn is_go_mod(path: &str) -> bool {
     path == "go.mod" || path.ends_with("/go.mod") || path.ends_with("\\go.mod")
 }
 
-/// Digests a text.
-pub fn digest_text(t: &str) -> TextDigest {
+/// Digests a text, looking for the proprietary identifiers `ids`.
+pub fn digest_text(t: &str, ids: &Identifiers) -> TextDigest {
     let shown = text::shown(t)
         .into_iter()
         .map(|s| {
@@ -158,11 +165,11 @@ pub fn digest_text(t: &str) -> TextDigest {
         .collect();
     let remote =
         if t.contains("[remote \"origin\"]") { repo::origin_remote(t).and_then(repo::normalize_url) } else { None };
-    TextDigest { cwd: text::working_directory(t).map(str::to_string), shown, remote }
+    TextDigest { cwd: text::working_directory(t).map(str::to_string), shown, remote, identifiers: ids.find(t) }
 }
 
-/// Digests a tool result.
-pub fn digest_result(content: &str) -> ResultDigest {
+/// Digests a tool result, looking for the proprietary identifiers `ids`.
+pub fn digest_result(content: &str, ids: &Identifiers) -> ResultDigest {
     let b = content.as_bytes();
     let remote = if memchr::memmem::find(b, b"(fetch)").is_some() || memchr::memmem::find(b, b"[remote").is_some() {
         repo::origin_remote(content).and_then(repo::normalize_url)
@@ -174,7 +181,14 @@ pub fn digest_result(content: &str) -> ResultDigest {
     } else {
         None
     };
-    ResultDigest { hash: xxh3_128(b), len: b.len() as u64, remote, module, error_like: looks_like_error(content) }
+    ResultDigest {
+        hash: xxh3_128(b),
+        len: b.len() as u64,
+        remote,
+        module,
+        identifiers: ids.find(content),
+        error_like: looks_like_error(content),
+    }
 }
 
 /// One piece of a conversation, digested (see [`Segment`]).
@@ -212,14 +226,14 @@ pub fn extract(segments: &[Segment<'_>]) -> Found {
     let texts: Vec<Option<TextDigest>> = segments
         .iter()
         .map(|s| match s {
-            Segment::System(t) | Segment::Text(t) => Some(digest_text(t)),
+            Segment::System(t) | Segment::Text(t) => Some(digest_text(t, &Identifiers::default())),
             _ => None,
         })
         .collect();
     let results: Vec<Option<ResultDigest>> = segments
         .iter()
         .map(|s| match s {
-            Segment::ToolResult { content, .. } => Some(digest_result(content)),
+            Segment::ToolResult { content, .. } => Some(digest_result(content, &Identifiers::default())),
             _ => None,
         })
         .collect();
@@ -238,8 +252,9 @@ pub fn extract(segments: &[Segment<'_>]) -> Found {
     assemble(&items)
 }
 
-static EMPTY_TEXT: TextDigest = TextDigest { cwd: None, shown: Vec::new(), remote: None };
-static EMPTY_RESULT: ResultDigest = ResultDigest { hash: 0, len: 0, remote: None, module: None, error_like: false };
+static EMPTY_TEXT: TextDigest = TextDigest { cwd: None, shown: Vec::new(), remote: None, identifiers: Vec::new() };
+static EMPTY_RESULT: ResultDigest =
+    ResultDigest { hash: 0, len: 0, remote: None, module: None, identifiers: Vec::new(), error_like: false };
 
 /// Puts digested items together: the working directory normalises paths, tool
 /// results are matched to their calls, the strongest repository evidence is kept.
@@ -258,6 +273,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
             Item::ToolCall { .. } => {}
             Item::ToolResult { id, digest, error } => {
                 answered.push(id);
+                found.identifiers.extend(digest.identifiers.iter().cloned());
                 let call = items[..i].iter().rev().find_map(|c| match *c {
                     Item::ToolCall { id: cid, name, path, command } if cid == id => Some((name, path, command)),
                     _ => None,
@@ -277,6 +293,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
                 }
             }
             Item::System(d) | Item::Text(d) => {
+                found.identifiers.extend(d.identifiers.iter().cloned());
                 for s in &d.shown {
                     if let Some(p) = norm(&s.path) {
                         if found.go_module.is_none() && s.module.is_some() {

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod exposure;
+pub mod identifiers;
 pub mod lang;
 pub mod path;
 pub mod repo;

@@ -65,6 +65,17 @@ pub struct Inventory {
     pub(crate) paths: HashSet<(u64, u64)>,
     /// Content hash to length.
     pub(crate) blobs: HashMap<u128, u64>,
+    /// (organisation, proprietary identifier) to its findings.
+    pub(crate) identifiers: HashMap<(String, String), IdentifierEntry>,
+}
+
+/// A proprietary identifier found in one organisation's records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentifierEntry {
+    /// Appearances in distinct records.
+    pub occurrences: u64,
+    /// Where it first appeared.
+    pub first: Location,
 }
 
 /// The hash a repository key is known by (0 for none).
@@ -148,6 +159,18 @@ impl Inventory {
         for p in &found.paths {
             self.paths.insert((rh, xxh3_64(p.as_bytes())));
         }
+        for id in &found.identifiers {
+            match self.identifiers.get_mut(&(org.to_string(), id.clone())) {
+                Some(e) => {
+                    e.occurrences += 1;
+                    e.first = earlier(e.first, loc);
+                }
+                None => {
+                    self.identifiers
+                        .insert((org.to_string(), id.clone()), IdentifierEntry { occurrences: 1, first: loc });
+                }
+            }
+        }
         (rh, strength)
     }
 
@@ -169,6 +192,17 @@ impl Inventory {
         }
         self.paths.extend(other.paths);
         self.blobs.extend(other.blobs);
+        for (k, v) in other.identifiers {
+            match self.identifiers.get_mut(&k) {
+                Some(e) => {
+                    e.occurrences += v.occurrences;
+                    e.first = earlier(e.first, v.first);
+                }
+                None => {
+                    self.identifiers.insert(k, v);
+                }
+            }
+        }
     }
 
     /// The inventory with repository keys re-keyed by `alias` (a session's weaker
@@ -185,7 +219,12 @@ impl Inventory {
             }
             h
         };
-        let mut out = Inventory { orgs: self.orgs.clone(), blobs: self.blobs.clone(), ..Inventory::default() };
+        let mut out = Inventory {
+            orgs: self.orgs.clone(),
+            blobs: self.blobs.clone(),
+            identifiers: self.identifiers.clone(),
+            ..Inventory::default()
+        };
         for (&h, (e, s)) in &self.repos {
             let t = to(h);
             if t == h {
@@ -237,6 +276,14 @@ impl Inventory {
     /// Files of one organisation's records.
     pub fn files_of<'a>(&'a self, org: &'a str) -> impl Iterator<Item = &'a FileEntry> + 'a {
         self.files().into_iter().filter(move |f| f.org == org)
+    }
+
+    /// Proprietary identifiers found, by organisation then identifier.
+    pub fn identifiers(&self) -> Vec<(&str, &str, &IdentifierEntry)> {
+        let mut v: Vec<(&str, &str, &IdentifierEntry)> =
+            self.identifiers.iter().map(|((o, i), e)| (o.as_str(), i.as_str(), e)).collect();
+        v.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v
     }
 
     /// Distinct paths mentioned at all.

@@ -30,7 +30,7 @@ mod partial;
 mod payload;
 mod summary;
 
-pub use inventory::{FileEntry, Inventory, OrgEntry, RepoEntry};
+pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry};
 pub use leakledger_dump::{
     Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Options, Problem, Record, Scan, Sink, Skipped,
     Source, SourceId, SourceReport, Value, time,
@@ -52,9 +52,23 @@ pub struct Analysis {
     pub summary: Summary,
 }
 
+/// What an analysis looks for beyond the built-in detectors.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Proprietary identifier prefixes and names (e.g. `com.mycorp.`), reported per
+    /// organisation.
+    pub identifiers: Vec<String>,
+}
+
 /// Reads the whole dump in one parallel pass, builds the chains, and summarises.
 pub fn analyse(dump: &Dump) -> Analysis {
-    let scan = dump.scan(Partial::default);
+    analyse_with(dump, &Config::default())
+}
+
+/// As [`analyse`], with a [`Config`].
+pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
+    let ids = std::sync::Arc::new(leakledger_detect::identifiers::Identifiers::new(&config.identifiers));
+    let scan = dump.scan(|| Partial::new(ids.clone()));
     finish(scan)
 }
 

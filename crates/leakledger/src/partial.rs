@@ -27,6 +27,11 @@ pub struct Partial {
 }
 
 impl Partial {
+    /// An empty partial whose walker looks for the proprietary identifiers `ids`.
+    pub fn new(ids: std::sync::Arc<leakledger_detect::identifiers::Identifiers>) -> Self {
+        Partial { walker: Walker::new(ids), ..Partial::default() }
+    }
+
     /// Records seen again with the same request id and content (at-least-once
     /// logging): those with an id, less the distinct (id, content) pairs.
     pub fn duplicates(&self) -> u64 {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use leakledger_detect::exposure::{self, Item, ResultDigest, TextDigest};
+use leakledger_detect::identifiers::Identifiers;
 use leakledger_dump::{Cursor, Kind, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -39,6 +40,8 @@ pub(crate) struct Call {
 /// Per-worker walker: digest caches and scratch buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Walker {
+    /// Proprietary identifiers to look for.
+    ids: std::sync::Arc<Identifiers>,
     texts: Vec<TextDigest>,
     results: Vec<ResultDigest>,
     text_index: HashMap<u128, usize>,
@@ -54,6 +57,11 @@ pub(crate) struct Walker {
 }
 
 impl Walker {
+    /// A walker looking for `ids`.
+    pub(crate) fn new(ids: std::sync::Arc<Identifiers>) -> Self {
+        Walker { ids, ..Walker::default() }
+    }
+
     /// Walks a payload (and a response, if any) and returns what it exposes.
     pub(crate) fn found(&mut self, payload: Option<Value<'_>>, response: Option<Value<'_>>) -> exposure::Found {
         if self.texts.len() + self.results.len() + self.message_pieces.len() > CACHE_LIMIT {
@@ -98,7 +106,7 @@ impl Walker {
             return i;
         }
         let d = match v.as_str() {
-            Some(s) => exposure::digest_text(&s),
+            Some(s) => exposure::digest_text(&s, &self.ids),
             None => TextDigest::default(),
         };
         self.texts.push(d);
@@ -112,7 +120,7 @@ impl Walker {
             return i;
         }
         let d = match v.kind() {
-            Kind::String | Kind::Text => exposure::digest_result(&v.as_str().unwrap_or_default()),
+            Kind::String | Kind::Text => exposure::digest_result(&v.as_str().unwrap_or_default(), &self.ids),
             // Block content: the texts of its `text` blocks, one after another.
             Kind::Array => {
                 let mut joined = String::new();
@@ -126,9 +134,9 @@ impl Walker {
                         joined.push_str(&block.as_str().unwrap_or_default());
                     }
                 }
-                exposure::digest_result(&joined)
+                exposure::digest_result(&joined, &self.ids)
             }
-            _ => exposure::digest_result(&String::from_utf8_lossy(v.raw())),
+            _ => exposure::digest_result(&String::from_utf8_lossy(v.raw()), &self.ids),
         };
         self.results.push(d);
         self.result_index.insert(key, self.results.len() - 1);

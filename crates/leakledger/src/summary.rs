@@ -41,6 +41,9 @@ pub struct Exposure {
     pub code_bytes: u64,
     /// Exposed files by language.
     pub languages: std::collections::BTreeMap<String, u64>,
+    /// Distinct (organisation, proprietary identifier) found (0 unless identifiers
+    /// were configured).
+    pub identifiers: u64,
 }
 
 /// `records`: counted over every source.
@@ -95,6 +98,7 @@ impl Summary {
                 paths: inv.path_count(),
                 code_bytes: inv.code_bytes(),
                 languages: inv.languages(),
+                identifiers: inv.identifiers.len() as u64,
             },
         }
     }

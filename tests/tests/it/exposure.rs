@@ -114,3 +114,47 @@ fn evidence_points_at_the_first_record() {
     let by_org: u64 = a.inventory.organizations().iter().map(|o| a.inventory.files_of(o).count() as u64).sum();
     assert_eq!(by_org, truth.exposure.files);
 }
+
+#[test]
+fn the_answer_does_not_depend_on_threads_chunks_or_merge_order() {
+    let dir = tempfile::tempdir().unwrap();
+    leakledger_synth::generate(dir.path(), &small(28)).unwrap();
+    let summary = |threads: usize, chunk: usize| {
+        let options = leakledger::Options::new().threads(Some(threads)).chunk_size(chunk);
+        let dump = leakledger::Dump::open(&[dir.path().join("dump")], &options).unwrap();
+        leakledger::analyse(&dump).summary
+    };
+    let reference = summary(1, 4 << 20);
+    for (threads, chunk) in [(2, 4 << 20), (2, 4096), (1, 1000), (3, 65_536)] {
+        assert_eq!(summary(threads, chunk), reference, "{threads} threads, {chunk}-byte chunks");
+    }
+}
+
+#[test]
+fn proprietary_identifiers_are_counted_per_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |id: &str, org: &str, code: &str| {
+        let body = serde_json::json!({"system": "Working directory: /w/app", "messages": [{"role": "user", "content": format!("// File: src/A.java\n{code}")}]});
+        serde_json::json!({"request_id": id, "org": org, "body": body}).to_string() + "\n"
+    };
+    let content = rec("r1", "mycorp", "package com.mycorp.payments;\nimport com.mycorp.ledger.Entry;\n")
+        + &rec("r2", "mycorp", "package com.mycorp.payments;\n")
+        + &rec("r3", "other", "import com.mycorp.payments.Client;\n")
+        + &rec("r4", "other", "package org.example;\n");
+    std::fs::write(dir.path().join("a.jsonl"), content).unwrap();
+    let dump = leakledger::Dump::open(&[dir.path()], &leakledger::Options::new()).unwrap();
+    let config = leakledger::Config { identifiers: vec!["com.mycorp.".into()] };
+    let a = leakledger::analyse_with(&dump, &config);
+    let found: Vec<(String, String, u64)> =
+        a.inventory.identifiers().into_iter().map(|(o, i, e)| (o.to_string(), i.to_string(), e.occurrences)).collect();
+    assert_eq!(
+        found,
+        [
+            ("mycorp".to_string(), "com.mycorp.ledger.Entry".to_string(), 1),
+            ("mycorp".to_string(), "com.mycorp.payments".to_string(), 2),
+            ("other".to_string(), "com.mycorp.payments.Client".to_string(), 1),
+        ]
+    );
+    assert_eq!(a.summary.exposure.identifiers, 3);
+    assert_eq!(leakledger::analyse(&dump).summary.exposure.identifiers, 0);
+}

@@ -1,0 +1,70 @@
+//! Proprietary identifiers: internal namespaces (`com.mycorp.`) and names an
+//! organisation lists as its own, found in leaked text.
+
+use memchr::memmem;
+
+/// A compiled list of identifier prefixes.
+#[derive(Debug, Clone, Default)]
+pub struct Identifiers {
+    prefixes: Vec<String>,
+    finders: Vec<memmem::Finder<'static>>,
+}
+
+fn ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$' | b'-')
+}
+
+impl Identifiers {
+    /// Compiles `prefixes` (empty ones are dropped).
+    pub fn new<S: AsRef<str>>(prefixes: &[S]) -> Self {
+        let prefixes: Vec<String> =
+            prefixes.iter().map(|p| p.as_ref().trim().to_string()).filter(|p| !p.is_empty()).collect();
+        let finders = prefixes.iter().map(|p| memmem::Finder::new(p.as_bytes()).into_owned()).collect();
+        Identifiers { prefixes, finders }
+    }
+
+    /// True when there is nothing to look for.
+    pub fn is_empty(&self) -> bool {
+        self.prefixes.is_empty()
+    }
+
+    /// The prefixes.
+    pub fn prefixes(&self) -> &[String] {
+        &self.prefixes
+    }
+
+    /// Every identifier in `text` that starts with a prefix at a word boundary,
+    /// extended over identifier characters (`com.mycorp.payments.Ledger`), with
+    /// trailing dots dropped. In order of appearance, repeats included.
+    pub fn find(&self, text: &str) -> Vec<String> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        for f in &self.finders {
+            for at in f.find_iter(b) {
+                if at > 0 && ident_byte(b[at - 1]) && b[at - 1] != b'.' {
+                    continue;
+                }
+                let mut end = at + f.needle().len();
+                while end < b.len() && ident_byte(b[end]) {
+                    end += 1;
+                }
+                let token = text[at..end].trim_end_matches(['.', '-']);
+                out.push(token.to_string());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_namespaced_names_at_word_boundaries() {
+        let ids = Identifiers::new(&["com.mycorp.", "MYCORP_"]);
+        let t = "import com.mycorp.payments.Ledger;\nnot xcom.mycorp.x\nenv MYCORP_TOKEN and com.mycorp.";
+        assert_eq!(ids.find(t), ["com.mycorp.payments.Ledger", "com.mycorp", "MYCORP_TOKEN"]);
+        assert!(Identifiers::new(&[""]).is_empty());
+    }
+}
