@@ -19,13 +19,19 @@ fn rss_anon_kib() -> u64 {
 
 fn measure(mib: u64, mmap: bool) {
     let path = leakledger_benches::dump_of(mib).expect("generate");
-    leakledger_benches::warm(&path).expect("warm");
-    let dump = Dump::open(&[&path], &Options::new().threads(Some(2)).mmap(mmap)).expect("open");
+    measure_path(&path, &format!("{mib:>5} MiB"), mmap);
+}
+
+fn measure_path(path: &std::path::Path, label: &str, mmap: bool) {
+    for entry in walk(path) {
+        leakledger_benches::warm(&entry).expect("warm");
+    }
+    let dump = Dump::open(&[path], &Options::new().threads(Some(2)).mmap(mmap)).expect("open");
     let base = rss_anon_kib();
     let peak = AtomicU64::new(base);
     let done = AtomicBool::new(false);
     let started = Instant::now();
-    let total = std::thread::scope(|s| {
+    let (total, exposure) = std::thread::scope(|s| {
         s.spawn(|| {
             while !done.load(Ordering::Relaxed) {
                 peak.fetch_max(rss_anon_kib(), Ordering::Relaxed);
@@ -34,23 +40,44 @@ fn measure(mib: u64, mmap: bool) {
         });
         let a = leakledger::analyse(&dump);
         done.store(true, Ordering::Relaxed);
-        a.summary.records.total
+        (a.summary.records.total, a.summary.exposure)
     });
     let secs = started.elapsed().as_secs_f64();
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let size: u64 = dump.sources().iter().map(|s| s.size).sum();
     #[allow(clippy::print_stdout)]
     {
         println!(
-            "{mib:>5} MiB {}: {total} records in {secs:.2} s ({:.2} GB/s incl. SHA-256), peak anonymous memory above baseline {:.1} MiB",
+            "{label} {}: {total} records in {secs:.2} s ({:.2} GB/s on disk, SHA-256 included), peak anonymous memory above baseline {:.1} MiB; {} files, {} paths, {} repositories",
             if mmap { "mmap   " } else { "no-mmap" },
             size as f64 / secs / 1e9,
-            (peak.load(Ordering::Relaxed).saturating_sub(base)) as f64 / 1024.0
+            (peak.load(Ordering::Relaxed).saturating_sub(base)) as f64 / 1024.0,
+            exposure.files,
+            exposure.paths,
+            exposure.repositories,
         );
     }
 }
 
+/// Files under `path` (or `path` itself).
+fn walk(path: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(path).into_iter().flatten().flatten() {
+        out.extend(walk(&e.path()));
+    }
+    out
+}
+
 fn main() {
-    // `cargo bench` passes `--bench`; other arguments are ignored.
+    // `cargo bench` passes `--bench`; other arguments are ignored. A dump of
+    // your own (a `leakledger synth` output, say): LEAKLEDGER_BENCH_DUMP=DIR.
+    if let Ok(dir) = std::env::var("LEAKLEDGER_BENCH_DUMP") {
+        let path = std::path::PathBuf::from(dir);
+        measure_path(&path, &path.display().to_string(), true);
+        return;
+    }
     let big = leakledger_benches::bench_mib();
     for mib in if big == 256 { vec![256] } else { vec![256, big] } {
         measure(mib, true);
