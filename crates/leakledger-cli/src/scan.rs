@@ -41,7 +41,7 @@ pub(crate) fn open_and_analyse(args: &ScanArgs) -> Result<(Dump, Analysis, Durat
             }
             bar.finish_and_clear();
         });
-        let config = leakledger::Config { identifiers: args.identifiers.clone() };
+        let config = leakledger::Config { identifiers: args.identifiers.clone(), ..Default::default() };
         let analysis = leakledger::analyse_with(&dump, &config);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = bar.join();
@@ -196,6 +196,34 @@ fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
         writeln!(out, "\ntop repositories by files exposed ({} of {}):", repos.len().min(top), count(e.repositories))?;
         for (k, n, o) in repos.iter().take(top) {
             writeln!(out, "  {:>6}  {}  ({})", count(*n), term_safe(k), term_safe(o))?;
+        }
+    }
+    let s = &a.summary.secrets;
+    let sev = |k: &str| s.by_severity.get(k).copied().unwrap_or(0);
+    writeln!(
+        out,
+        "\nsecrets:   {} distinct ({} critical, {} high, {} medium, {} low), {} occurrences",
+        count(s.distinct),
+        count(sev("critical")),
+        count(sev("high")),
+        count(sev("medium")),
+        count(sev("low")),
+        count(s.occurrences)
+    )?;
+    let secrets = inv.secrets();
+    if !secrets.is_empty() {
+        writeln!(out, "  rotate first ({} of {}):", secrets.len().min(top), count(s.distinct))?;
+        for e in secrets.iter().take(top) {
+            let holders: Vec<&str> = e.holders.iter().map(String::as_str).take(3).collect();
+            writeln!(
+                out,
+                "  {:<8} {:<44} {:>6}x  {}{}",
+                e.found.severity.name(),
+                term_safe(&e.found.redacted()),
+                count(e.occurrences),
+                term_safe(&holders.join(", ")),
+                if e.holders.len() > 3 { format!(" +{}", e.holders.len() - 3) } else { String::new() }
+            )?;
         }
     }
     let ids = inv.identifiers();

@@ -158,3 +158,26 @@ fn names_from_the_dump_cannot_drive_the_terminal() {
     assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "raw control characters in {out:?}");
     assert!(out.contains("evil\\u{1b}]0;owned\\u{7}\\u{1b}[2J.jsonl"), "{out}");
 }
+
+#[test]
+fn no_output_ever_shows_a_secret_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("gen");
+    let (code, _, err) =
+        run(bin().args(["synth", "--size", "1MiB", "--orgs", "6", "--seed", "31", "-o"]).arg(&out_dir));
+    assert_eq!(code, 0, "{err}");
+    let options = leakledger_synth::Options::new().size(1 << 20).orgs(6).seed(31);
+    let values = leakledger_synth::secret_values(&options).unwrap();
+    assert!(values.len() > 10);
+    let (code, human, err1) = run(bin().args(["scan", "--top", "1000"]).arg(out_dir.join("dump")));
+    assert_eq!(code, 0);
+    let (_, json, err2) = run(bin().args(["scan", "--json"]).arg(out_dir.join("dump")));
+    assert!(human.contains("secrets:"), "{human}");
+    for (kind, value) in &values {
+        // The value whole, and its second half (a redacted form may show a prefix).
+        let tail = &value[value.len() / 2..];
+        for (name, text) in [("human output", &human), ("JSON", &json), ("stderr", &err1), ("stderr", &err2)] {
+            assert!(!text.contains(tail), "{name} shows part of a {kind} value");
+        }
+    }
+}

@@ -5,6 +5,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use crate::identifiers::Identifiers;
 use crate::path::{normalize, strip_diff_prefix};
 use crate::repo;
+use crate::secrets;
 use crate::text;
 
 /// One piece of a conversation, as the caller walked it out of the payload.
@@ -63,6 +64,8 @@ pub struct Found {
     pub paths: Vec<String>,
     /// Proprietary identifiers, repeats included.
     pub identifiers: Vec<String>,
+    /// Secrets, repeats included (each appearance is an occurrence).
+    pub secrets: Vec<secrets::Found>,
 }
 
 impl Found {
@@ -110,6 +113,8 @@ pub struct TextDigest {
     pub remote: Option<String>,
     /// Proprietary identifiers found (see [`crate::identifiers`]).
     pub identifiers: Vec<String>,
+    /// Secrets found.
+    pub secrets: Vec<secrets::Found>,
 }
 
 /// What a tool result holds, independent of its call.
@@ -125,6 +130,8 @@ pub struct ResultDigest {
     pub module: Option<String>,
     /// Proprietary identifiers found.
     pub identifiers: Vec<String>,
+    /// Secrets found.
+    pub secrets: Vec<secrets::Found>,
     /// Reads like a tool's error message (`Error: ENOENT...`): a failed read
     /// exposes a path, not a file. OpenAI-style tool messages carry no error flag.
     pub error_like: bool,
@@ -145,8 +152,23 @@ fn is_go_mod(path: &str) -> bool {
     path == "go.mod" || path.ends_with("/go.mod") || path.ends_with("\\go.mod")
 }
 
-/// Digests a text, looking for the proprietary identifiers `ids`.
-pub fn digest_text(t: &str, ids: &Identifiers) -> TextDigest {
+/// What digests look for beyond exposure: proprietary identifiers and secrets.
+#[derive(Debug, Default)]
+pub struct Lookouts {
+    /// Identifier prefixes.
+    pub identifiers: Identifiers,
+    /// The secret scanner, when secrets are wanted.
+    pub secrets: Option<secrets::Scanner>,
+}
+
+impl Lookouts {
+    fn secrets(&self, t: &str) -> Vec<secrets::Found> {
+        self.secrets.as_ref().map(|s| s.find(t)).unwrap_or_default()
+    }
+}
+
+/// Digests a text, looking out for identifiers and secrets too.
+pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
     let shown = text::shown(t)
         .into_iter()
         .map(|s| {
@@ -165,11 +187,17 @@ pub fn digest_text(t: &str, ids: &Identifiers) -> TextDigest {
         .collect();
     let remote =
         if t.contains("[remote \"origin\"]") { repo::origin_remote(t).and_then(repo::normalize_url) } else { None };
-    TextDigest { cwd: text::working_directory(t).map(str::to_string), shown, remote, identifiers: ids.find(t) }
+    TextDigest {
+        cwd: text::working_directory(t).map(str::to_string),
+        shown,
+        remote,
+        identifiers: look.identifiers.find(t),
+        secrets: look.secrets(t),
+    }
 }
 
-/// Digests a tool result, looking for the proprietary identifiers `ids`.
-pub fn digest_result(content: &str, ids: &Identifiers) -> ResultDigest {
+/// Digests a tool result, looking out for identifiers and secrets too.
+pub fn digest_result(content: &str, look: &Lookouts) -> ResultDigest {
     let b = content.as_bytes();
     let remote = if memchr::memmem::find(b, b"(fetch)").is_some() || memchr::memmem::find(b, b"[remote").is_some() {
         repo::origin_remote(content).and_then(repo::normalize_url)
@@ -186,7 +214,8 @@ pub fn digest_result(content: &str, ids: &Identifiers) -> ResultDigest {
         len: b.len() as u64,
         remote,
         module,
-        identifiers: ids.find(content),
+        identifiers: look.identifiers.find(content),
+        secrets: look.secrets(content),
         error_like: looks_like_error(content),
     }
 }
@@ -226,14 +255,14 @@ pub fn extract(segments: &[Segment<'_>]) -> Found {
     let texts: Vec<Option<TextDigest>> = segments
         .iter()
         .map(|s| match s {
-            Segment::System(t) | Segment::Text(t) => Some(digest_text(t, &Identifiers::default())),
+            Segment::System(t) | Segment::Text(t) => Some(digest_text(t, &Lookouts::default())),
             _ => None,
         })
         .collect();
     let results: Vec<Option<ResultDigest>> = segments
         .iter()
         .map(|s| match s {
-            Segment::ToolResult { content, .. } => Some(digest_result(content, &Identifiers::default())),
+            Segment::ToolResult { content, .. } => Some(digest_result(content, &Lookouts::default())),
             _ => None,
         })
         .collect();
@@ -252,9 +281,17 @@ pub fn extract(segments: &[Segment<'_>]) -> Found {
     assemble(&items)
 }
 
-static EMPTY_TEXT: TextDigest = TextDigest { cwd: None, shown: Vec::new(), remote: None, identifiers: Vec::new() };
-static EMPTY_RESULT: ResultDigest =
-    ResultDigest { hash: 0, len: 0, remote: None, module: None, identifiers: Vec::new(), error_like: false };
+static EMPTY_TEXT: TextDigest =
+    TextDigest { cwd: None, shown: Vec::new(), remote: None, identifiers: Vec::new(), secrets: Vec::new() };
+static EMPTY_RESULT: ResultDigest = ResultDigest {
+    hash: 0,
+    len: 0,
+    remote: None,
+    module: None,
+    identifiers: Vec::new(),
+    secrets: Vec::new(),
+    error_like: false,
+};
 
 /// Puts digested items together: the working directory normalises paths, tool
 /// results are matched to their calls, the strongest repository evidence is kept.
@@ -274,6 +311,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
             Item::ToolResult { id, digest, error } => {
                 answered.push(id);
                 found.identifiers.extend(digest.identifiers.iter().cloned());
+                found.secrets.extend_from_slice(&digest.secrets);
                 let call = items[..i].iter().rev().find_map(|c| match *c {
                     Item::ToolCall { id: cid, name, path, command } if cid == id => Some((name, path, command)),
                     _ => None,
@@ -294,6 +332,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
             }
             Item::System(d) | Item::Text(d) => {
                 found.identifiers.extend(d.identifiers.iter().cloned());
+                found.secrets.extend_from_slice(&d.secrets);
                 for s in &d.shown {
                     if let Some(p) = norm(&s.path) {
                         if found.go_module.is_none() && s.module.is_some() {

@@ -27,4 +27,5 @@ pub mod identifiers;
 pub mod lang;
 pub mod path;
 pub mod repo;
+pub mod secrets;
 pub mod text;

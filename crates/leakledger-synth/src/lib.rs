@@ -129,6 +129,14 @@ pub enum Error {
     },
 }
 
+/// The secret values a generation with `options` plants, as (kind, value): for
+/// tests that check no output ever shows them. The plan is drawn again from the
+/// seed; nothing is written.
+pub fn secret_values(options: &Options) -> Result<Vec<(String, String)>, Error> {
+    let plan = plan::Plan::new(options)?;
+    Ok(plan.world.secrets.iter().map(|s| (s.kind.name().to_string(), s.value.clone())).collect())
+}
+
 /// Generates a dump under `dir/dump/` and writes `dir/truth.json`; returns the truth.
 pub fn generate(dir: &Path, options: &Options) -> Result<Truth, Error> {
     let plan = plan::Plan::new(options)?;

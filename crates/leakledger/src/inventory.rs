@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use leakledger_detect::exposure::Found;
 use leakledger_detect::lang::language_of;
 use leakledger_detect::repo::{local_key, normalize_url};
+use leakledger_detect::secrets::{Fingerprint, Found as SecretFound};
 use leakledger_dump::{Location, Record};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -67,6 +68,25 @@ pub struct Inventory {
     pub(crate) blobs: HashMap<u128, u64>,
     /// (organisation, proprietary identifier) to its findings.
     pub(crate) identifiers: HashMap<(String, String), IdentifierEntry>,
+    /// Secrets by fingerprint.
+    pub(crate) secrets: HashMap<Fingerprint, SecretEntry>,
+}
+
+/// A distinct secret: where and how often it leaked, never its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretEntry {
+    /// Kind, severity, fingerprint and what a redacted form may show.
+    pub found: SecretFound,
+    /// Appearances in distinct records.
+    pub occurrences: u64,
+    /// First appearance (smallest source and offset).
+    pub first: Location,
+    /// Earliest and latest record time it appears in.
+    pub first_seen: Option<i64>,
+    /// Latest.
+    pub last_seen: Option<i64>,
+    /// Organisations whose records hold it.
+    pub holders: std::collections::BTreeSet<String>,
 }
 
 /// A proprietary identifier found in one organisation's records.
@@ -81,6 +101,20 @@ pub struct IdentifierEntry {
 /// The hash a repository key is known by (0 for none).
 pub(crate) fn repo_hash(key: &str) -> u64 {
     if key.is_empty() { 0 } else { xxh3_64(key.as_bytes()) | 1 }
+}
+
+fn min_ts(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+fn max_ts(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
 }
 
 fn earlier(a: Location, b: Location) -> Location {
@@ -159,6 +193,24 @@ impl Inventory {
         for p in &found.paths {
             self.paths.insert((rh, xxh3_64(p.as_bytes())));
         }
+        for f in &found.secrets {
+            let e = self.secrets.entry(f.fingerprint).or_insert_with(|| SecretEntry {
+                found: *f,
+                occurrences: 0,
+                first: loc,
+                first_seen: r.ts,
+                last_seen: r.ts,
+                holders: Default::default(),
+            });
+            e.occurrences += 1;
+            e.first = earlier(e.first, loc);
+            e.found.severity = e.found.severity.max(f.severity);
+            e.first_seen = min_ts(e.first_seen, r.ts);
+            e.last_seen = max_ts(e.last_seen, r.ts);
+            if !org.is_empty() && !e.holders.contains(org) {
+                e.holders.insert(org.to_string());
+            }
+        }
         for id in &found.identifiers {
             match self.identifiers.get_mut(&(org.to_string(), id.clone())) {
                 Some(e) => {
@@ -172,6 +224,20 @@ impl Inventory {
             }
         }
         (rh, strength)
+    }
+
+    /// Takes back the occurrences one record added (it was counted twice).
+    pub(crate) fn uncount(&mut self, secrets: &[Fingerprint], identifiers: &[(String, String)]) {
+        for fp in secrets {
+            if let Some(e) = self.secrets.get_mut(fp) {
+                e.occurrences = e.occurrences.saturating_sub(1);
+            }
+        }
+        for k in identifiers {
+            if let Some(e) = self.identifiers.get_mut(k) {
+                e.occurrences = e.occurrences.saturating_sub(1);
+            }
+        }
     }
 
     /// Folds another inventory in.
@@ -192,6 +258,21 @@ impl Inventory {
         }
         self.paths.extend(other.paths);
         self.blobs.extend(other.blobs);
+        for (k, v) in other.secrets {
+            match self.secrets.get_mut(&k) {
+                Some(e) => {
+                    e.occurrences += v.occurrences;
+                    e.first = earlier(e.first, v.first);
+                    e.found.severity = e.found.severity.max(v.found.severity);
+                    e.first_seen = min_ts(e.first_seen, v.first_seen);
+                    e.last_seen = max_ts(e.last_seen, v.last_seen);
+                    e.holders.extend(v.holders);
+                }
+                None => {
+                    self.secrets.insert(k, v);
+                }
+            }
+        }
         for (k, v) in other.identifiers {
             match self.identifiers.get_mut(&k) {
                 Some(e) => {
@@ -223,6 +304,7 @@ impl Inventory {
             orgs: self.orgs.clone(),
             blobs: self.blobs.clone(),
             identifiers: self.identifiers.clone(),
+            secrets: self.secrets.clone(),
             ..Inventory::default()
         };
         for (&h, (e, s)) in &self.repos {
@@ -283,6 +365,20 @@ impl Inventory {
         let mut v: Vec<(&str, &str, &IdentifierEntry)> =
             self.identifiers.iter().map(|((o, i), e)| (o.as_str(), i.as_str(), e)).collect();
         v.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        v
+    }
+
+    /// Distinct secrets, most severe first, then most occurrences, then by
+    /// fingerprint: the order to rotate them in.
+    pub fn secrets(&self) -> Vec<&SecretEntry> {
+        let mut v: Vec<&SecretEntry> = self.secrets.values().collect();
+        v.sort_unstable_by(|a, b| {
+            b.found
+                .severity
+                .cmp(&a.found.severity)
+                .then(b.occurrences.cmp(&a.occurrences))
+                .then(a.found.fingerprint.cmp(&b.found.fingerprint))
+        });
         v
     }
 

@@ -30,13 +30,13 @@ mod partial;
 mod payload;
 mod summary;
 
-pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry};
+pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry, SecretEntry};
 pub use leakledger_dump::{
     Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Options, Problem, Record, Scan, Sink, Skipped,
     Source, SourceId, SourceReport, Value, time,
 };
 pub use partial::Partial;
-pub use summary::{ChainCounts, Exposure, Records, SCHEMA_VERSION, Summary, Window};
+pub use summary::{ChainCounts, Exposure, Records, SCHEMA_VERSION, Secrets, Summary, Window};
 
 /// The result of [`analyse`]: the per-source reports, the exposure inventory,
 /// the chains and the summary.
@@ -58,6 +58,9 @@ pub struct Config {
     /// Proprietary identifier prefixes and names (e.g. `com.mycorp.`), reported per
     /// organisation.
     pub identifiers: Vec<String>,
+    /// The key of secrets' fingerprints (random per analysis when absent; give
+    /// one to correlate fingerprints across reports).
+    pub fingerprint_key: Option<[u8; 32]>,
 }
 
 /// Reads the whole dump in one parallel pass, builds the chains, and summarises.
@@ -67,8 +70,14 @@ pub fn analyse(dump: &Dump) -> Analysis {
 
 /// As [`analyse`], with a [`Config`].
 pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
-    let ids = std::sync::Arc::new(leakledger_detect::identifiers::Identifiers::new(&config.identifiers));
-    let scan = dump.scan(|| Partial::new(ids.clone()));
+    let key = config.fingerprint_key.unwrap_or_else(leakledger_detect::secrets::random_key);
+    let scanner = leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, key)
+        .unwrap_or_else(|e| panic!("the built-in secret rules do not compile: {e}"));
+    let look = std::sync::Arc::new(leakledger_detect::exposure::Lookouts {
+        identifiers: leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
+        secrets: Some(scanner),
+    });
+    let scan = dump.scan(|| Partial::new(look.clone()));
     finish(scan)
 }
 

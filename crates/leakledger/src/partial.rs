@@ -1,6 +1,6 @@
 //! The per-worker accumulator of the pass.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use leakledger_dump::{Record, Sink};
@@ -22,14 +22,18 @@ pub struct Partial {
     pub(crate) inventory: Inventory,
     /// One compact key per distinct request, for chains.
     pub(crate) requests: Vec<Request>,
+    /// What each record with an id added to occurrence counts (secrets and
+    /// identifiers), by its duplicate key: a record that two workers each saw
+    /// once was counted twice, and the merge takes one count back.
+    counted: HashMap<u64, Counted, BuildHasherDefault<Identity>>,
     /// The worker's payload walker and its digest cache (not merged).
     walker: Walker,
 }
 
 impl Partial {
-    /// An empty partial whose walker looks for the proprietary identifiers `ids`.
-    pub fn new(ids: std::sync::Arc<leakledger_detect::identifiers::Identifiers>) -> Self {
-        Partial { walker: Walker::new(ids), ..Partial::default() }
+    /// An empty partial whose walker looks out for identifiers and secrets.
+    pub fn new(look: std::sync::Arc<leakledger_detect::exposure::Lookouts>) -> Self {
+        Partial { walker: Walker::new(look), ..Partial::default() }
     }
 
     /// Records seen again with the same request id and content (at-least-once
@@ -42,6 +46,13 @@ impl Partial {
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
     }
+}
+
+/// Occurrences one record added.
+#[derive(Clone, Debug, Default)]
+struct Counted {
+    secrets: Vec<leakledger_detect::secrets::Fingerprint>,
+    identifiers: Vec<(String, String)>,
 }
 
 /// A distinct request as chains need it: ids as hashes and the repository it names.
@@ -91,6 +102,16 @@ impl Sink for Partial {
         }
         let found = self.walker.found(r.payload, r.response);
         let (repo, strength) = self.inventory.add(r, &found);
+        if dedup != 0 && (!found.secrets.is_empty() || !found.identifiers.is_empty()) {
+            let org = r.org.and_then(|v| v.as_str()).map(|o| o.into_owned()).unwrap_or_default();
+            self.counted.insert(
+                dedup,
+                Counted {
+                    secrets: found.secrets.iter().map(|f| f.fingerprint).collect(),
+                    identifiers: found.identifiers.iter().map(|i| (org.clone(), i.clone())).collect(),
+                },
+            );
+        }
         // A record without an id still is a request: it gets one from where it is.
         let id = id_hash(r.request_id).unwrap_or_else(|| {
             xxh3_64(&[r.location.source.0.to_le_bytes(), (r.location.offset as u32).to_le_bytes()].concat())
@@ -100,8 +121,16 @@ impl Sink for Partial {
         self.requests.push(Request { key, dedup, repo, strength });
     }
 
-    fn merge(&mut self, other: Self) {
+    fn merge(&mut self, mut other: Self) {
         self.with_id += other.with_id;
+        // Records both sides counted: take the other side's count back.
+        for (k, c) in std::mem::take(&mut other.counted) {
+            if self.keys.contains(&k) {
+                other.inventory.uncount(&c.secrets, &c.identifiers);
+            } else {
+                self.counted.insert(k, c);
+            }
+        }
         self.inventory.merge(other.inventory);
         self.requests.extend(other.requests);
         if other.keys.len() > self.keys.len() {

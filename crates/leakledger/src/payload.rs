@@ -8,8 +8,7 @@
 
 use std::collections::HashMap;
 
-use leakledger_detect::exposure::{self, Item, ResultDigest, TextDigest};
-use leakledger_detect::identifiers::Identifiers;
+use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
 use leakledger_dump::{Cursor, Kind, Value};
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -40,8 +39,8 @@ pub(crate) struct Call {
 /// Per-worker walker: digest caches and scratch buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Walker {
-    /// Proprietary identifiers to look for.
-    ids: std::sync::Arc<Identifiers>,
+    /// What to look out for besides exposure (identifiers, secrets).
+    look: std::sync::Arc<Lookouts>,
     texts: Vec<TextDigest>,
     results: Vec<ResultDigest>,
     text_index: HashMap<u128, usize>,
@@ -57,9 +56,9 @@ pub(crate) struct Walker {
 }
 
 impl Walker {
-    /// A walker looking for `ids`.
-    pub(crate) fn new(ids: std::sync::Arc<Identifiers>) -> Self {
-        Walker { ids, ..Walker::default() }
+    /// A walker looking out for `look`.
+    pub(crate) fn new(look: std::sync::Arc<Lookouts>) -> Self {
+        Walker { look, ..Walker::default() }
     }
 
     /// Walks a payload (and a response, if any) and returns what it exposes.
@@ -106,7 +105,7 @@ impl Walker {
             return i;
         }
         let d = match v.as_str() {
-            Some(s) => exposure::digest_text(&s, &self.ids),
+            Some(s) => exposure::digest_text(&s, &self.look),
             None => TextDigest::default(),
         };
         self.texts.push(d);
@@ -120,7 +119,7 @@ impl Walker {
             return i;
         }
         let d = match v.kind() {
-            Kind::String | Kind::Text => exposure::digest_result(&v.as_str().unwrap_or_default(), &self.ids),
+            Kind::String | Kind::Text => exposure::digest_result(&v.as_str().unwrap_or_default(), &self.look),
             // Block content: the texts of its `text` blocks, one after another.
             Kind::Array => {
                 let mut joined = String::new();
@@ -134,9 +133,9 @@ impl Walker {
                         joined.push_str(&block.as_str().unwrap_or_default());
                     }
                 }
-                exposure::digest_result(&joined, &self.ids)
+                exposure::digest_result(&joined, &self.look)
             }
-            _ => exposure::digest_result(&String::from_utf8_lossy(v.raw()), &self.ids),
+            _ => exposure::digest_result(&String::from_utf8_lossy(v.raw()), &self.look),
         };
         self.results.push(d);
         self.result_index.insert(key, self.results.len() - 1);

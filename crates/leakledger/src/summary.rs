@@ -24,6 +24,21 @@ pub struct Summary {
     pub window: Window,
     /// What leaked.
     pub exposure: Exposure,
+    /// Secrets.
+    pub secrets: Secrets,
+}
+
+/// `secrets` (design.md §4; docs/formats.md "What is counted").
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Secrets {
+    /// Distinct (kind, value), by fingerprint.
+    pub distinct: u64,
+    /// Appearances in distinct records.
+    pub occurrences: u64,
+    /// Distinct secrets by severity (`critical`, `high`, `medium`, `low`).
+    pub by_severity: std::collections::BTreeMap<String, u64>,
+    /// Distinct secrets by kind.
+    pub by_kind: std::collections::BTreeMap<String, u64>,
 }
 
 /// `exposure` (docs/formats.md "What is counted").
@@ -99,6 +114,21 @@ impl Summary {
                 code_bytes: inv.code_bytes(),
                 languages: inv.languages(),
                 identifiers: inv.identifiers.len() as u64,
+            },
+            secrets: {
+                let mut by_severity: std::collections::BTreeMap<String, u64> =
+                    ["critical", "high", "medium", "low"].iter().map(|s| (s.to_string(), 0)).collect();
+                let mut by_kind = std::collections::BTreeMap::new();
+                for e in inv.secrets.values() {
+                    *by_severity.entry(e.found.severity.name().to_string()).or_insert(0) += 1;
+                    *by_kind.entry(e.found.kind.to_string()).or_insert(0) += 1;
+                }
+                Secrets {
+                    distinct: inv.secrets.len() as u64,
+                    occurrences: inv.secrets.values().map(|e| e.occurrences).sum(),
+                    by_severity,
+                    by_kind,
+                }
             },
         }
     }

@@ -44,6 +44,19 @@ fn check(options: &Options) -> (Truth, leakledger::Analysis) {
         "{label}"
     );
     assert_eq!(e.languages, t.languages, "{label}");
+    let (got, want) = (&s.secrets, &truth.secrets);
+    assert_eq!(
+        (got.distinct, got.occurrences, &got.by_severity, &got.by_kind),
+        (want.distinct, want.occurrences, &want.by_severity, &want.by_kind),
+        "{label}"
+    );
+    // Secret by secret (without values): the multiset of (kind, occurrences).
+    let mut mine: Vec<(String, u64)> =
+        a.inventory.secrets().iter().map(|e| (e.found.kind.to_string(), e.occurrences)).collect();
+    let mut theirs: Vec<(String, u64)> = want.list.iter().map(|e| (e.kind.clone(), e.occurrences)).collect();
+    mine.sort();
+    theirs.sort();
+    assert_eq!(mine, theirs, "{label}");
     (truth, a)
 }
 
@@ -143,7 +156,7 @@ fn proprietary_identifiers_are_counted_per_organisation() {
         + &rec("r4", "other", "package org.example;\n");
     std::fs::write(dir.path().join("a.jsonl"), content).unwrap();
     let dump = leakledger::Dump::open(&[dir.path()], &leakledger::Options::new()).unwrap();
-    let config = leakledger::Config { identifiers: vec!["com.mycorp.".into()] };
+    let config = leakledger::Config { identifiers: vec!["com.mycorp.".into()], ..Default::default() };
     let a = leakledger::analyse_with(&dump, &config);
     let found: Vec<(String, String, u64)> =
         a.inventory.identifiers().into_iter().map(|(o, i, e)| (o.to_string(), i.to_string(), e.occurrences)).collect();

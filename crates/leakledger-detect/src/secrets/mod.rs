@@ -1,0 +1,509 @@
+//! Secret detection: literal keywords found with one Aho-Corasick pass decide
+//! which rules run, and each rule's regex runs only in a window around its
+//! keyword. Matches are validated (checksums, entropy, placeholders), resolved
+//! (a generic rule yields to a specific one on the same bytes), fingerprinted
+//! with a keyed hash and shown only in redacted form.
+
+mod rules;
+
+use std::fmt;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use hmac::{Hmac, Mac};
+use regex::Regex;
+use sha2::Sha256;
+
+pub use rules::BUILTIN;
+
+/// How urgently a secret must be rotated (design.md §5, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// An example, a test value, or a token whose checksum fails.
+    Low,
+    /// Rotate in the next sprint.
+    Medium,
+    /// Rotate within 72 hours.
+    High,
+    /// Rotate within 24 hours.
+    Critical,
+}
+
+impl Severity {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A check a match must pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validator {
+    /// GitHub and npm tokens end in the base62 CRC32 of their 30-character body;
+    /// a failing checksum marks a made-up token (severity lowered to low).
+    GithubCrc32,
+    /// A PEM block must hold a real body (at least 32 base64 characters), else it
+    /// is a placeholder and dropped.
+    PemBody,
+}
+
+/// A detection rule: data, with examples the test suite runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    /// Stable id.
+    pub id: &'static str,
+    /// Secret kind (several rules may share one).
+    pub kind: &'static str,
+    /// Severity of a valid match.
+    pub severity: Severity,
+    /// Literals that must occur for the rule to run (matched case-insensitively).
+    pub keywords: &'static [&'static str],
+    /// The regex.
+    pub pattern: &'static str,
+    /// The capture group holding the secret value (0: the whole match).
+    pub group: usize,
+    /// Minimum Shannon entropy of the value, in bits per character.
+    pub min_entropy: Option<f64>,
+    /// A check the value must pass.
+    pub validator: Option<Validator>,
+    /// What a redacted form may show of the value (the format's fixed prefix).
+    pub display: &'static str,
+    /// A generic rule yields to any specific rule that matches the same bytes.
+    pub generic: bool,
+    /// Texts the rule must find a secret in.
+    pub positives: &'static [&'static str],
+    /// Texts the rule must not find a secret in.
+    pub negatives: &'static [&'static str],
+}
+
+/// One secret found in a text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// The kind.
+    pub kind: &'static str,
+    /// The severity, after validation.
+    pub severity: Severity,
+    /// Byte range of the value in the text.
+    pub start: usize,
+    /// End of the value.
+    pub end: usize,
+    /// Keyed hash of kind and value.
+    pub fingerprint: Fingerprint,
+    /// What outputs may show: kind, the format's prefix and the fingerprint.
+    pub redacted: String,
+}
+
+/// A secret as it travels through an analysis: everything but its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Found {
+    /// Kind.
+    pub kind: &'static str,
+    /// Severity after validation.
+    pub severity: Severity,
+    /// Keyed fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The format's fixed prefix that a redacted form may show.
+    pub display: &'static str,
+}
+
+impl Found {
+    /// The redacted form: kind, the format's prefix, the fingerprint's start.
+    pub fn redacted(&self) -> String {
+        let shown = if self.display.is_empty() { String::new() } else { format!("{}…", self.display) };
+        format!("{}:{}[{}]", self.kind, shown, &self.fingerprint.to_string()[..12])
+    }
+}
+
+impl Hit {
+    /// The hit without its position.
+    pub fn found(&self, display: &'static str) -> Found {
+        Found { kind: self.kind, severity: self.severity, fingerprint: self.fingerprint, display }
+    }
+}
+
+/// A keyed hash of a secret's kind and value: deduplicates and cross-references
+/// without holding the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+struct Compiled {
+    rule: &'static Rule,
+    regex: Regex,
+    /// Bytes the regex may need after the keyword.
+    reach: usize,
+}
+
+/// A compiled rule set with a fingerprint key. Build once, share across threads.
+pub struct Scanner {
+    rules: Vec<Compiled>,
+    keywords: AhoCorasick,
+    /// For each keyword pattern, the rules it triggers.
+    triggers: Vec<Vec<usize>>,
+    key: [u8; 32],
+}
+
+impl fmt::Debug for Scanner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scanner").field("rules", &self.rules.len()).finish_non_exhaustive()
+    }
+}
+
+/// Why a rule set could not be built.
+#[derive(Debug)]
+pub struct RuleError {
+    /// The rule.
+    pub rule: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule {}: {}", self.rule, self.reason)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts.iter().filter(|&&c| c > 0).map(|&c| -(c as f64 / n) * (c as f64 / n).log2()).sum()
+}
+
+/// Values that are documentation examples or placeholders, not secrets.
+pub fn is_placeholder(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    value.contains("EXAMPLE")
+        || value.starts_with("${")
+        || value.starts_with('<')
+        || value.starts_with("{{")
+        || ["changeme", "password", "your_", "your-", "xxxxxxxx", "placeholder", "redacted", "dummy"]
+            .iter()
+            .any(|p| lower.contains(p))
+}
+
+const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// GitHub/npm checksum: the last 6 characters are the base62 CRC32 of the 30
+/// characters after the `xxx_` prefix.
+fn crc32_ok(token: &str) -> bool {
+    let Some((_, rest)) = token.split_once('_') else { return false };
+    if rest.len() != 36 {
+        return false;
+    }
+    let (body, sum) = rest.split_at(30);
+    let mut n = crc32fast::hash(body.as_bytes());
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = B62[(n % 62) as usize];
+        n /= 62;
+    }
+    n == 0 && sum.as_bytes() == out
+}
+
+/// The value as a detector reports it: a PEM block with `\n` escapes gets real
+/// line breaks, so the same key written both ways is one secret.
+fn canonical(rule: &Rule, value: &str) -> String {
+    if rule.kind == "private-key" {
+        value.replace("\\r", "").replace("\\n", "\n").replace('\r', "")
+    } else {
+        value.to_string()
+    }
+}
+
+impl Scanner {
+    /// The built-in rules with a random fingerprint key (fingerprints then match
+    /// within one report only).
+    pub fn builtin() -> Self {
+        Self::new(BUILTIN, random_key()).unwrap_or_else(|e| panic!("built-in rule broken: {e}"))
+    }
+
+    /// Compiles `rules` with a fingerprint `key` (give the same key to correlate
+    /// fingerprints across reports).
+    pub fn new(rules: &'static [Rule], key: [u8; 32]) -> Result<Self, RuleError> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        let mut words: Vec<&str> = Vec::new();
+        let mut triggers: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            let regex = regex::RegexBuilder::new(rule.pattern)
+                .size_limit(1 << 24)
+                .build()
+                .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })?;
+            if rule.keywords.is_empty() {
+                return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
+            }
+            let reach = if rule.kind == "private-key" { 16 << 10 } else { 512 };
+            compiled.push(Compiled { rule, regex, reach });
+            for k in rule.keywords {
+                match words.iter().position(|w| w.eq_ignore_ascii_case(k)) {
+                    Some(j) => triggers[j].push(i),
+                    None => {
+                        words.push(k);
+                        triggers.push(vec![i]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&words)
+            .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
+        Ok(Scanner { rules: compiled, keywords, triggers, key })
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> impl Iterator<Item = &'static Rule> + '_ {
+        self.rules.iter().map(|c| c.rule)
+    }
+
+    /// The secrets in `text`, without positions.
+    pub fn find(&self, text: &str) -> Vec<Found> {
+        self.scan(text)
+            .into_iter()
+            .map(|h| {
+                let display = self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display);
+                h.found(display)
+            })
+            .collect()
+    }
+
+    /// The keyed fingerprint of a secret.
+    pub fn fingerprint(&self, kind: &str, value: &str) -> Fingerprint {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable_key());
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        let out = mac.finalize().into_bytes();
+        let mut fp = [0u8; 16];
+        fp.copy_from_slice(&out[..16]);
+        Fingerprint(fp)
+    }
+
+    /// Every secret in `text`, in order, without overlaps.
+    pub fn scan(&self, text: &str) -> Vec<Hit> {
+        let bytes = text.as_bytes();
+        // Which rules to run, and from where: one window per keyword hit, merged
+        // per rule when they overlap.
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        for m in self.keywords.find_overlapping_iter(bytes) {
+            for &r in &self.triggers[m.pattern().as_usize()] {
+                let line = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |p| p + 1);
+                let start = line.max(m.start().saturating_sub(256));
+                let end = (m.end() + self.rules[r].reach).min(bytes.len());
+                windows.push((r, start, end));
+            }
+        }
+        if windows.is_empty() {
+            return Vec::new();
+        }
+        windows.sort_unstable();
+        let mut merged: Vec<(usize, usize, usize)> = Vec::with_capacity(windows.len());
+        for w in windows {
+            match merged.last_mut() {
+                Some(last) if last.0 == w.0 && w.1 <= last.2 => last.2 = last.2.max(w.2),
+                _ => merged.push(w),
+            }
+        }
+        let mut hits: Vec<(bool, Hit)> = Vec::new();
+        for (r, start, end) in merged {
+            let c = &self.rules[r];
+            // Windows start and end on char boundaries only by luck: widen to them.
+            let (start, end) = (floor_char(text, start), ceil_char(text, end));
+            let window = &text[start..end];
+            for caps in c.regex.captures_iter(window) {
+                let Some(m) = caps.get(c.rule.group) else { continue };
+                if let Some(hit) = self.hit(c.rule, m.as_str(), start + m.start(), start + m.end()) {
+                    hits.push((c.rule.generic, hit));
+                }
+            }
+        }
+        resolve(hits)
+    }
+
+    fn hit(&self, rule: &'static Rule, raw: &str, start: usize, end: usize) -> Option<Hit> {
+        if is_placeholder(raw) {
+            return None;
+        }
+        if let Some(min) = rule.min_entropy
+            && entropy(raw) < min
+        {
+            return None;
+        }
+        let value = canonical(rule, raw);
+        let mut severity = rule.severity;
+        match rule.validator {
+            Some(Validator::GithubCrc32) if !crc32_ok(&value) => severity = Severity::Low,
+            Some(Validator::PemBody) => {
+                let body = value.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').count();
+                if body < 64 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        let fingerprint = self.fingerprint(rule.kind, &value);
+        let shown = if rule.display.is_empty() { String::new() } else { format!("{}…", rule.display) };
+        let redacted = format!("{}:{}[{}]", rule.kind, shown, &fingerprint.to_string()[..12]);
+        Some(Hit { rule: rule.id, kind: rule.kind, severity, start, end, fingerprint, redacted })
+    }
+}
+
+fn unreachable_key() -> Hmac<Sha256> {
+    // HMAC takes keys of any length; this cannot happen.
+    <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| panic!("HMAC rejected a 32-byte key"))
+}
+
+fn floor_char(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(s: &str, mut i: usize) -> usize {
+    while i < s.len() && !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Sorts hits and removes overlaps: a specific rule beats a generic one, and of
+/// two hits on the same bytes the first found stays.
+fn resolve(mut hits: Vec<(bool, Hit)>) -> Vec<Hit> {
+    hits.sort_by_key(|h| (h.1.start, h.0, h.1.end));
+    let mut out: Vec<(bool, Hit)> = Vec::with_capacity(hits.len());
+    for (generic, h) in hits {
+        let overlaps = |o: &(bool, Hit)| o.1.start < h.end && h.start < o.1.end;
+        if let Some(i) = out.iter().rposition(overlaps) {
+            if out[i].0 && !generic {
+                out[i] = (generic, h);
+            }
+            continue;
+        }
+        out.push((generic, h));
+    }
+    out.into_iter().map(|(_, h)| h).collect()
+}
+
+/// A fresh key from the operating system's randomness (via the standard
+/// library's hasher seeds), so fingerprints cannot be precomputed.
+pub fn random_key() -> [u8; 32] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut key = [0u8; 32];
+    for (i, chunk) in key.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(i);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner() -> Scanner {
+        Scanner::new(BUILTIN, [7; 32]).unwrap()
+    }
+
+    #[test]
+    fn every_rule_finds_its_positives_and_not_its_negatives() {
+        let s = scanner();
+        for rule in BUILTIN {
+            for p in rule.positives {
+                let hits = s.scan(p);
+                assert!(hits.iter().any(|h| h.rule == rule.id), "{}: no hit in positive {p:?}: {hits:?}", rule.id);
+            }
+            for n in rule.negatives {
+                let hits = s.scan(n);
+                assert!(!hits.iter().any(|h| h.rule == rule.id), "{}: hit in negative {n:?}: {hits:?}", rule.id);
+            }
+        }
+    }
+
+    #[test]
+    fn every_rule_has_a_keyword_of_four_bytes_or_more() {
+        for rule in BUILTIN {
+            assert!(rule.keywords.iter().all(|k| k.len() >= 3), "{}: a short keyword defeats the prefilter", rule.id);
+            assert!(!rule.positives.is_empty() && !rule.negatives.is_empty(), "{}: needs examples", rule.id);
+        }
+    }
+
+    #[test]
+    fn a_specific_rule_beats_the_generic_one() {
+        let hits = scanner().scan(r"client_secret=sk_live_51FAKEfakeFAKEfakeFAKEfake00");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].kind, "stripe-secret-key");
+    }
+
+    #[test]
+    fn escaped_and_plain_pem_keys_are_one_secret() {
+        let body = "MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE";
+        let plain = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        let escaped = plain.replace('\n', "\\n");
+        let s = scanner();
+        let (a, b) = (s.scan(&plain), s.scan(&escaped));
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].fingerprint, b[0].fingerprint);
+    }
+
+    #[test]
+    fn checksums_separate_real_looking_tokens_from_made_up_ones() {
+        let body = "FAKEfakeFAKEfakeFAKEfakeFAKEfa";
+        let mut n = crc32fast::hash(body.as_bytes());
+        let mut sum = [b'0'; 6];
+        for slot in sum.iter_mut().rev() {
+            *slot = B62[(n % 62) as usize];
+            n /= 62;
+        }
+        let good = format!("ghp_{body}{}", std::str::from_utf8(&sum).unwrap());
+        let hits = scanner().scan(&good);
+        assert_eq!(hits[0].severity, Severity::High);
+        let bad = format!("ghp_{body}000000");
+        assert_eq!(scanner().scan(&bad)[0].severity, Severity::Low);
+    }
+
+    #[test]
+    fn redaction_never_shows_the_value() {
+        let text = r"STRIPE_SECRET_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00 and AWS_SECRET_ACCESS_KEY=FAKEfake0123456789/FAKEfake+abcdEFGHijkl";
+        for h in scanner().scan(text) {
+            let value = &text[h.start..h.end];
+            assert!(!h.redacted.contains(&value[value.len() / 2..]), "{} shows {value}", h.redacted);
+        }
+    }
+
+    #[test]
+    fn fingerprints_depend_on_the_key() {
+        let a = Scanner::new(BUILTIN, [1; 32]).unwrap().fingerprint("jwt", "x");
+        let b = Scanner::new(BUILTIN, [2; 32]).unwrap().fingerprint("jwt", "x");
+        assert_ne!(a, b);
+        assert_ne!(random_key(), random_key());
+    }
+}
