@@ -186,6 +186,24 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
+/// A keyword as written, and for case-insensitive rules also in lower case,
+/// UPPER CASE and Capitalised (mixed casings such as `sEcReT` are not looked for).
+fn case_variants(k: &str, insensitive: bool) -> Vec<String> {
+    let mut v = vec![k.to_string()];
+    if insensitive {
+        let mut cap = k.to_ascii_lowercase();
+        if let Some(first) = cap.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        for w in [k.to_ascii_lowercase(), k.to_ascii_uppercase(), cap] {
+            if !v.contains(&w) {
+                v.push(w);
+            }
+        }
+    }
+    v
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
@@ -248,7 +266,7 @@ impl Scanner {
     /// fingerprints across reports).
     pub fn new(rules: &'static [Rule], key: [u8; 32]) -> Result<Self, RuleError> {
         let mut compiled = Vec::with_capacity(rules.len());
-        let mut words: Vec<&str> = Vec::new();
+        let mut words: Vec<String> = Vec::new();
         let mut triggers: Vec<Vec<usize>> = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             let regex = regex::RegexBuilder::new(rule.pattern)
@@ -261,18 +279,25 @@ impl Scanner {
             let reach = if rule.kind == "private-key" { 16 << 10 } else { 512 };
             compiled.push(Compiled { rule, regex, reach });
             for k in rule.keywords {
-                match words.iter().position(|w| w.eq_ignore_ascii_case(k)) {
-                    Some(j) => triggers[j].push(i),
-                    None => {
-                        words.push(k);
-                        triggers.push(vec![i]);
+                for variant in case_variants(k, rule.pattern.starts_with("(?i)")) {
+                    match words.iter().position(|w| *w == variant) {
+                        Some(j) => {
+                            if !triggers[j].contains(&i) {
+                                triggers[j].push(i)
+                            }
+                        }
+                        None => {
+                            words.push(variant);
+                            triggers.push(vec![i]);
+                        }
                     }
                 }
             }
         }
+        // Case-sensitive keywords let the automaton use its SIMD (Teddy) search;
+        // rules whose regex ignores case get their keywords in the usual casings.
         let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&words)
             .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
         Ok(Scanner { rules: compiled, keywords, triggers, key })
@@ -312,7 +337,10 @@ impl Scanner {
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.keywords.find_overlapping_iter(bytes) {
+        // Leftmost-longest, non-overlapping: the automaton can skip ahead with its
+        // prefilter; a keyword inside a longer one (`secret` in
+        // `secret_access_key`) triggers the longer one's rules, the specific ones.
+        for m in self.keywords.find_iter(bytes) {
             for &r in &self.triggers[m.pattern().as_usize()] {
                 let line = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |p| p + 1);
                 let start = line.max(m.start().saturating_sub(256));
