@@ -1,0 +1,114 @@
+//! Recall and false positives of the built-in rules on public scanners' rule
+//! examples (`shared/corpora/secrets/examples.jsonl`), per kind we claim.
+//!
+//! ```sh
+//! cargo run --release -p leakledger-detect --example corpus_recall -- ../shared/corpora/secrets/examples.jsonl
+//! ```
+//!
+//! An example counts for one of our kinds when its source rule names that kind
+//! (by the rule's id and name). Recall: positives where we find a secret of that
+//! kind. False positives: negatives where we find one of that kind. Values are
+//! never printed.
+
+use std::collections::BTreeMap;
+
+use leakledger_detect::secrets::{BUILTIN, Scanner};
+
+/// Our kind for a source rule, from its id and name.
+fn kind_of(id: &str, name: &str) -> Option<&'static str> {
+    let s = format!("{} {}", id, name).to_ascii_lowercase();
+    let has = |w: &str| s.contains(w);
+    Some(if has("aws") && (has("secret") && !has("session")) {
+        "aws-secret-access-key"
+    } else if has("aws")
+        && (has("access key id")
+            || has("aws-access-token")
+            || has("aws_key")
+            || id == "ripsecrets.aws"
+            || id == "np.aws.1")
+    {
+        "aws-access-key-id"
+    } else if has("github")
+        && (has("personal access token")
+            || has("github-pat")
+            || has("github_token")
+            || id == "ripsecrets.github"
+            || has("fine-grained"))
+    {
+        "github-pat"
+    } else if has("slack") && has("webhook") {
+        "slack-webhook"
+    } else if has("slack")
+        && (has("bot") || has("user") || has("legacy") || id == "detect-secrets.slack")
+        && has("token")
+        || id == "detect-secrets.slack"
+    {
+        "slack-token"
+    } else if has("stripe") && !has("publishable") {
+        "stripe-secret-key"
+    } else if has("private key") || has("private-key") || has("private_key") && !has("id") {
+        "private-key"
+    } else if has("gcp-service-account") || has("service account") {
+        "gcp-service-account"
+    } else if has("jwt") || has("json web token") {
+        "jwt"
+    } else if has("openai") {
+        "openai-api-key"
+    } else if has("anthropic") && !has("admin") {
+        "anthropic-api-key"
+    } else if has("npm") && has("token") || id == "detect-secrets.npm" {
+        "npm-token"
+    } else if has("postgres") || has("database") && has("uri") {
+        "database-url-password"
+    } else {
+        return None;
+    })
+}
+
+fn main() {
+    let path = std::env::args().nth(1).unwrap_or_else(|| "../shared/corpora/secrets/examples.jsonl".into());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot read {path}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let scanner = Scanner::new(BUILTIN, [0; 32]).expect("rules");
+    // kind -> (positives, found, negatives, false positives)
+    let mut stats: BTreeMap<&str, [u32; 4]> = BTreeMap::new();
+    let mut missed: BTreeMap<&str, BTreeMap<String, u32>> = BTreeMap::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let (id, name) = (v["rule_id"].as_str().unwrap_or(""), v["rule_name"].as_str().unwrap_or(""));
+        let Some(kind) = kind_of(id, name) else { continue };
+        let example = v["example"].as_str().unwrap_or("");
+        let found = scanner.scan(example).iter().any(|h| h.kind == kind);
+        let e = stats.entry(kind).or_default();
+        if v["positive"].as_bool().unwrap_or(false) {
+            e[0] += 1;
+            if found {
+                e[1] += 1;
+            } else {
+                *missed.entry(kind).or_default().entry(id.to_string()).or_default() += 1;
+            }
+        } else {
+            e[2] += 1;
+            e[3] += u32::from(found);
+        }
+    }
+    println!("| kind | positives | found | recall | negatives | false positives |");
+    println!("|---|---|---|---|---|---|");
+    let (mut p, mut f, mut n, mut fp) = (0, 0, 0, 0);
+    for (kind, [pos, found, neg, falsep]) in &stats {
+        let recall = if *pos > 0 { format!("{:.0}%", 100.0 * *found as f64 / *pos as f64) } else { "-".into() };
+        println!("| {kind} | {pos} | {found} | {recall} | {neg} | {falsep} |");
+        (p, f, n, fp) = (p + pos, f + found, n + neg, fp + falsep);
+    }
+    println!("| all | {p} | {f} | {:.0}% | {n} | {fp} |", 100.0 * f as f64 / p.max(1) as f64);
+    println!();
+    for (kind, rules) in &missed {
+        let list: Vec<String> = rules.iter().map(|(r, n)| format!("{r} ({n})")).collect();
+        println!("missed {kind}: {}", list.join(", "));
+    }
+}
