@@ -45,6 +45,20 @@ pub(crate) struct Shard {
     pub(crate) entries: Vec<Entry>,
 }
 
+impl Shard {
+    /// The (session, request) of every record and duplicate, in shard order (the
+    /// document formats have no truncated or junk lines).
+    fn logged(&self) -> Vec<(usize, usize)> {
+        self.entries
+            .iter()
+            .filter_map(|e| match *e {
+                Entry::Record { s, k } | Entry::Duplicate { s, k } => Some((s, k)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// What was written for a shard.
 #[derive(Clone, Debug, Serialize)]
 pub struct ShardInfo {
@@ -324,15 +338,7 @@ fn render_shard(ctx: &Ctx<'_>, sessions: &[Session], shard: &Shard, rng: &mut Rn
     match shard.channel {
         Channel::Firehose => {
             // Subscription records of up to 25 events, concatenated without newlines.
-            let events: Vec<(usize, usize)> = shard
-                .entries
-                .iter()
-                .filter_map(|e| match *e {
-                    Entry::Record { s, k } | Entry::Duplicate { s, k } => Some((s, k)),
-                    _ => None,
-                })
-                .collect();
-            for group in events.chunks(25) {
+            for group in shard.logged().chunks(25) {
                 out.extend_from_slice(br#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/assist-gateway","logStream":"#);
                 js(&mut out, &format!("2024/04/01/[$LATEST]{:016x}{:016x}", rng.next_u64(), rng.next_u64()));
                 out.extend_from_slice(br#","subscriptionFilters":["to-firehose"],"logEvents":["#);
@@ -359,15 +365,7 @@ fn render_shard(ctx: &Ctx<'_>, sessions: &[Session], shard: &Shard, rng: &mut Rn
             }
         }
         Channel::Otlp => {
-            let spans: Vec<(usize, usize)> = shard
-                .entries
-                .iter()
-                .filter_map(|e| match *e {
-                    Entry::Record { s, k } | Entry::Duplicate { s, k } => Some((s, k)),
-                    _ => None,
-                })
-                .collect();
-            for group in spans.chunks(20) {
+            for group in shard.logged().chunks(20) {
                 out.extend_from_slice(br#"{"resourceSpans":["#);
                 for (j, &(s, k)) in group.iter().enumerate() {
                     let sess = &sessions[s];
