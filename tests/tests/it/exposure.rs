@@ -171,3 +171,67 @@ fn proprietary_identifiers_are_counted_per_organisation() {
     assert_eq!(a.summary.exposure.identifiers, 3);
     assert_eq!(leakledger::analyse(&dump).summary.exposure.identifiers, 0);
 }
+
+mod hostile {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    /// Fragments that steer the payload walker and the detectors.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("```".to_string()),
+            Just("```java src/A.java\n".to_string()),
+            Just("// File: ".to_string()),
+            Just("diff --git a/x b/x\n".to_string()),
+            Just("Working directory: ".to_string()),
+            Just("-----BEGIN PRIVATE KEY-----\\n".to_string()),
+            Just("-----END PRIVATE KEY-----".to_string()),
+            Just("eyJhbGciOi.eyJzdWIiOi.".to_string()),
+            Just("AKIA".to_string()),
+            Just("ghp_".to_string()),
+            Just("secret=".to_string()),
+            Just("postgres://u:".to_string()),
+            Just("origin\t".to_string()),
+            Just(" (fetch)\n".to_string()),
+            Just("module ".to_string()),
+            Just("C:\\\\".to_string()),
+            Just("../".to_string()),
+            Just("\n".to_string()),
+            "[a-zA-Z0-9/+=_.:@-]{0,40}",
+            any::<String>(),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(fragment(), 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 96, rng_seed: RngSeed::Fixed(77), failure_persistence: None, ..Config::default() })]
+
+        /// Whatever the texts hold, the analysis finishes and its counts hold together.
+        #[test]
+        fn any_conversation_is_analysed_without_panic(
+            system in text(), user in text(), result in text(), path in text(), args in text(), nested in any::<bool>(),
+        ) {
+            let body = serde_json::json!({
+                "system": system,
+                "messages": [
+                    {"role": "user", "content": user},
+                    {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Read", "input": {"file_path": path}}]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": result}]},
+                    {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "function": {"name": "read_file", "arguments": args}}]},
+                ]
+            });
+            let body = if nested { serde_json::Value::String(body.to_string()) } else { body };
+            let line = serde_json::json!({"request_id": "r", "org": "o", "body": body}).to_string();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("h.jsonl"), line + "\n").unwrap();
+            let dump = leakledger::Dump::open(&[dir.path()], &leakledger::Options::new()).unwrap();
+            let a = leakledger::analyse(&dump);
+            prop_assert_eq!(a.summary.records.total, 1);
+            prop_assert!(a.summary.exposure.files <= a.summary.exposure.paths);
+            prop_assert_eq!(a.summary.secrets.distinct, a.inventory.secrets().len() as u64);
+        }
+    }
+}
