@@ -19,6 +19,37 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// Generate a synthetic leaked dump with its exact ground truth (DIR/dump/, DIR/truth.json).
     Synth(SynthArgs),
+    /// Project what the leak will cost, day by day, against the burst budget.
+    Cost(CostArgs),
+}
+
+/// Options for the cost projection.
+#[derive(Debug, Args)]
+pub(crate) struct CostArgs {
+    /// A summary.json (as `scan --json` prints it); not needed with --print-model.
+    #[arg(value_name = "SUMMARY.json", required_unless_present = "print_model")]
+    pub(crate) summary: Option<PathBuf>,
+    /// A cost model in TOML (default: the built-in one; see --print-model).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) model: Option<PathBuf>,
+    /// The burst-budget ceiling, overriding the model's.
+    #[arg(long, value_name = "USD")]
+    pub(crate) budget: Option<f64>,
+    /// Monte Carlo iterations, overriding the model's.
+    #[arg(long, value_name = "N")]
+    pub(crate) iterations: Option<u64>,
+    /// Seed, overriding the model's.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// What-if: set one parameter, `component.param=value` (repeatable).
+    #[arg(long = "set", value_name = "C.P=V")]
+    pub(crate) set: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print the built-in model (TOML) and exit.
+    #[arg(long)]
+    pub(crate) print_model: bool,
 }
 
 /// Options for generating a synthetic dump.

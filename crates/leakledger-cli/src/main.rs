@@ -3,6 +3,7 @@
 //! output pipe is 0).
 
 mod cli;
+mod cost;
 mod output;
 mod scan;
 mod synth;
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Synth(args) => synth::run(&args),
+        Command::Cost(args) => cost::run(&args),
     };
     match result {
         Ok(code) => code,

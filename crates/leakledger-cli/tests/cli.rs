@@ -181,3 +181,32 @@ fn no_output_ever_shows_a_secret_value() {
         }
     }
 }
+
+#[test]
+fn cost_runs_on_a_summary_and_prints_the_budget_outlook() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, summary, _) = run(bin().args(["scan", "--json"]).arg(sample()));
+    assert_eq!(code, 0);
+    let path = dir.path().join("summary.json");
+    std::fs::write(&path, summary).unwrap();
+    let (code, out, err) = run(bin().args(["cost", "--iterations", "20000"]).arg(&path));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("total cost: mean "), "{out}");
+    assert!(out.contains("burst budget 5.00M USD: P(exceeded within 365 days) = "), "{out}");
+    assert!(out.contains("GDPR notification"), "{out}");
+    let (code, json, _) = run(bin().args(["cost", "--json", "--iterations", "20000", "--budget", "1e12"]).arg(&path));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["budget"]["p_exceed"], 0.0);
+    assert!(v["budget"]["day_p50_crosses"].is_null());
+    assert!(v["cost"]["p10"].as_f64().unwrap() <= v["cost"]["p90"].as_f64().unwrap());
+    // The same seed gives the same answer; what-if runs change what they say.
+    let (_, again, _) = run(bin().args(["cost", "--json", "--iterations", "20000", "--budget", "1e12"]).arg(&path));
+    assert_eq!(json, again);
+    let (code, _, err) = run(bin().args(["cost", "--set", "forensics.mode=1e12"]).arg(&path));
+    assert_eq!(code, 2);
+    assert!(err.contains("forensics"), "{err}");
+    let (code, model, _) = run(bin().args(["cost", "--print-model"]));
+    assert_eq!(code, 0);
+    assert!(model.contains("[[component]]"));
+}

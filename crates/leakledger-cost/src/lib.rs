@@ -32,4 +32,4 @@ mod sim;
 pub use dist::{Dist, Z95};
 pub use error::Error;
 pub use model::{Component, DEFAULT_MODEL, Drivers, Model, Timing};
-pub use sim::{ComponentResult, Day, Outcome, Stats, Swing, run};
+pub use sim::{ComponentResult, Day, Deadline, Outcome, Stats, Swing, deadlines, run};

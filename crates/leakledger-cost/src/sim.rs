@@ -290,3 +290,35 @@ pub fn run(model: &Model, drivers: &Drivers) -> Outcome {
         tornado,
     }
 }
+
+/// A notification or reporting deadline, in days from awareness.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Deadline {
+    /// What is due.
+    pub name: &'static str,
+    /// Day it is due (0 = awareness).
+    pub day: u32,
+}
+
+/// The deadlines tracked: GDPR Art. 33 (72 h), NIS2 Art. 23 (early warning 24 h,
+/// notification 72 h, final report one month), SEC Form 8-K Item 1.05 (four
+/// business days after materiality, taken as awareness; `weekday_of_day0` is 0 for
+/// Monday ... 6 for Sunday, and without it business days are counted from a Monday).
+pub fn deadlines(weekday_of_day0: Option<u32>) -> Vec<Deadline> {
+    let mut wd = weekday_of_day0.unwrap_or(0) % 7;
+    let (mut day, mut business) = (0u32, 0u32);
+    while business < 4 {
+        day += 1;
+        wd = (wd + 1) % 7;
+        if wd < 5 {
+            business += 1;
+        }
+    }
+    vec![
+        Deadline { name: "NIS2 early warning (24 h)", day: 1 },
+        Deadline { name: "GDPR notification to the authority (72 h)", day: 3 },
+        Deadline { name: "NIS2 incident notification (72 h)", day: 3 },
+        Deadline { name: "SEC 8-K, 4 business days after materiality", day },
+        Deadline { name: "NIS2 final report (1 month)", day: 30 },
+    ]
+}

@@ -1,0 +1,183 @@
+//! `leakledger cost`: the cost model run against a summary's figures.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::Datelike;
+use leakledger_cost::{Drivers, Model, Outcome, deadlines, run as simulate};
+use serde_json::Value;
+
+use crate::cli::CostArgs;
+use crate::output::{count, path, term_safe};
+
+/// The drivers a summary.json gives.
+fn drivers(summary: &Value) -> Drivers {
+    let n = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let e = &summary["exposure"];
+    let s = &summary["secrets"]["by_severity"];
+    Drivers {
+        organizations: n(&e["organizations"]),
+        repositories: n(&e["repositories"]),
+        files: n(&e["files"]),
+        code_gb: n(&e["code_bytes"]) / 1e9,
+        chains: n(&summary["chains"]["total"]),
+        secrets_critical: n(&s["critical"]),
+        secrets_high: n(&s["high"]),
+        secrets_medium: n(&s["medium"]),
+        secrets_low: n(&s["low"]),
+    }
+}
+
+fn money(currency: &str, v: f64) -> String {
+    let (v, unit) = if v.abs() >= 1e9 {
+        (v / 1e9, "B")
+    } else if v.abs() >= 1e6 {
+        (v / 1e6, "M")
+    } else if v.abs() >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    format!("{v:.2}{unit} {currency}")
+}
+
+pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if args.print_model {
+        out.write_all(leakledger_cost::DEFAULT_MODEL.as_bytes())?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut model = match &args.model {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", path(p)))?;
+            Model::from_toml(&text).with_context(|| format!("in {}", path(p)))?
+        }
+        None => Model::default_model(),
+    };
+    if let Some(b) = args.budget {
+        model.budget = b;
+    }
+    if let Some(i) = args.iterations {
+        model.iterations = i.max(1);
+    }
+    if let Some(s) = args.seed {
+        model.seed = s;
+    }
+    for s in &args.set {
+        model.set(s)?;
+    }
+    let summary_path = args.summary.as_deref().context("a summary.json is needed")?;
+    let text = std::fs::read_to_string(summary_path).with_context(|| format!("cannot read {}", path(summary_path)))?;
+    let summary: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path(summary_path)))?;
+    let d = drivers(&summary);
+    // Day 0 is awareness: the end of the leak window, when the summary has one.
+    let awareness = summary["window"]["last"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let started = Instant::now();
+    let outcome = simulate(&model, &d);
+    let elapsed = started.elapsed();
+    let due = deadlines(awareness.map(|a| a.weekday().num_days_from_monday()));
+    if args.json {
+        let json = serde_json::json!({
+            "cost": {
+                "mean": outcome.total.mean, "p10": outcome.total.p10, "p50": outcome.total.p50,
+                "p90": outcome.total.p90, "p99": outcome.total.p99, "currency": outcome.currency,
+            },
+            "budget": {"ceiling": outcome.budget, "p_exceed": outcome.p_exceed, "day_p50_crosses": outcome.day_p50_crosses},
+            "drivers": d,
+            "awareness": awareness.map(|a| a.to_rfc3339()),
+            "deadlines": due,
+            "warnings": model.warnings(),
+            "detail": outcome,
+        });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    } else {
+        human(&mut out, &model, &d, &outcome, &due, awareness, elapsed)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human(
+    out: &mut impl Write,
+    model: &Model,
+    d: &Drivers,
+    o: &Outcome,
+    due: &[leakledger_cost::Deadline],
+    awareness: Option<chrono::DateTime<chrono::FixedOffset>>,
+    elapsed: std::time::Duration,
+) -> io::Result<()> {
+    let c = &o.currency;
+    writeln!(
+        out,
+        "{} runs x {} days in {:.2} s; drivers: {} organisations, {} repositories, {} files, {} secrets ({} critical)",
+        count(o.iterations),
+        o.horizon_days,
+        elapsed.as_secs_f64(),
+        d.organizations,
+        d.repositories,
+        d.files,
+        d.secrets_critical + d.secrets_high + d.secrets_medium + d.secrets_low,
+        d.secrets_critical
+    )?;
+    let t = &o.total;
+    writeln!(
+        out,
+        "total cost: mean {}; P10 {}, P50 {}, P90 {}, P99 {}",
+        money(c, t.mean),
+        money(c, t.p10),
+        money(c, t.p50),
+        money(c, t.p90),
+        money(c, t.p99)
+    )?;
+    writeln!(out, "  of which cash from the pool: mean {}, P90 {}", money(c, o.pool.mean), money(c, o.pool.p90))?;
+    writeln!(
+        out,
+        "  economic loss beside it:     mean {}, P90 {}",
+        money(c, o.economic.mean),
+        money(c, o.economic.p90)
+    )?;
+    writeln!(
+        out,
+        "burst budget {}: P(exceeded within {} days) = {:.1}%; median spend crosses it {}",
+        money(c, o.budget),
+        o.horizon_days,
+        100.0 * o.p_exceed,
+        match o.day_p50_crosses {
+            Some(day) => format!("on day {day}"),
+            None => "not within the horizon".into(),
+        }
+    )?;
+    writeln!(out, "\n  {:<20} {:>14} {:>14} {:>14} {:>7}  SOURCE", "COMPONENT", "MEAN", "P10", "P90", "VAR%")?;
+    for r in &o.components {
+        writeln!(
+            out,
+            "  {:<20} {:>14} {:>14} {:>14} {:>6.1}%  {}{}",
+            term_safe(&r.name),
+            money(c, r.stats.mean),
+            money(c, r.stats.p10),
+            money(c, r.stats.p90),
+            100.0 * r.variance_share,
+            if r.pool { "" } else { "(economic) " },
+            term_safe(&r.source)
+        )?;
+    }
+    writeln!(out, "\nmost sensitive inputs (mean total with the input at its P10 .. P90):")?;
+    for s in o.tornado.iter().take(5) {
+        writeln!(out, "  {:<20} {} .. {}", term_safe(&s.name), money(c, s.mean_at_p10), money(c, s.mean_at_p90))?;
+    }
+    let date =
+        |day: u32| awareness.map(|a| (a + chrono::Duration::days(i64::from(day))).format(" (%Y-%m-%d)").to_string());
+    writeln!(out, "\ndeadlines from awareness{}:", date(0).unwrap_or_default())?;
+    for dl in due {
+        writeln!(out, "  day {:>3}{}  {}", dl.day, date(dl.day).unwrap_or_default(), dl.name)?;
+    }
+    for w in model.warnings() {
+        writeln!(out, "warning: {}", term_safe(&w))?;
+    }
+    Ok(())
+}
