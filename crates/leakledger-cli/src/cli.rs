@@ -44,6 +44,14 @@ pub(crate) struct CostArgs {
     /// What-if: set one parameter, `component.param=value` (repeatable).
     #[arg(long = "set", value_name = "C.P=V")]
     pub(crate) set: Vec<String>,
+    /// Compare with a second run that also sets `component.param=value` (repeatable),
+    /// on the same random numbers, and print both side by side.
+    #[arg(long = "compare", value_name = "C.P=V")]
+    pub(crate) compare: Vec<String>,
+    /// Day 0 of the projection (default: the end of the leak window), as
+    /// YYYY-MM-DD or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) awareness: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -74,12 +74,24 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(summary_path).with_context(|| format!("cannot read {}", path(summary_path)))?;
     let summary: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path(summary_path)))?;
     let d = drivers(&summary);
-    // Day 0 is awareness: the end of the leak window, when the summary has one.
-    let awareness = summary["window"]["last"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    // Day 0 is awareness: as given, else the end of the leak window.
+    let awareness = match &args.awareness {
+        Some(a) => Some(parse_date(a).with_context(|| format!("--awareness {a:?} is not YYYY-MM-DD or RFC 3339"))?),
+        None => summary["window"]["last"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+    };
     let started = Instant::now();
     let outcome = simulate(&model, &d);
     let elapsed = started.elapsed();
     let due = deadlines(awareness.map(|a| a.weekday().num_days_from_monday()));
+    let compared = if args.compare.is_empty() {
+        None
+    } else {
+        let mut other = model.clone();
+        for s in &args.compare {
+            other.set(s)?;
+        }
+        Some(simulate(&other, &d))
+    };
     if args.json {
         let json = serde_json::json!({
             "cost": {
@@ -92,14 +104,49 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
             "deadlines": due,
             "warnings": model.warnings(),
             "detail": outcome,
+            "compared": compared.as_ref().map(|c| serde_json::json!({
+                "settings": args.compare,
+                "cost": {"mean": c.total.mean, "p10": c.total.p10, "p50": c.total.p50, "p90": c.total.p90, "p99": c.total.p99},
+                "budget": {"p_exceed": c.p_exceed, "day_p50_crosses": c.day_p50_crosses},
+            })),
         });
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
         human(&mut out, &model, &d, &outcome, &due, awareness, elapsed)?;
+        if let Some(c) = &compared {
+            compare(&mut out, &args.compare, &outcome, c)?;
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_date(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
+    })
+}
+
+/// Two runs on the same random numbers, side by side.
+fn compare(out: &mut impl Write, settings: &[String], a: &Outcome, b: &Outcome) -> io::Result<()> {
+    let c = &a.currency;
+    let crossing = |o: &Outcome| o.day_p50_crosses.map_or("never".to_string(), |d| format!("day {d}"));
+    writeln!(out, "\ncompared with {} (same random numbers):", term_safe(&settings.join(", ")))?;
+    writeln!(out, "  {:<28} {:>16} {:>16}", "", "AS MODELLED", "WITH CHANGES")?;
+    for (name, x, y) in [
+        ("mean total", a.total.mean, b.total.mean),
+        ("P90 total", a.total.p90, b.total.p90),
+        ("mean pool cash", a.pool.mean, b.pool.mean),
+        ("pool cash by day 3 (P50)", a.daily.get(3).map_or(0.0, |d| d.p50), b.daily.get(3).map_or(0.0, |d| d.p50)),
+        ("pool cash by day 30 (P50)", a.daily.get(30).map_or(0.0, |d| d.p50), b.daily.get(30).map_or(0.0, |d| d.p50)),
+    ] {
+        writeln!(out, "  {:<28} {:>16} {:>16}", name, money(c, x), money(c, y))?;
+    }
+    writeln!(out, "  {:<28} {:>15.1}% {:>15.1}%", "P(budget exceeded)", 100.0 * a.p_exceed, 100.0 * b.p_exceed)?;
+    writeln!(out, "  {:<28} {:>16} {:>16}", "median crosses the budget", crossing(a), crossing(b))?;
+    Ok(())
 }
 
 fn human(

@@ -206,6 +206,12 @@ fn cost_runs_on_a_summary_and_prints_the_budget_outlook() {
     let (code, _, err) = run(bin().args(["cost", "--set", "forensics.mode=1e12"]).arg(&path));
     assert_eq!(code, 2);
     assert!(err.contains("forensics"), "{err}");
+    let (code, out, err) = run(
+        bin().args(["cost", "--iterations", "5000", "--awareness", "2024-05-02", "--compare", "rotation-critical.spread=3"]).arg(&path),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deadlines from awareness (2024-05-02)"), "{out}");
+    assert!(out.contains("compared with rotation-critical.spread=3 (same random numbers)"), "{out}");
     let (code, model, _) = run(bin().args(["cost", "--print-model"]));
     assert_eq!(code, 0);
     assert!(model.contains("[[component]]"));
