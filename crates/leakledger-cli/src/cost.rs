@@ -6,11 +6,36 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::Datelike;
-use leakledger_cost::{Drivers, Model, Outcome, deadlines, run as simulate};
+use leakledger_cost::{Drivers, GroupResult, Model, Outcome, deadlines, run as simulate, run_by_group};
 use serde_json::Value;
 
 use crate::cli::CostArgs;
 use crate::output::{count, path, term_safe};
+
+/// Per-organisation drivers, when the summary has them.
+fn org_drivers(summary: &Value) -> Vec<(String, Drivers)> {
+    let Some(orgs) = summary["by_organization"].as_object() else { return Vec::new() };
+    let n = |v: &Value| v.as_f64().unwrap_or(0.0);
+    orgs.iter()
+        .map(|(name, o)| {
+            let s = &o["secrets"];
+            (
+                name.clone(),
+                Drivers {
+                    organizations: 1.0,
+                    repositories: n(&o["repositories"]),
+                    files: n(&o["files"]),
+                    code_gb: 0.0,
+                    chains: 0.0,
+                    secrets_critical: n(&s["critical"]),
+                    secrets_high: n(&s["high"]),
+                    secrets_medium: n(&s["medium"]),
+                    secrets_low: n(&s["low"]),
+                },
+            )
+        })
+        .collect()
+}
 
 /// The drivers a summary.json gives.
 fn drivers(summary: &Value) -> Drivers {
@@ -80,7 +105,8 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
         None => summary["window"]["last"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
     };
     let started = Instant::now();
-    let outcome = simulate(&model, &d);
+    let groups = org_drivers(&summary);
+    let (outcome, by_org) = run_by_group(&model, &d, &groups);
     let elapsed = started.elapsed();
     let due = deadlines(awareness.map(|a| a.weekday().num_days_from_monday()));
     let compared = if args.compare.is_empty() {
@@ -104,6 +130,7 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
             "deadlines": due,
             "warnings": model.warnings(),
             "detail": outcome,
+            "by_organization": by_org,
             "compared": compared.as_ref().map(|c| serde_json::json!({
                 "settings": args.compare,
                 "cost": {"mean": c.total.mean, "p10": c.total.p10, "p50": c.total.p50, "p90": c.total.p90, "p99": c.total.p99},
@@ -114,6 +141,7 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         human(&mut out, &model, &d, &outcome, &due, awareness, elapsed)?;
+        organisations(&mut out, &outcome.currency, &by_org)?;
         if let Some(c) = &compared {
             compare(&mut out, &args.compare, &outcome, c)?;
         }
@@ -127,6 +155,33 @@ fn parse_date(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
         Some(d.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
     })
+}
+
+/// The organisations with the highest expected cost.
+fn organisations(out: &mut impl Write, currency: &str, by_org: &[GroupResult]) -> io::Result<()> {
+    if by_org.is_empty() {
+        return Ok(());
+    }
+    let mut v: Vec<&GroupResult> = by_org.iter().collect();
+    v.sort_by(|a, b| b.total.mean.total_cmp(&a.total.mean).then(a.name.cmp(&b.name)));
+    writeln!(
+        out,
+        "\nby organisation (top {} of {}; cost split by each one's share of every driver):",
+        v.len().min(10),
+        v.len()
+    )?;
+    writeln!(out, "  {:<28} {:>14} {:>14} {:>14}", "ORGANISATION", "MEAN", "P90", "POOL MEAN")?;
+    for g in v.iter().take(10) {
+        writeln!(
+            out,
+            "  {:<28} {:>14} {:>14} {:>14}",
+            term_safe(&g.name),
+            money(currency, g.total.mean),
+            money(currency, g.total.p90),
+            money(currency, g.pool.mean)
+        )?;
+    }
+    Ok(())
 }
 
 /// Two runs on the same random numbers, side by side.

@@ -200,15 +200,21 @@ fn cost_runs_on_a_summary_and_prints_the_budget_outlook() {
     assert_eq!(v["budget"]["p_exceed"], 0.0);
     assert!(v["budget"]["day_p50_crosses"].is_null());
     assert!(v["cost"]["p10"].as_f64().unwrap() <= v["cost"]["p90"].as_f64().unwrap());
+    // Per organisation, the means add up to the total.
+    let orgs = v["by_organization"].as_array().unwrap();
+    assert_eq!(orgs.len() as u64, truth()["exposure"]["organizations"].as_u64().unwrap());
+    let sum: f64 = orgs.iter().map(|o| o["total"]["mean"].as_f64().unwrap()).sum();
+    let mean = v["cost"]["mean"].as_f64().unwrap();
+    assert!((sum - mean).abs() < 1e-6 * mean, "{sum} vs {mean}");
     // The same seed gives the same answer; what-if runs change what they say.
     let (_, again, _) = run(bin().args(["cost", "--json", "--iterations", "20000", "--budget", "1e12"]).arg(&path));
     assert_eq!(json, again);
     let (code, _, err) = run(bin().args(["cost", "--set", "forensics.mode=1e12"]).arg(&path));
     assert_eq!(code, 2);
     assert!(err.contains("forensics"), "{err}");
-    let (code, out, err) = run(
-        bin().args(["cost", "--iterations", "5000", "--awareness", "2024-05-02", "--compare", "rotation-critical.spread=3"]).arg(&path),
-    );
+    let (code, out, err) = run(bin()
+        .args(["cost", "--iterations", "5000", "--awareness", "2024-05-02", "--compare", "rotation-critical.spread=3"])
+        .arg(&path));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("deadlines from awareness (2024-05-02)"), "{out}");
     assert!(out.contains("compared with rotation-critical.spread=3 (same random numbers)"), "{out}");

@@ -32,4 +32,4 @@ mod sim;
 pub use dist::{Dist, Z95};
 pub use error::Error;
 pub use model::{Component, DEFAULT_MODEL, Drivers, Model, Timing};
-pub use sim::{ComponentResult, Day, Deadline, Outcome, Stats, Swing, deadlines, run};
+pub use sim::{ComponentResult, Day, Deadline, GroupResult, Outcome, Stats, Swing, deadlines, run, run_by_group};

@@ -160,12 +160,72 @@ fn draw(model: &Model, units: &[f64]) -> Vec<f64> {
     amounts
 }
 
-/// Runs the model against the inventory's drivers.
-pub fn run(model: &Model, drivers: &Drivers) -> Outcome {
+/// One group's share of the cost (an organisation, say).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupResult {
+    /// The group's name.
+    pub name: String,
+    /// Its total cost (cash and economic loss).
+    pub total: Stats,
+    /// Its pool cash.
+    pub pool: Stats,
+}
+
+/// Runs the model and splits every run's cost over `groups`: each component's
+/// amount goes to the groups in proportion to their units of its driver (so the
+/// groups' costs add up to the total; a component whose driver no group has is
+/// split evenly).
+pub fn run_by_group(model: &Model, drivers: &Drivers, groups: &[(String, Drivers)]) -> (Outcome, Vec<GroupResult>) {
     let n = model.components.len();
     let runs = model.iterations as usize;
     let units: Vec<f64> = model.components.iter().map(|c| drivers.value(&c.driver).unwrap_or(0.0)).collect();
     let amounts = draw(model, &units);
+    let outcome = summarise(model, &units, &amounts);
+    // shares[g][c]
+    let group_units: Vec<Vec<f64>> = groups
+        .iter()
+        .map(|(_, d)| model.components.iter().map(|c| d.value(&c.driver).unwrap_or(0.0)).collect())
+        .collect();
+    let sums: Vec<f64> = (0..n).map(|c| group_units.iter().map(|g| g[c]).sum()).collect();
+    let results = groups
+        .par_iter()
+        .enumerate()
+        .map(|(g, (name, _))| {
+            let share: Vec<f64> = (0..n)
+                .map(|c| if sums[c] > 0.0 { group_units[g][c] / sums[c] } else { 1.0 / groups.len() as f64 })
+                .collect();
+            let mut total = Vec::with_capacity(runs);
+            let mut pool = Vec::with_capacity(runs);
+            for i in 0..runs {
+                let row = &amounts[i * n..(i + 1) * n];
+                let (mut t, mut p) = (0.0, 0.0);
+                for c in 0..n {
+                    let x = row[c] * share[c];
+                    t += x;
+                    if model.components[c].pool {
+                        p += x;
+                    }
+                }
+                total.push(t);
+                pool.push(p);
+            }
+            GroupResult { name: name.clone(), total: stats(&total), pool: stats(&pool) }
+        })
+        .collect();
+    (outcome, results)
+}
+
+/// Runs the model against the inventory's drivers.
+pub fn run(model: &Model, drivers: &Drivers) -> Outcome {
+    let units: Vec<f64> = model.components.iter().map(|c| drivers.value(&c.driver).unwrap_or(0.0)).collect();
+    let amounts = draw(model, &units);
+    summarise(model, &units, &amounts)
+}
+
+/// Everything reported from the drawn amounts.
+fn summarise(model: &Model, units: &[f64], amounts: &[f64]) -> Outcome {
+    let n = model.components.len();
+    let runs = model.iterations as usize;
     let row = |i: usize| &amounts[i * n..(i + 1) * n];
     let pool_idx: Vec<usize> = (0..n).filter(|&c| model.components[c].pool).collect();
     let total: Vec<f64> = (0..runs).map(|i| row(i).iter().sum()).collect();

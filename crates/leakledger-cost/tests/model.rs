@@ -148,3 +148,16 @@ fn lognormal_warnings() {
     assert!(Dist::Lognormal90 { low: 1.0, high: 1000.0 }.warning().is_some());
     assert!(Dist::Lognormal90 { low: 10.0, high: 100.0 }.warning().is_none());
 }
+
+#[test]
+fn per_group_costs_add_up_to_the_total() {
+    let model = small(8_000, 4);
+    let a = Drivers { organizations: 1.0, secrets_critical: 20.0, ..Drivers::default() };
+    let b = Drivers { organizations: 1.0, secrets_critical: 10.0, secrets_high: 12.0, ..Drivers::default() };
+    let total = Drivers { organizations: 2.0, secrets_critical: 30.0, secrets_high: 12.0, ..Drivers::default() };
+    let (out, groups) = leakledger_cost::run_by_group(&model, &total, &[("a".into(), a), ("b".into(), b)]);
+    let sum = groups[0].total.mean + groups[1].total.mean;
+    assert!((sum - out.total.mean).abs() < 1e-6 * out.total.mean, "{sum} vs {}", out.total.mean);
+    assert_eq!(out, run(&model, &total));
+    assert!(groups[0].pool.mean > 0.0 && groups[1].pool.mean > 0.0);
+}

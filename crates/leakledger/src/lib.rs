@@ -36,7 +36,7 @@ pub use leakledger_dump::{
     Source, SourceId, SourceReport, Value, time,
 };
 pub use partial::Partial;
-pub use summary::{ChainCounts, Exposure, Records, SCHEMA_VERSION, Secrets, Summary, Window};
+pub use summary::{ChainCounts, Exposure, OrgSummary, Records, SCHEMA_VERSION, Secrets, Summary, Window};
 
 /// The result of [`analyse`]: the per-source reports, the exposure inventory,
 /// the chains and the summary.

@@ -26,6 +26,22 @@ pub struct Summary {
     pub exposure: Exposure,
     /// Secrets.
     pub secrets: Secrets,
+    /// Per organisation: what it leaked (a secret counts for each organisation
+    /// holding it). The cost model splits cost by these figures.
+    pub by_organization: std::collections::BTreeMap<String, OrgSummary>,
+}
+
+/// One organisation's part of the summary.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, Default)]
+pub struct OrgSummary {
+    /// Records naming it (duplicates included).
+    pub records: u64,
+    /// Repositories with exposed files.
+    pub repositories: u64,
+    /// Exposed files.
+    pub files: u64,
+    /// Distinct secrets it holds, by severity.
+    pub secrets: std::collections::BTreeMap<String, u64>,
 }
 
 /// `secrets` (design.md §4; docs/formats.md "What is counted").
@@ -130,6 +146,33 @@ impl Summary {
                     by_kind,
                 }
             },
+            by_organization: by_organization(inv),
         }
     }
+}
+
+fn by_organization(inv: &Inventory) -> std::collections::BTreeMap<String, OrgSummary> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut out: BTreeMap<String, OrgSummary> = BTreeMap::new();
+    let mut repos: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for (name, e) in inv.organization_entries() {
+        out.entry(name.to_string()).or_default().records = e.records;
+    }
+    for f in inv.files() {
+        if f.org.is_empty() {
+            continue;
+        }
+        out.entry(f.org.clone()).or_default().files += 1;
+        repos.entry(f.org.as_str()).or_default().insert(f.repository.as_str());
+    }
+    for (org, set) in repos {
+        out.entry(org.to_string()).or_default().repositories = set.len() as u64;
+    }
+    for s in inv.secrets.values() {
+        for holder in &s.holders {
+            let o = out.entry(holder.clone()).or_default();
+            *o.secrets.entry(s.found.severity.name().to_string()).or_insert(0) += 1;
+        }
+    }
+    out
 }
