@@ -16,6 +16,7 @@ fn bench(c: &mut Criterion) {
         secrets_high: 2_400.0,
         secrets_medium: 1_100.0,
         secrets_low: 0.0,
+        kinds: Default::default(),
     };
     let mut g = c.benchmark_group("cost");
     g.sample_size(10);

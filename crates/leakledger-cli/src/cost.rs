@@ -31,6 +31,7 @@ fn org_drivers(summary: &Value) -> Vec<(String, Drivers)> {
                     secrets_high: n(&s["high"]),
                     secrets_medium: n(&s["medium"]),
                     secrets_low: n(&s["low"]),
+                    kinds: Default::default(),
                 },
             )
         })
@@ -52,6 +53,10 @@ fn drivers(summary: &Value) -> Drivers {
         secrets_high: n(&s["high"]),
         secrets_medium: n(&s["medium"]),
         secrets_low: n(&s["low"]),
+        kinds: summary["secrets"]["by_kind"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), n(v))).collect())
+            .unwrap_or_default(),
     }
 }
 

@@ -20,6 +20,10 @@ pub struct Timing {
     /// Days over which it is spread evenly (0: all on the start day).
     #[serde(default)]
     pub spread: f64,
+    /// Paid in monthly instalments (every 30 days from `start` over `spread`)
+    /// instead of evenly day by day.
+    #[serde(default)]
+    pub monthly: bool,
 }
 
 /// One cost component.
@@ -30,7 +34,8 @@ pub struct Component {
     pub name: String,
     /// What it scales with: `incident`, `organizations`, `repositories`, `files`,
     /// `code_gb`, `chains`, `secrets`, `secrets.critical`, `secrets.high`,
-    /// `secrets.medium`, `secrets.low`, or a sum such as `secrets.medium+secrets.low`.
+    /// `secrets.medium`, `secrets.low`, `secrets.kind.NAME` (e.g.
+    /// `secrets.kind.aws-access-key-id`), or a sum such as `secrets.medium+secrets.low`.
     pub driver: String,
     /// Cost per driver unit. One draw per run is applied to every unit: the
     /// uncertainty is in the price, which all units share.
@@ -99,6 +104,9 @@ pub struct Drivers {
     pub secrets_medium: f64,
     /// Low.
     pub secrets_low: f64,
+    /// Distinct secrets by kind (`secrets.kind.NAME` drivers).
+    #[serde(default)]
+    pub kinds: std::collections::BTreeMap<String, f64>,
 }
 
 impl Drivers {
@@ -116,7 +124,13 @@ impl Drivers {
             "secrets.high" => self.secrets_high,
             "secrets.medium" => self.secrets_medium,
             "secrets.low" => self.secrets_low,
-            _ => return None,
+            other => {
+                let kind = other.strip_prefix("secrets.kind.")?;
+                if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return None;
+                }
+                self.kinds.get(kind).copied().unwrap_or(0.0)
+            }
         })
     }
 

@@ -106,6 +106,11 @@ pub struct Outcome {
 /// Fraction of a component paid by the end of day `day`.
 fn paid_by(c: &Component, day: u32) -> f64 {
     let end = day as f64 + 1.0;
+    if c.timing.monthly {
+        let instalments = (c.timing.spread / 30.0).ceil().max(1.0);
+        let paid = ((end - c.timing.start) / 30.0).ceil().clamp(0.0, instalments);
+        return paid / instalments;
+    }
     if c.timing.spread <= 0.0 {
         return if end > c.timing.start { 1.0 } else { 0.0 };
     }

@@ -15,6 +15,7 @@ fn drivers() -> Drivers {
         secrets_high: 12.0,
         secrets_medium: 5.0,
         secrets_low: 1.0,
+        kinds: Default::default(),
     }
 }
 
@@ -36,6 +37,24 @@ fn lognormal90_puts_low_and_high_at_the_5th_and_95th_percentiles() {
     let mine = Dist::Lognormal90 { low, high };
     assert!((mine.mean() - d.mean().unwrap()).abs() / mine.mean() < 1e-9);
     assert!((mine.variance() - d.variance().unwrap()).abs() / mine.variance() < 1e-9);
+}
+
+#[test]
+fn quantiles_match_statrs() {
+    let (low, high) = (20_000.0f64, 400_000.0f64);
+    let mu = (low.ln() + high.ln()) / 2.0;
+    let sigma = (high.ln() - low.ln()) / (2.0 * Z95);
+    let ln = LogNormal::new(mu, sigma).unwrap();
+    let mine = Dist::Lognormal90 { low, high };
+    let (a, m, b, g) = (250_000.0, 450_000.0, 900_000.0, 4.0);
+    let beta = Beta::new(1.0 + g * (m - a) / (b - a), 1.0 + g * (b - m) / (b - a)).unwrap();
+    let pert = Dist::Pert { low: a, mode: m, high: b, shape: g };
+    for p in [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999] {
+        let want = ln.inverse_cdf(p);
+        assert!((mine.quantile(p) - want).abs() / want < 1e-9, "lognormal p={p}: {} vs {want}", mine.quantile(p));
+        let want = a + (b - a) * beta.inverse_cdf(p);
+        assert!((pert.quantile(p) - want).abs() / want < 1e-9, "pert p={p}: {} vs {want}", pert.quantile(p));
+    }
 }
 
 #[test]
@@ -160,4 +179,41 @@ fn per_group_costs_add_up_to_the_total() {
     assert!((sum - out.total.mean).abs() < 1e-6 * out.total.mean, "{sum} vs {}", out.total.mean);
     assert_eq!(out, run(&model, &total));
     assert!(groups[0].pool.mean > 0.0 && groups[1].pool.mean > 0.0);
+}
+
+#[test]
+fn kind_drivers_and_monthly_instalments() {
+    let toml = r#"
+currency = "USD"
+horizon_days = 120
+budget = 1000000
+iterations = 2000
+seed = 1
+
+[[component]]
+name = "aws-rotation"
+driver = "secrets.kind.aws-access-key-id"
+cost = { fixed = { value = 1000 } }
+timing = { start = 0, spread = 1 }
+source = "test"
+
+[[component]]
+name = "monitoring"
+driver = "incident"
+cost = { fixed = { value = 90000 } }
+timing = { start = 0, spread = 90, monthly = true }
+source = "test"
+"#;
+    let model = Model::from_toml(toml).unwrap();
+    let mut d = Drivers::default();
+    d.kinds.insert("aws-access-key-id".into(), 7.0);
+    let out = run(&model, &d);
+    assert_eq!(out.components[0].stats.mean, 7_000.0);
+    // Three instalments of 30,000 on days 0, 30 and 60.
+    let at = |day: usize| out.daily[day].p50;
+    assert_eq!(
+        (at(0), at(29), at(30), at(59), at(60), at(119)),
+        (37_000.0, 37_000.0, 67_000.0, 67_000.0, 97_000.0, 97_000.0)
+    );
+    assert!(Model::from_toml(&toml.replace("secrets.kind.aws-access-key-id", "secrets.kind.")).is_err());
 }
