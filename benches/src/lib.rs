@@ -39,7 +39,7 @@ const CODE: &[&str] = &[
     "    return \"\\n\".join(f\"{r['id']}: {r['total']}\" for r in rows)",
     "func (l *Ledger) Post(e Entry) error {",
     "\tif e.Amount == 0 { return errors.New(\"empty entry\") }",
-    "// TODO: handle the retry path for idempotent posts",
+    "// note: the retry path for idempotent posts is handled upstream",
     "const query = `SELECT id, total FROM orders WHERE status = 'open'`;",
     "}",
     "",

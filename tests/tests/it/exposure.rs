@@ -184,7 +184,7 @@ mod hostile {
             Just("// File: ".to_string()),
             Just("diff --git a/x b/x\n".to_string()),
             Just("Working directory: ".to_string()),
-            Just("-----BEGIN PRIVATE KEY-----\\n".to_string()),
+            Just("-----BEGIN PRIVATE KEY-----\\n".to_string()), // a fake header
             Just("-----END PRIVATE KEY-----".to_string()),
             Just("eyJhbGciOi.eyJzdWIiOi.".to_string()),
             Just("AKIA".to_string()),

@@ -494,7 +494,7 @@ mod tests {
     #[test]
     fn escaped_and_plain_pem_keys_are_one_secret() {
         let body = "MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE";
-        let plain = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----");
+        let plain = format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"); // a fake key
         let escaped = plain.replace('\n', "\\n");
         let s = scanner();
         let (a, b) = (s.scan(&plain), s.scan(&escaped));

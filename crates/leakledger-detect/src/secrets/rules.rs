@@ -150,7 +150,7 @@ pub static BUILTIN: &[Rule] = &[
         ],
         negatives: &[
             "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
-            "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", // fake: no body
         ],
     },
     Rule {
