@@ -15,6 +15,15 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    // A panic's message can quote the data being handled, and that data is the
+    // dump (secrets included): report where, never what.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("leakledger: internal error at {at} (message withheld: it may quote dump bytes)");
+        }
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

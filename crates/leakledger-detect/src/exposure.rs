@@ -304,18 +304,20 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
     let cwd = found.cwd.clone();
     let cwd = cwd.as_deref();
     let norm = |p: &str| normalize(p, cwd);
-    let mut answered: Vec<&str> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    // The latest call of each id seen so far, and the ids answered: maps, so a
+    // request of a million tool messages stays linear.
+    let mut calls: std::collections::HashMap<&str, (&str, Option<&str>, Option<&str>)> = Default::default();
+    let mut answered: std::collections::HashSet<&str> = Default::default();
+    for item in items {
         match *item {
-            Item::ToolCall { .. } => {}
+            Item::ToolCall { id, name, path, command } => {
+                calls.insert(id, (name, path, command));
+            }
             Item::ToolResult { id, digest, error } => {
-                answered.push(id);
+                answered.insert(id);
                 found.identifiers.extend(digest.identifiers.iter().cloned());
                 found.secrets.extend_from_slice(&digest.secrets);
-                let call = items[..i].iter().rev().find_map(|c| match *c {
-                    Item::ToolCall { id: cid, name, path, command } if cid == id => Some((name, path, command)),
-                    _ => None,
-                });
+                let call = calls.get(id).copied();
                 let Some((name, path, command)) = call else { continue };
                 if command.is_some_and(|c| c.contains("git remote")) && found.remote.is_none() {
                     found.remote.clone_from(&digest.remote);
@@ -350,7 +352,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
     // Calls never answered still name their paths.
     for item in items {
         if let Item::ToolCall { id, path: Some(path), .. } = *item
-            && !answered.contains(&id)
+            && !answered.contains(id)
             && let Some(p) = norm(path)
         {
             found.paths.push(p);

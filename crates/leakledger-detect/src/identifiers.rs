@@ -40,14 +40,17 @@ impl Identifiers {
         let b = text.as_bytes();
         let mut out = Vec::new();
         for f in &self.finders {
+            let mut done = 0;
             for at in f.find_iter(b) {
-                if at > 0 && ident_byte(b[at - 1]) && b[at - 1] != b'.' {
+                // A match inside the identifier just taken is part of it.
+                if at < done || (at > 0 && ident_byte(b[at - 1]) && b[at - 1] != b'.') {
                     continue;
                 }
                 let mut end = at + f.needle().len();
                 while end < b.len() && ident_byte(b[end]) {
                     end += 1;
                 }
+                done = end;
                 let token = text[at..end].trim_end_matches(['.', '-']);
                 out.push(token.to_string());
             }

@@ -13,14 +13,22 @@
 /// ```
 pub fn normalize_url(url: &str) -> Option<String> {
     let mut u = url.trim();
+    // A query or fragment can carry a token (`?access_token=...`): never part of a key.
+    if let Some(i) = u.find(['?', '#']) {
+        u = &u[..i];
+    }
     if let Some(i) = u.find("://") {
         u = &u[i + 3..];
     }
-    // user@
-    if let Some(at) = u.find('@')
-        && !u[..at].contains('/')
-    {
-        u = &u[at + 1..];
+    // user[:password]@ : the userinfo ends at the last `@` before the path, and a
+    // password may itself hold `/`, so look for the `@` first.
+    let path_start = u.find('/').unwrap_or(u.len());
+    if let Some(at) = u.rfind('@') {
+        // `git@host:owner/name` has its `@` before the first `/`; a password with `/`
+        // puts the `@` after it, but still before the host's `.`-dotted name.
+        if at < path_start || u[..at].contains(':') {
+            u = &u[at + 1..];
+        }
     }
     let (host_port, path) = match (u.find('/'), u.find(':')) {
         // scp-like `host:owner/name` (a colon before the first slash, not a port).
@@ -37,13 +45,14 @@ pub fn normalize_url(url: &str) -> Option<String> {
         (None, None) => return None,
     };
     let host = host_port.split(':').next().unwrap_or("").to_ascii_lowercase();
-    if host.is_empty() || !host.contains('.') && host != "localhost" {
+    if host.is_empty() || !host.contains('.') && host != "localhost" || host.contains(['@', '/']) {
         return None;
     }
     let path = path.trim_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path).trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segs.len() < 2 || segs.iter().any(|s| s.chars().any(|c| c.is_whitespace())) {
+    let clean = |s: &&str| !s.chars().any(|c| c.is_whitespace() || matches!(c, '@' | ':' | '?' | '#' | '='));
+    if segs.len() < 2 || !segs.iter().all(clean) {
         return None;
     }
     Some(format!("{host}/{}", segs.join("/")).to_ascii_lowercase())
@@ -109,6 +118,23 @@ mod tests {
             normalize_url("git.acme.internal:acme/ledger.git").as_deref(),
             Some("git.acme.internal/acme/ledger")
         );
+    }
+
+    #[test]
+    fn credentials_and_queries_never_reach_a_key() {
+        // Fake credentials in the places URLs carry them.
+        assert_eq!(
+            normalize_url("https://github.com/acme/pay.git?access_token=fakefakefake").as_deref(),
+            Some("github.com/acme/pay")
+        );
+        assert_eq!(
+            normalize_url("https://jane.doe:Fa/ke+pw@git-codecommit.us-east-1.amazonaws.com/v1/repos/r").as_deref(),
+            Some("git-codecommit.us-east-1.amazonaws.com/v1/repos/r")
+        );
+        assert_eq!(normalize_url("https://x:fakepw@github.com/acme/pay#frag").as_deref(), Some("github.com/acme/pay"));
+        for bad in ["https://github.com/a@b/c", "https://github.com/a/b=c"] {
+            assert_eq!(normalize_url(bad), None, "{bad}");
+        }
     }
 
     #[test]

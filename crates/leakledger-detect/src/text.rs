@@ -90,9 +90,19 @@ pub fn shown(text: &str) -> Vec<Shown<'_>> {
     // Start offsets of candidate lines, in order, without repeats.
     let mut starts: Vec<usize> = Vec::new();
     for needle in [&b"File:"[..], b"```", b"diff --git "] {
+        // Matches come in order: look back for the line start only as far as the
+        // previous match (whose line start is known), so a line of repeated
+        // needles costs linear time.
+        let (mut prev_at, mut prev_line) = (0usize, 0usize);
         for at in memmem::find_iter(bytes, needle) {
-            let line = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
-            starts.push(line);
+            let line = match memchr::memrchr(b'\n', &bytes[prev_at..at]) {
+                Some(p) => prev_at + p + 1,
+                None => prev_line,
+            };
+            if starts.last() != Some(&line) {
+                starts.push(line);
+            }
+            (prev_at, prev_line) = (at, line);
         }
     }
     if starts.is_empty() {

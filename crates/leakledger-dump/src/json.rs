@@ -466,8 +466,10 @@ pub(crate) fn for_each_member<'a>(
     start: usize,
     mut f: impl FnMut(&'a [u8], Value<'a>),
 ) -> Result<usize> {
-    debug_assert_eq!(obj.get(start), Some(&b'{'));
     let b = obj;
+    if b.get(start) != Some(&b'{') {
+        return err(start, "object expected");
+    }
     let mut i = skip_ws(b, start + 1);
     if b.get(i) == Some(&b'}') {
         return Ok(i + 1);
@@ -498,6 +500,9 @@ pub(crate) fn for_each_member<'a>(
 /// Iterates the elements of the array `arr` (which must start with `[` at `start`).
 pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, mut f: impl FnMut(Value<'a>, usize)) -> Result<usize> {
     let b = arr;
+    if b.get(start) != Some(&b'[') {
+        return err(start, "array expected");
+    }
     let mut i = skip_ws(b, start + 1);
     if b.get(i) == Some(&b']') {
         return Ok(i + 1);

@@ -484,12 +484,12 @@ where
         Ok(Some(w)) => w,
         Ok(None) => return (make(), report, Vec::new()),
         Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_string());
-            report.problems.push(Problem::Internal { detail });
+            // The panic's message is not kept: Rust's messages can quote the data
+            // being handled (a string slice, say), and that data is the dump.
+            drop(panic);
+            report.problems.push(Problem::Internal {
+                detail: "a bug was met while reading this source (message withheld: it may quote dump bytes)".into(),
+            });
             return (make(), report, Vec::new());
         }
     };
@@ -744,24 +744,28 @@ fn send_lines<R: Read>(
         // Fill the buffer to the target, or to the end.
         let mut eof = false;
         let mut fault = None;
-        while buf.len() < target {
-            let len = buf.len();
+        // Zero the buffer once up to the target and fill it in place: resizing
+        // before every read would zero the tail again each time (quadratic on a
+        // long line that a decoder hands over 32 KiB at a time).
+        let mut filled = buf.len();
+        if filled < target {
             buf.resize(target, 0);
-            match r.read(&mut buf[len..]) {
+        }
+        while filled < target {
+            match r.read(&mut buf[filled..target]) {
                 Ok(0) => {
-                    buf.truncate(len);
                     eof = true;
                     break;
                 }
-                Ok(n) => buf.truncate(len + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(len),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    buf.truncate(len);
                     fault = Some(e);
                     break;
                 }
             }
         }
+        buf.truncate(filled);
         if eof || fault.is_some() {
             let at = base + buf.len() as u64;
             if !buf.is_empty() {

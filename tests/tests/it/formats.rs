@@ -324,3 +324,21 @@ fn forced_format_overrides_sniffing() {
     assert_eq!(o.records[0].format, Format::Text);
     assert_eq!(o.records[0].request_id, None);
 }
+
+#[test]
+fn otlp_attribute_values_that_are_not_objects_are_ignored_not_fatal() {
+    let doc = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"tenant.id","value":"x"}]},"scopeSpans":[{"spans":[{"spanId":"s1","attributes":[{"key":"id","value":"x"},{"key":"user.id","value":{"stringValue":"u"}}]}]}]}]}"#;
+    let o = scan_every_way("bad-attrs.json", doc.as_bytes(), &opts());
+    assert_eq!(o.records.len(), 1);
+    assert_eq!(o.records[0].user.as_deref(), Some("u"));
+    assert_eq!(o.records[0].request_id.as_deref(), Some("s1"));
+}
+
+#[test]
+fn otlp_logs_before_spans_keep_their_line_numbers() {
+    let line = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"l"}]}]}],"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"s"}]}]}]}"#;
+    let content = format!("{line}\n{line}\n{line}\n");
+    let o = scan_every_way("order.jsonl", content.as_bytes(), &opts().format(Some(Format::Otlp)));
+    let lines: Vec<u64> = o.records.iter().map(|r| r.line).collect();
+    assert_eq!(lines, [1, 1, 2, 2, 3, 3]);
+}

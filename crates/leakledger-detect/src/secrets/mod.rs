@@ -341,9 +341,10 @@ impl Scanner {
         // prefilter; a keyword inside a longer one (`secret` in
         // `secret_access_key`) triggers the longer one's rules, the specific ones.
         for m in self.keywords.find_iter(bytes) {
+            // The window starts at the line start, at most 256 bytes back.
+            let back = m.start().saturating_sub(256);
+            let start = memchr::memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |p| back + p + 1);
             for &r in &self.triggers[m.pattern().as_usize()] {
-                let line = memchr::memrchr(b'\n', &bytes[..m.start()]).map_or(0, |p| p + 1);
-                let start = line.max(m.start().saturating_sub(256));
                 let end = (m.end() + self.rules[r].reach).min(bytes.len());
                 windows.push((r, start, end));
             }
@@ -427,11 +428,15 @@ fn ceil_char(s: &str, mut i: usize) -> usize {
 fn resolve(mut hits: Vec<(bool, Hit)>) -> Vec<Hit> {
     hits.sort_by_key(|h| (h.1.start, h.0, h.1.end));
     let mut out: Vec<(bool, Hit)> = Vec::with_capacity(hits.len());
+    // Hits come sorted by start and the kept ones do not overlap each other, so
+    // only the last kept hit can overlap the next one.
     for (generic, h) in hits {
-        let overlaps = |o: &(bool, Hit)| o.1.start < h.end && h.start < o.1.end;
-        if let Some(i) = out.iter().rposition(overlaps) {
-            if out[i].0 && !generic {
-                out[i] = (generic, h);
+        if let Some(last) = out.last_mut()
+            && last.1.start < h.end
+            && h.start < last.1.end
+        {
+            if last.0 && !generic {
+                *last = (generic, h);
             }
             continue;
         }

@@ -107,11 +107,13 @@ impl<'b> Locator<'b> {
     pub(crate) fn at(&mut self, off: usize) -> Location {
         let off = off.min(self.bytes.len());
         if off < self.pos {
-            self.pos = 0;
-            self.line = 0;
+            // Backwards (OTLP spans after logs, say): take back only what lies between.
+            let n = memchr_iter(b'\n', &self.bytes[off..self.pos]).count();
+            self.line = self.line.saturating_sub(n as u32);
+        } else {
+            let n = memchr_iter(b'\n', &self.bytes[self.pos..off]).count();
+            self.line = self.line.saturating_add(n as u32);
         }
-        let n = memchr_iter(b'\n', &self.bytes[self.pos..off]).count();
-        self.line = self.line.saturating_add(n as u32);
         self.pos = off;
         Location::new(self.source, self.base + off as u64, self.chunk, self.line)
     }

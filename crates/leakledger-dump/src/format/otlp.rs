@@ -46,6 +46,9 @@ fn attributes<'a>(attrs: Value<'a>, fields: &mut Fields<'a>) {
 
 /// The inside of an OTLP `AnyValue`: its one member's value.
 fn any_value(v: Value<'_>) -> Option<Value<'_>> {
+    if v.kind() != Kind::Object {
+        return None;
+    }
     let mut inner = None;
     json::for_each_member(v.raw(), 0, |_, val| inner = inner.or(Some(val))).ok()?;
     inner
