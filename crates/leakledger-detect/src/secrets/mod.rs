@@ -337,10 +337,16 @@ impl Scanner {
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        // Leftmost-longest, non-overlapping: the automaton can skip ahead with its
-        // prefilter; a keyword inside a longer one (`secret` in
-        // `secret_access_key`) triggers the longer one's rules, the specific ones.
-        for m in self.keywords.find_iter(bytes) {
+        // Leftmost-longest, so the automaton can skip ahead with its prefilter (a
+        // keyword that is a prefix of a longer one, `secret` of
+        // `secret_access_key`, triggers the longer one's rules, the specific
+        // ones). Each search resumes one byte after the last match's start, not
+        // after its end: keywords that overlap (`A3T` and `T3BlbkFJ` in
+        // `...A3T3BlbkFJ...`) must each be found.
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let Some(m) = self.keywords.find(aho_corasick::Input::new(bytes).span(pos..bytes.len())) else { break };
+            pos = m.start() + 1;
             // The window starts at the line start, at most 256 bytes back.
             let back = m.start().saturating_sub(256);
             let start = memchr::memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |p| back + p + 1);
@@ -487,6 +493,14 @@ mod tests {
             assert!(rule.keywords.iter().all(|k| k.len() >= 3), "{}: a short keyword defeats the prefilter", rule.id);
             assert!(!rule.positives.is_empty() && !rule.negatives.is_empty(), "{}: needs examples", rule.id);
         }
+    }
+
+    #[test]
+    fn overlapping_keywords_are_all_found() {
+        // `A3T` (an AWS id prefix) right before `T3BlbkFJ` (the OpenAI marker).
+        let fake = "sk-FAKEfakeFAKEfakeFAA3T3BlbkFJFAKEfakeFAKEfakeFAKE";
+        let hits = scanner().scan(fake);
+        assert!(hits.iter().any(|h| h.kind == "openai-api-key"), "{hits:?}");
     }
 
     #[test]
