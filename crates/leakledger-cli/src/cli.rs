@@ -15,7 +15,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Read a dump (files or directories) and count its records, per source and in total.
+    /// Analyse a dump (files or directories): records, chains, exposure and secrets, per source and in total.
     Scan(ScanArgs),
     /// Generate a synthetic leaked dump with its exact ground truth (DIR/dump/, DIR/truth.json).
     Synth(SynthArgs),
