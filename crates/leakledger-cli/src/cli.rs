@@ -21,6 +21,29 @@ pub(crate) enum Command {
     Synth(SynthArgs),
     /// Project what the leak will cost, day by day, against the burst budget.
     Cost(CostArgs),
+    /// Check files or standard input for secrets and proprietary identifiers before
+    /// they are stored; exit 1 when any is found (or, with --redact, print the text
+    /// with every secret replaced by its redacted form).
+    Gate(GateArgs),
+}
+
+/// Options for the gate.
+#[derive(Debug, Args)]
+pub(crate) struct GateArgs {
+    /// Files or directories to check (walked as `scan` walks them); `-` or nothing
+    /// for standard input.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Print the findings as JSON: {"findings": [{path, line, kind, rule, severity, fingerprint, redacted}]}.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// A proprietary identifier prefix or name to flag (e.g. `com.mycorp.`); repeatable.
+    #[arg(long = "identifier", value_name = "PREFIX")]
+    pub(crate) identifiers: Vec<String>,
+    /// Act as a filter: print the input with every secret replaced by its redacted
+    /// form (standard input or one file), and exit 0.
+    #[arg(long)]
+    pub(crate) redact: bool,
 }
 
 /// Options for the cost projection.

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cost;
+mod gate;
 mod output;
 mod scan;
 mod synth;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Cost(args) => cost::run(&args),
+        Command::Gate(args) => gate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -222,3 +222,78 @@ fn cost_runs_on_a_summary_and_prints_the_budget_outlook() {
     assert_eq!(code, 0);
     assert!(model.contains("[[component]]"));
 }
+
+fn run_with_stdin(args: &[&str], input: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child =
+        bin().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+// Obviously fake values in the formats' shapes.
+const FAKE_AWS: &str = "AKIAFAKEFAKEFAKE2345";
+const FAKE_STRIPE: &str = "sk_live_51FAKEfakeFAKEfakeFAKEfake00";
+
+#[test]
+fn gate_exits_1_on_a_secret_and_never_prints_it() {
+    let input = format!("fine\nAWS_ACCESS_KEY_ID={FAKE_AWS}\nkey={FAKE_STRIPE}\n");
+    let (code, out, _) = run_with_stdin(&["gate", "--json"], input.as_bytes());
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(
+        (f[0]["path"].as_str(), f[0]["line"].as_u64(), f[0]["kind"].as_str()),
+        (Some("-"), Some(2), Some("aws-access-key-id"))
+    );
+    for key in ["path", "line", "kind", "rule", "severity", "fingerprint", "redacted"] {
+        assert!(f[1].get(key).is_some(), "{key}");
+    }
+    assert!(!out.contains(&FAKE_AWS[4..]) && !out.contains(&FAKE_STRIPE[10..]), "{out}");
+    let (code, out, _) = run_with_stdin(&["gate"], b"nothing to see\n");
+    assert_eq!((code, out.trim()), (0, "0 findings"));
+}
+
+#[test]
+fn gate_redact_is_a_filter() {
+    let input = format!("before {FAKE_STRIPE} after\n");
+    let (code, out, _) = run_with_stdin(&["gate", "--redact"], input.as_bytes());
+    assert_eq!(code, 0);
+    assert!(out.starts_with("before stripe-secret-key:sk_live_…[") && out.ends_with("] after\n"), "{out}");
+}
+
+#[test]
+fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE";
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\n"); // a fake key
+    std::fs::write(dir.path().join("id_rsa"), format!("\n\n{pem}")).unwrap();
+    // A secret straddling the 16 MiB window boundary, in a 17 MiB file.
+    let mut big = vec![b'x'; (16 << 20) - 10];
+    big.extend_from_slice(format!(" {FAKE_STRIPE} \n").as_bytes());
+    big.extend(vec![b'y'; 1 << 20]);
+    std::fs::write(dir.path().join("big.log"), &big).unwrap();
+    let (code, out, err) = run(bin().args(["gate", "--json"]).arg(dir.path()));
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(f, [("big.log".into(), 1, "stripe-secret-key".into()), ("id_rsa".into(), 3, "private-key".into())]);
+}

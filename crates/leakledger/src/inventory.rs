@@ -136,23 +136,28 @@ fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V, f
 }
 
 impl Inventory {
+    /// Counts a record for its organisation, duplicates included (so the count does
+    /// not depend on which worker met which copy).
+    pub(crate) fn count_org(&mut self, r: &Record<'_>) {
+        let Some(org) = r.org.and_then(|v| v.as_str()).filter(|o| !o.is_empty()) else { return };
+        let loc = r.location;
+        match self.orgs.get_mut(org.as_ref()) {
+            Some(e) => {
+                e.records += 1;
+                e.first = Some(e.first.map_or(loc, |f| earlier(f, loc)));
+            }
+            None => {
+                self.orgs.insert(org.into_owned(), OrgEntry { records: 1, first: Some(loc) });
+            }
+        }
+    }
+
     /// Adds what one record exposes; returns the repository (hash, strength) the
     /// record names.
     pub(crate) fn add(&mut self, r: &Record<'_>, found: &Found) -> (u64, u8) {
         let org = r.org.and_then(|v| v.as_str());
         let org = org.as_deref().unwrap_or("");
         let loc = r.location;
-        if !org.is_empty() {
-            match self.orgs.get_mut(org) {
-                Some(e) => {
-                    e.records += 1;
-                    e.first = Some(e.first.map_or(loc, |f| earlier(f, loc)));
-                }
-                None => {
-                    self.orgs.insert(org.to_string(), OrgEntry { records: 1, first: Some(loc) });
-                }
-            }
-        }
         let field = r.repository.and_then(|v| v.as_str()).and_then(|u| normalize_url(&u));
         let local_org = if org.is_empty() { "unknown" } else { org };
         let (repo, strength) = if let Some(f) = field {

@@ -91,6 +91,7 @@ fn dedup_key(r: &Record<'_>, id: &[u8]) -> u64 {
 
 impl Sink for Partial {
     fn record(&mut self, r: &Record<'_>) {
+        self.inventory.count_org(r);
         let mut dedup = 0;
         if let Some(id) = r.request_id {
             self.with_id += 1;

@@ -17,7 +17,7 @@ pub static BUILTIN: &[Rule] = &[
         group: 1,
         min_entropy: None,
         validator: None,
-        display: "A…",
+        display: "A",
         generic: false,
         positives: &[r"AWS_ACCESS_KEY_ID=AKIAFAKEFAKEFAKE2345", r#"{"key": "ASIAFAKEFAKEFAKE7777"}"#],
         negatives: &[r"AKIAFAKE", r"xAKIAFAKEFAKEFAKE2345y", r"AKIAIOSFODNN7EXAMPLE"],

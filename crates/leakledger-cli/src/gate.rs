@@ -1,0 +1,175 @@
+//! `leakledger gate`: the detection engine in front of a commit or a log store.
+//! Text is read in overlapping windows, so a file of any size is checked in
+//! bounded memory and a secret that straddles two windows is still found whole.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use leakledger::{Compression, Dump, Format, Options};
+use leakledger_detect::identifiers::Identifiers;
+use leakledger_detect::secrets::Scanner;
+use serde::Serialize;
+
+use crate::cli::GateArgs;
+use crate::output::{path, term_safe};
+
+/// Bytes scanned at a time, and how much of the previous window is scanned again
+/// (more than the longest secret a rule reaches: a PEM block).
+const WINDOW: usize = 16 << 20;
+const OVERLAP: usize = 64 << 10;
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct Finding {
+    path: String,
+    line: u64,
+    kind: String,
+    rule: String,
+    severity: String,
+    fingerprint: String,
+    redacted: String,
+}
+
+/// Scans `r` window by window; findings are keyed by absolute offset so the
+/// overlap never reports one twice.
+fn scan_reader(
+    r: &mut impl Read,
+    name: &str,
+    scanner: &Scanner,
+    ids: &Identifiers,
+    out: &mut Vec<Finding>,
+) -> io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(WINDOW);
+    let mut base = 0u64; // offset of buf[0]
+    let mut lines_before = 0u64; // newlines before buf[0]
+    let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
+    loop {
+        let before = buf.len();
+        (&mut *r).take((WINDOW - before) as u64).read_to_end(&mut buf)?;
+        let eof = buf.len() < WINDOW;
+        // Cut at a char boundary (a UTF-8 sequence may be split by the window).
+        let text = String::from_utf8_lossy(&buf);
+        let line_of =
+            |off: usize| lines_before + memchr::memchr_iter(b'\n', &text.as_bytes()[..off]).count() as u64 + 1;
+        for h in scanner.scan(&text) {
+            let abs = base + h.start as u64;
+            if seen.insert((abs, h.rule.to_string())) {
+                out.push(Finding {
+                    path: name.to_string(),
+                    line: line_of(h.start),
+                    kind: h.kind.to_string(),
+                    rule: h.rule.to_string(),
+                    severity: h.severity.name().to_string(),
+                    fingerprint: h.fingerprint.to_string(),
+                    redacted: h.redacted.clone(),
+                });
+            }
+        }
+        if !ids.is_empty() {
+            for id in ids.find(&text) {
+                for (at, _) in text.match_indices(id.as_str()) {
+                    let abs = base + at as u64;
+                    if seen.insert((abs, format!("identifier:{id}"))) {
+                        out.push(Finding {
+                            path: name.to_string(),
+                            line: line_of(at),
+                            kind: "proprietary-identifier".into(),
+                            rule: "identifier".into(),
+                            severity: "medium".into(),
+                            fingerprint: String::new(),
+                            redacted: id.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        if eof {
+            return Ok(());
+        }
+        // Keep the last OVERLAP bytes for the next window.
+        let keep_from = buf.len() - OVERLAP;
+        lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count() as u64;
+        base += keep_from as u64;
+        buf.drain(..keep_from);
+    }
+}
+
+pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
+    let scanner = Scanner::builtin();
+    let ids = Identifiers::new(&args.identifiers);
+    let stdin_only = args.paths.is_empty() || args.paths.iter().all(|p| p == Path::new("-"));
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+
+    if args.redact {
+        // A filter: one input, written back redacted.
+        let mut text = Vec::new();
+        if stdin_only {
+            io::stdin().lock().read_to_end(&mut text)?;
+        } else if let [one] = args.paths.as_slice() {
+            text = std::fs::read(one).with_context(|| format!("cannot read {}", path(one)))?;
+        } else {
+            bail!("--redact takes standard input or one file");
+        }
+        let text = String::from_utf8_lossy(&text);
+        out.write_all(scanner.redact(&text).as_bytes())?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut findings = Vec::new();
+    let mut problems: Vec<(PathBuf, String)> = Vec::new();
+    if stdin_only {
+        scan_reader(&mut io::stdin().lock(), "-", &scanner, &ids, &mut findings)?;
+    } else {
+        let paths: Vec<&PathBuf> = args.paths.iter().filter(|p| *p != Path::new("-")).collect();
+        let dump = Dump::open(&paths, &Options::new().format(Some(Format::Text)).hash(false))?;
+        for s in dump.skipped() {
+            problems.push((s.path.clone(), s.reason.clone()));
+        }
+        for src in dump.sources() {
+            if src.compression != Compression::None {
+                problems.push((src.path.clone(), "compressed: check it with `leakledger scan`".into()));
+                continue;
+            }
+            match std::fs::File::open(&src.path) {
+                Ok(mut f) => {
+                    let name = src.path.to_string_lossy().into_owned();
+                    if let Err(e) = scan_reader(&mut f, &name, &scanner, &ids, &mut findings) {
+                        problems.push((src.path.clone(), e.to_string()));
+                    }
+                }
+                Err(e) => problems.push((src.path.clone(), e.to_string())),
+            }
+        }
+        if dump.sources().is_empty() {
+            for (p, why) in &problems {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("leakledger gate: {}: {}", path(p), term_safe(why));
+                }
+            }
+            return Ok(ExitCode::from(2));
+        }
+    }
+    findings.sort();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "findings": findings }))?;
+        writeln!(out)?;
+    } else {
+        for f in &findings {
+            writeln!(out, "{}:{}: {} {} ({})", term_safe(&f.path), f.line, f.severity, term_safe(&f.redacted), f.rule)?;
+        }
+        writeln!(out, "{} finding{}", findings.len(), if findings.len() == 1 { "" } else { "s" })?;
+    }
+    out.flush()?;
+    for (p, why) in &problems {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("leakledger gate: skipped {}: {}", path(p), term_safe(why));
+        }
+    }
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
