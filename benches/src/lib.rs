@@ -62,25 +62,9 @@ pub fn record(rng: &mut Rng, n: u64, size: usize, out: &mut Vec<u8>) {
     let _ = writeln!(
         out,
         "{{\"timestamp\":\"{}\",\"request_id\":\"req-{n:010}\",\"session_id\":\"sess-{session:08}\",\"org_id\":\"org-{org:03}\",\"user_id\":\"user-{}\",\"endpoint\":\"/v1/messages\",\"model\":\"assist-large\",\"status\":200,\"body\":{{\"model\":\"assist-large\",\"max_tokens\":4096,\"messages\":[{{\"role\":\"system\",\"content\":\"You are a coding agent.\\nWorking directory: /home/dev/repo-{org}\"}},{{\"role\":\"user\",\"content\":{content}}}]}}}}",
-        rfc3339(secs),
+        leakledger_synth::render::rfc3339_ms(secs as i64 * 1_000_000),
         rng.below(500),
     );
-}
-
-fn rfc3339(secs: u64) -> String {
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 /// Writes a JSONL dump of at least `bytes` to `path` (records of 1–12 KiB),

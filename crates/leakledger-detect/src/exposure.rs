@@ -68,15 +68,37 @@ pub struct Found {
     pub secrets: Vec<secrets::Found>,
 }
 
+/// What names a repository, weakest first (design.md §3): a session's files
+/// belong to the repository its strongest evidence names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Evidence {
+    /// `local/ORG/NAME` from the working directory's last element.
+    #[default]
+    Local,
+    /// The `module` line of a go.mod shown in the conversation.
+    GoMod,
+    /// The origin remote (`git remote -v` output, a git config).
+    Remote,
+    /// The record's own repository field.
+    RecordField,
+}
+
 impl Found {
-    /// The repository key by the strongest evidence found (origin remote, then
-    /// go.mod module, then `local/ORG/NAME` from the working directory). A
-    /// record's own repository field, stronger still, is the caller's.
-    pub fn repository(&self, org: &str) -> Option<String> {
-        self.remote
-            .clone()
-            .or_else(|| self.go_module.clone())
-            .or_else(|| self.cwd.as_deref().and_then(|c| repo::local_key(org, c)))
+    /// The repository key by the strongest evidence: the record's own repository
+    /// field (`field`, a URL as logged), the origin remote, the go.mod module, then
+    /// `local/ORG/NAME` from the working directory.
+    pub fn repository(&self, org: &str, field: Option<&str>) -> Option<(String, Evidence)> {
+        if let Some(k) = field.and_then(repo::normalize_url) {
+            return Some((k, Evidence::RecordField));
+        }
+        if let Some(k) = &self.remote {
+            return Some((k.clone(), Evidence::Remote));
+        }
+        if let Some(k) = &self.go_module {
+            return Some((k.clone(), Evidence::GoMod));
+        }
+        let k = self.cwd.as_deref().and_then(|c| repo::local_key(org, c))?;
+        Some((k, Evidence::Local))
     }
 }
 
@@ -383,7 +405,11 @@ mod tests {
         assert_eq!(f.files.len(), 1);
         assert_eq!(f.files[0].path, "src/a.py");
         assert_eq!(f.paths, ["gone.py", "new.py"]);
-        assert_eq!(f.repository("acme").as_deref(), Some("github.com/acme/pay"));
+        assert_eq!(f.repository("acme", None).map(|r| r.0).as_deref(), Some("github.com/acme/pay"));
+        assert_eq!(
+            f.repository("acme", Some("git@gitlab.com:Acme/Other.git")),
+            Some(("gitlab.com/acme/other".into(), Evidence::RecordField))
+        );
     }
 
     #[test]
@@ -393,8 +419,8 @@ mod tests {
             Segment::Text("# File: go.mod\nmodule gitlab.com/globex/ledger\n\ngo 1.22\n"),
         ];
         let f = extract(&segs);
-        assert_eq!(f.repository("globex").as_deref(), Some("gitlab.com/globex/ledger"));
+        assert_eq!(f.repository("globex", None), Some(("gitlab.com/globex/ledger".into(), Evidence::GoMod)));
         let f = extract(&segs[..1]);
-        assert_eq!(f.repository("Globex").as_deref(), Some("local/globex/ledger"));
+        assert_eq!(f.repository("Globex", None), Some(("local/globex/ledger".into(), Evidence::Local)));
     }
 }

@@ -104,15 +104,21 @@ impl<'a> Value<'a> {
     /// The members of an object as (raw key, value); empty for other kinds. A
     /// broken object ends the iteration early.
     pub fn members(&self) -> Members<'a> {
-        let start = if self.kind == Kind::Object { 1 } else { self.raw.len() };
-        Members { b: self.raw, i: start, first: true }
+        let mut c = Cursor::over(*self);
+        if self.kind != Kind::Object || !c.enter_object() {
+            c.stop();
+        }
+        Members { c }
     }
 
     /// The elements of an array; empty for other kinds. A broken array ends the
     /// iteration early.
     pub fn elements(&self) -> Elements<'a> {
-        let start = if self.kind == Kind::Array { 1 } else { self.raw.len() };
-        Elements { b: self.raw, i: start, first: true }
+        let mut c = Cursor::over(*self);
+        if self.kind != Kind::Array || !c.enter_array() {
+            c.stop();
+        }
+        Elements { c }
     }
 
     /// Decodes a string that holds JSON (a body logged as `"{\"messages\": ...}"`)
@@ -134,86 +140,36 @@ impl<'a> Value<'a> {
     }
 }
 
-/// Iterator over an object's members, from [`Value::members`].
+/// Iterator over an object's members, from [`Value::members`] (a [`Cursor`] walk).
 #[derive(Clone, Debug)]
 pub struct Members<'a> {
-    b: &'a [u8],
-    i: usize,
-    first: bool,
+    c: Cursor<'a>,
 }
 
 impl<'a> Iterator for Members<'a> {
     type Item = (&'a [u8], Value<'a>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.b;
-        let mut i = skip_ws(b, self.i);
-        if !self.first {
-            if b.get(i) != Some(&b',') {
-                self.i = b.len();
-                return None;
-            }
-            i = skip_ws(b, i + 1);
-        }
-        self.first = false;
-        let item = (|| {
-            if b.get(i) != Some(&b'"') {
-                return None;
-            }
-            let key_end = skip_string(b, i).ok()?;
-            let key = &b[i + 1..key_end - 1];
-            let colon = skip_ws(b, key_end);
-            if b.get(colon) != Some(&b':') {
-                return None;
-            }
-            let (v, end) = scan_value(b, skip_ws(b, colon + 1)).ok()?;
-            Some((key, v, end))
-        })();
-        match item {
-            Some((k, v, end)) => {
-                self.i = end;
-                Some((k, v))
-            }
-            None => {
-                self.i = b.len();
-                None
-            }
-        }
+        let k = self.c.next_key()?;
+        let v = self.c.value()?;
+        Some((k, v))
     }
 }
 
-/// Iterator over an array's elements, from [`Value::elements`].
+/// Iterator over an array's elements, from [`Value::elements`] (a [`Cursor`] walk).
 #[derive(Clone, Debug)]
 pub struct Elements<'a> {
-    b: &'a [u8],
-    i: usize,
-    first: bool,
+    c: Cursor<'a>,
 }
 
 impl<'a> Iterator for Elements<'a> {
     type Item = Value<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.b;
-        let mut i = skip_ws(b, self.i);
-        if !self.first {
-            if b.get(i) != Some(&b',') {
-                self.i = b.len();
-                return None;
-            }
-            i = skip_ws(b, i + 1);
+        if !self.c.next_element() {
+            return None;
         }
-        self.first = false;
-        match scan_value(b, i) {
-            Ok((v, end)) => {
-                self.i = end;
-                Some(v)
-            }
-            Err(_) => {
-                self.i = b.len();
-                None
-            }
-        }
+        self.c.value()
     }
 }
 

@@ -15,7 +15,7 @@ pub(crate) fn js(out: &mut Vec<u8>, s: &str) {
 }
 
 /// RFC 3339 with milliseconds, from µs.
-pub(crate) fn rfc3339_ms(us: i64) -> String {
+pub fn rfc3339_ms(us: i64) -> String {
     let secs = us.div_euclid(1_000_000);
     let ms = us.rem_euclid(1_000_000) / 1000;
     let days = secs.div_euclid(86_400);

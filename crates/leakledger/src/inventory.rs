@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use leakledger_detect::exposure::Found;
+use leakledger_detect::exposure::{Evidence, Found};
 use leakledger_detect::lang::language_of;
-use leakledger_detect::repo::{local_key, normalize_url};
 use leakledger_detect::secrets::{Fingerprint, Found as SecretFound};
 use leakledger_dump::{Location, Record};
 use xxhash_rust::xxh3::xxh3_64;
@@ -45,14 +44,6 @@ pub struct OrgEntry {
     pub first: Option<Location>,
 }
 
-/// How strongly a record names its repository (design.md §3, strongest last).
-pub(crate) mod strength {
-    pub(crate) const LOCAL: u8 = 0;
-    pub(crate) const GO_MOD: u8 = 1;
-    pub(crate) const REMOTE: u8 = 2;
-    pub(crate) const FIELD: u8 = 3;
-}
-
 /// What leaked, accumulated over records; merge is a union. Keys are hashes of
 /// the repository key and the path, so that a session's weaker repository key
 /// (`local/ORG/NAME`) can be re-keyed to its strongest once chains are known.
@@ -60,7 +51,7 @@ pub(crate) mod strength {
 pub struct Inventory {
     pub(crate) orgs: HashMap<String, OrgEntry>,
     /// Repository key hash to entry (with its evidence strength).
-    pub(crate) repos: HashMap<u64, (RepoEntry, u8)>,
+    pub(crate) repos: HashMap<u64, (RepoEntry, Evidence)>,
     /// (repository hash, path hash) to entry.
     pub(crate) files: HashMap<(u64, u64), FileEntry>,
     pub(crate) paths: HashSet<(u64, u64)>,
@@ -154,21 +145,13 @@ impl Inventory {
 
     /// Adds what one record exposes; returns the repository (hash, strength) the
     /// record names.
-    pub(crate) fn add(&mut self, r: &Record<'_>, found: &Found) -> (u64, u8) {
+    pub(crate) fn add(&mut self, r: &Record<'_>, found: &Found) -> (u64, Evidence) {
         let org = r.org.and_then(|v| v.as_str());
         let org = org.as_deref().unwrap_or("");
         let loc = r.location;
-        let field = r.repository.and_then(|v| v.as_str()).and_then(|u| normalize_url(&u));
+        let field = r.repository.and_then(|v| v.as_str());
         let local_org = if org.is_empty() { "unknown" } else { org };
-        let (repo, strength) = if let Some(f) = field {
-            (f, strength::FIELD)
-        } else if let Some(k) = &found.remote {
-            (k.clone(), strength::REMOTE)
-        } else if let Some(k) = &found.go_module {
-            (k.clone(), strength::GO_MOD)
-        } else {
-            (found.cwd.as_deref().and_then(|c| local_key(local_org, c)).unwrap_or_default(), strength::LOCAL)
-        };
+        let (repo, strength) = found.repository(local_org, field.as_deref()).unwrap_or_default();
         let rh = repo_hash(&repo);
         if rh != 0 && !self.repos.contains_key(&rh) {
             self.repos.insert(rh, (RepoEntry { key: repo.clone(), org: org.to_string(), first: loc }, strength));

@@ -93,7 +93,8 @@ pub fn finish(scan: Scan<Partial>) -> Analysis {
     let keys: Vec<leakledger_chain::Key> = requests.iter().map(|r| r.key).collect();
     let chains = leakledger_chain::build(&keys);
     // The strongest repository of each chain (ties: the smallest hash).
-    let mut best: std::collections::HashMap<u32, (u8, std::cmp::Reverse<u64>)> = std::collections::HashMap::new();
+    let mut best: std::collections::HashMap<u32, (leakledger_detect::exposure::Evidence, std::cmp::Reverse<u64>)> =
+        std::collections::HashMap::new();
     for (r, &c) in requests.iter().copied().zip(&chains.component) {
         if r.repo != 0 {
             let cand = (r.strength, std::cmp::Reverse(r.repo));

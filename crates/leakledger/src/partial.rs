@@ -65,7 +65,7 @@ pub(crate) struct Request {
     pub(crate) dedup: u64,
     /// Repository key hash (0 for none) and evidence strength.
     pub(crate) repo: u64,
-    pub(crate) strength: u8,
+    pub(crate) strength: leakledger_detect::exposure::Evidence,
 }
 
 fn id_hash(v: Option<leakledger_dump::Value<'_>>) -> Option<u64> {
