@@ -21,6 +21,11 @@ pub(crate) enum Command {
     Synth(SynthArgs),
     /// Project what the leak will cost, day by day, against the burst budget.
     Cost(CostArgs),
+    /// Analyse a dump and write the report folder: summary.json, manifest.json,
+    /// findings.sarif, timeline.jsonl, cost.json, tables/ (Parquet, CSV), report.html.
+    Report(ReportArgs),
+    /// Generate a sample dump and write its full report, printing where they are.
+    Demo(DemoArgs),
     /// Check files or standard input for secrets and proprietary identifiers before
     /// they are stored; exit 1 when any is found (or, with --redact, print the text
     /// with every secret replaced by its redacted form).
@@ -109,28 +114,21 @@ pub(crate) struct SynthArgs {
     pub(crate) shard_size: u64,
 }
 
-/// Options for reading a dump.
+/// What to read and how: the options `scan` and `report` share.
 #[derive(Debug, Args)]
-pub(crate) struct ScanArgs {
+pub(crate) struct InputArgs {
     /// Files or directories of the dump (directories are walked).
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// Parse every source as this format instead of sniffing each one.
     #[arg(long, value_name = "F", value_parser = parse_format)]
     pub(crate) format: Option<Format>,
-    /// Print the summary as JSON (the records and window parts of summary.json, and the sources).
-    #[arg(long)]
-    pub(crate) json: bool,
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub(crate) threads: Option<usize>,
     /// Read files instead of memory-mapping them (for files that may still be written).
     #[arg(long)]
     pub(crate) no_mmap: bool,
-    /// Compute each source's SHA-256 (shown with --json). Off by default: on one
-    /// large file it costs more than the parse itself; `report` always hashes.
-    #[arg(long)]
-    pub(crate) hash: bool,
     /// Stop decompressing a source past this size (e.g. 64GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64GiB")]
     pub(crate) max_decompressed: u64,
@@ -141,9 +139,77 @@ pub(crate) struct ScanArgs {
     /// `com.mycorp.`); repeatable.
     #[arg(long = "identifier", value_name = "PREFIX")]
     pub(crate) identifiers: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+}
+
+/// Options for reading a dump.
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Print the summary as JSON (the summary.json contract without the cost parts, and the sources).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Compute each source's SHA-256 (shown with --json). Off by default: on one
+    /// large file it costs more than the parse itself; `report` always hashes.
+    #[arg(long)]
+    pub(crate) hash: bool,
     /// How many organisations and repositories the summary lists.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub(crate) top: usize,
+}
+
+/// Options for the cost model, as `report` and `demo` take them.
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
+    /// A cost model in TOML (default: the built-in one; see `cost --print-model`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) model: Option<PathBuf>,
+    /// The burst-budget ceiling, overriding the model's.
+    #[arg(long, value_name = "USD")]
+    pub(crate) budget: Option<f64>,
+    /// Day 0 of the cost schedule (default: the end of the leak window), as
+    /// YYYY-MM-DD or RFC 3339.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) awareness: Option<String>,
+}
+
+/// Options for writing a report.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// The report folder (created owner-only; must be absent or empty unless --force).
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+    /// Write into a folder that already holds files (the report's own files are replaced).
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Print the summary (summary.json) on standard output instead of the overview.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Options for the demonstration.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where to put the generated dump (DIR/dump) and its report (DIR/report);
+    /// must be absent or empty (default: a new folder in the system's temporary folder).
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: Option<PathBuf>,
+    /// Size of the generated dump before compression.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "3MiB")]
+    pub(crate) size: u64,
+    /// Seed of the generated dump (the default makes the bundled sample).
+    #[arg(long, value_name = "N", default_value_t = 20_240_501)]
+    pub(crate) seed: u64,
+    /// Print the summary (summary.json) on standard output instead of the overview.
+    #[arg(long)]
+    pub(crate) json: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -5,60 +5,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use chrono::Datelike;
-use leakledger_cost::{Drivers, GroupResult, Model, Outcome, deadlines, run as simulate, run_by_group};
+use leakledger_cost::{Drivers, GroupResult, Model, Outcome, run as simulate};
 use serde_json::Value;
 
 use crate::cli::CostArgs;
 use crate::output::{count, path, term_safe};
-
-/// Per-organisation drivers, when the summary has them.
-fn org_drivers(summary: &Value) -> Vec<(String, Drivers)> {
-    let Some(orgs) = summary["by_organization"].as_object() else { return Vec::new() };
-    let n = |v: &Value| v.as_f64().unwrap_or(0.0);
-    orgs.iter()
-        .map(|(name, o)| {
-            let s = &o["secrets"];
-            (
-                name.clone(),
-                Drivers {
-                    organizations: 1.0,
-                    repositories: n(&o["repositories"]),
-                    files: n(&o["files"]),
-                    code_gb: 0.0,
-                    chains: 0.0,
-                    secrets_critical: n(&s["critical"]),
-                    secrets_high: n(&s["high"]),
-                    secrets_medium: n(&s["medium"]),
-                    secrets_low: n(&s["low"]),
-                    kinds: Default::default(),
-                },
-            )
-        })
-        .collect()
-}
-
-/// The drivers a summary.json gives.
-fn drivers(summary: &Value) -> Drivers {
-    let n = |v: &Value| v.as_f64().unwrap_or(0.0);
-    let e = &summary["exposure"];
-    let s = &summary["secrets"]["by_severity"];
-    Drivers {
-        organizations: n(&e["organizations"]),
-        repositories: n(&e["repositories"]),
-        files: n(&e["files"]),
-        code_gb: n(&e["code_bytes"]) / 1e9,
-        chains: n(&summary["chains"]["total"]),
-        secrets_critical: n(&s["critical"]),
-        secrets_high: n(&s["high"]),
-        secrets_medium: n(&s["medium"]),
-        secrets_low: n(&s["low"]),
-        kinds: summary["secrets"]["by_kind"]
-            .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), n(v))).collect())
-            .unwrap_or_default(),
-    }
-}
 
 fn money(currency: &str, v: f64) -> String {
     let (v, unit) = if v.abs() >= 1e9 {
@@ -81,13 +32,7 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut model = match &args.model {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", path(p)))?;
-            Model::from_toml(&text).with_context(|| format!("in {}", path(p)))?
-        }
-        None => Model::default_model(),
-    };
+    let mut model = load_model(args.model.as_deref())?;
     if let Some(b) = args.budget {
         model.budget = b;
     }
@@ -103,17 +48,12 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
     let summary_path = args.summary.as_deref().context("a summary.json is needed")?;
     let text = std::fs::read_to_string(summary_path).with_context(|| format!("cannot read {}", path(summary_path)))?;
     let summary: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path(summary_path)))?;
-    let d = drivers(&summary);
     // Day 0 is awareness: as given, else the end of the leak window.
-    let awareness = match &args.awareness {
-        Some(a) => Some(parse_date(a).with_context(|| format!("--awareness {a:?} is not YYYY-MM-DD or RFC 3339"))?),
-        None => summary["window"]["last"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
-    };
+    let awareness = awareness(args.awareness.as_deref())?;
     let started = Instant::now();
-    let groups = org_drivers(&summary);
-    let (outcome, by_org) = run_by_group(&model, &d, &groups);
+    let run = leakledger_report::cost::run(&model, &summary, awareness);
     let elapsed = started.elapsed();
-    let due = deadlines(awareness.map(|a| a.weekday().num_days_from_monday()));
+    let (d, outcome, by_org, due, awareness) = (&run.drivers, &run.outcome, &run.by_org, &run.deadlines, run.awareness);
     let compared = if args.compare.is_empty() {
         None
     } else {
@@ -121,38 +61,42 @@ pub(crate) fn run(args: &CostArgs) -> Result<ExitCode> {
         for s in &args.compare {
             other.set(s)?;
         }
-        Some(simulate(&other, &d))
+        Some(simulate(&other, d))
     };
     if args.json {
-        let json = serde_json::json!({
-            "cost": {
-                "mean": outcome.total.mean, "p10": outcome.total.p10, "p50": outcome.total.p50,
-                "p90": outcome.total.p90, "p99": outcome.total.p99, "currency": outcome.currency,
-            },
-            "budget": {"ceiling": outcome.budget, "p_exceed": outcome.p_exceed, "day_p50_crosses": outcome.day_p50_crosses},
-            "drivers": d,
-            "awareness": awareness.map(|a| a.to_rfc3339()),
-            "deadlines": due,
-            "warnings": model.warnings(),
-            "detail": outcome,
-            "by_organization": by_org,
-            "compared": compared.as_ref().map(|c| serde_json::json!({
+        let mut json = run.to_json();
+        json["compared"] = serde_json::json!(compared.as_ref().map(|c| serde_json::json!({
                 "settings": args.compare,
                 "cost": {"mean": c.total.mean, "p10": c.total.p10, "p50": c.total.p50, "p90": c.total.p90, "p99": c.total.p99},
                 "budget": {"p_exceed": c.p_exceed, "day_p50_crosses": c.day_p50_crosses},
-            })),
-        });
+            })));
         serde_json::to_writer_pretty(&mut out, &json)?;
         writeln!(out)?;
     } else {
-        human(&mut out, &model, &d, &outcome, &due, awareness, elapsed)?;
-        organisations(&mut out, &outcome.currency, &by_org)?;
+        human(&mut out, &model, d, outcome, due, awareness, elapsed)?;
+        organisations(&mut out, &outcome.currency, by_org)?;
         if let Some(c) = &compared {
-            compare(&mut out, &args.compare, &outcome, c)?;
+            compare(&mut out, &args.compare, outcome, c)?;
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A cost model from a TOML file, or the built-in one.
+pub(crate) fn load_model(file: Option<&std::path::Path>) -> Result<Model> {
+    match file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", path(p)))?;
+            Model::from_toml(&text).with_context(|| format!("in {}", path(p)))
+        }
+        None => Ok(Model::default_model()),
+    }
+}
+
+/// `--awareness` parsed (none when not given).
+pub(crate) fn awareness(arg: Option<&str>) -> Result<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    arg.map(|a| parse_date(a).with_context(|| format!("--awareness {a:?} is not YYYY-MM-DD or RFC 3339"))).transpose()
 }
 
 fn parse_date(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {

@@ -6,6 +6,7 @@ mod cli;
 mod cost;
 mod gate;
 mod output;
+mod report;
 mod scan;
 mod synth;
 
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::run(&args),
         Command::Cost(args) => cost::run(&args),
         Command::Gate(args) => gate::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Demo(args) => report::demo(&args),
     };
     match result {
         Ok(code) => code,

@@ -8,16 +8,16 @@ use anyhow::Result;
 use leakledger::{Analysis, Dump, Options};
 use serde::Serialize;
 
-use crate::cli::ScanArgs;
+use crate::cli::{InputArgs, ScanArgs};
 use crate::output::{bytes, count, path, term_safe};
 
-/// Opens and analyses the dump described by `args`, with a progress bar on a
-/// terminal for long scans.
-pub(crate) fn open_and_analyse(args: &ScanArgs) -> Result<(Dump, Analysis, Duration)> {
+/// Opens and analyses the dump described by `args` (hashing each source when
+/// `hash`), with a progress bar on a terminal for long scans.
+pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, Analysis, Duration)> {
     let options = Options::new()
         .format(args.format)
         .mmap(!args.no_mmap)
-        .hash(args.hash)
+        .hash(hash)
         .threads(args.threads)
         .max_decompressed_bytes(args.max_decompressed)
         .max_ratio(args.max_ratio);
@@ -59,7 +59,7 @@ struct JsonOut<'a> {
 }
 
 pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
-    let (dump, analysis, elapsed) = open_and_analyse(args)?;
+    let (dump, analysis, elapsed) = open_and_analyse(&args.input, args.hash)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if args.json {
@@ -74,7 +74,7 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
     Ok(if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration, top: usize) -> io::Result<()> {
+pub(crate) fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration, top: usize) -> io::Result<()> {
     let scan = &a.scan;
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(

@@ -58,9 +58,9 @@ fn scan_prints_per_source_rows_and_totals() {
 
 #[test]
 fn identifiers_are_listed_per_organisation() {
-    let (code, out, err) = run(bin().args(["scan", "--quiet", "--identifier", "com.lumendata."]).arg(sample()));
+    let (code, out, err) = run(bin().args(["scan", "--quiet", "--identifier", "com.silversoft."]).arg(sample()));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("proprietary identifiers (1):\n  lumendata: com.lumendata.webportal ("), "{out}");
+    assert!(out.contains("proprietary identifiers (1):\n  silversoft: com.silversoft.adminconsole ("), "{out}");
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn usage_errors_are_exit_2_and_help_is_0() {
 #[test]
 fn forced_format_applies_to_every_source() {
     let (code, out, _) =
-        run(bin().args(["scan", "--json", "--format", "text"]).arg(sample().join("gateway/requests-0000.jsonl")));
+        run(bin().args(["scan", "--json", "--format", "text"]).arg(sample().join("otel/traces-0000.jsonl")));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["sources"][0]["format"], "text");

@@ -352,14 +352,20 @@ pub fn session(rng: &mut Rng, world: &mut World, org: usize, channel: Channel, s
     let trace = if rng.chance(0.85) || channel == Channel::Otlp { Some(channel.trace_id(rng)) } else { None };
     let orphan_parent = rng.chance(0.05).then(|| channel.request_id(rng));
     let mut ts = start;
-    let requests = turns
+    let mut requests: Vec<Request> = turns
         .iter()
         .map(|_| {
             let r = Request { id: channel.request_id(rng), ts };
-            ts += rng.range(15, 300) as i64 * 1_000_000 + rng.below(1_000_000) as i64;
+            // Whole milliseconds, as most formats log them.
+            ts += rng.range(15, 300) as i64 * 1_000_000 + rng.below(1000) as i64 * 1000;
             r
         })
         .collect();
+    // A skewed clock: one request logged a few seconds before its parent.
+    if requests.len() >= 3 && rng.chance(0.05) {
+        let k = 1 + rng.below(requests.len() as u64 - 2) as usize;
+        requests[k].ts = requests[k - 1].ts - rng.range(1, 10) as i64 * 1_000_000;
+    }
     Session { org, repo: Some(repo_i), user, cwd, windows, trace, orphan_parent, openai, channel, turns, requests }
 }
 

@@ -86,6 +86,12 @@ pub struct Chains {
     pub orphans: u64,
     /// Requests in the longest chain.
     pub max_length: u64,
+    /// Requests logged with a time before their parent's (a skewed clock).
+    pub skewed: u64,
+    /// Parent cycles (the generator makes none).
+    pub cycles: u64,
+    /// Requests naming themselves as parent (the generator makes none).
+    pub self_parents: u64,
 }
 
 /// What leaked.
@@ -175,12 +181,13 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
         }
     }
     // Chains and window.
-    let mut chains = Chains { total: 0, orphans: 0, max_length: 0 };
+    let mut chains = Chains { total: 0, orphans: 0, max_length: 0, skewed: 0, cycles: 0, self_parents: 0 };
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     for s in &plan.sessions {
         chains.total += 1;
         chains.orphans += u64::from(s.orphan_parent.is_some());
         chains.max_length = chains.max_length.max(s.requests.len() as u64);
+        chains.skewed += s.requests.windows(2).filter(|w| w[1].ts < w[0].ts).count() as u64;
         for r in &s.requests {
             first = first.min(r.ts);
             last = last.max(r.ts);

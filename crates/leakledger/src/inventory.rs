@@ -20,6 +20,8 @@ pub struct FileEntry {
     pub org: String,
     /// Language by name.
     pub language: &'static str,
+    /// Size of the content first exposed, in bytes.
+    pub bytes: u64,
     /// Where it was first exposed (smallest source and offset).
     pub first: Location,
 }
@@ -55,8 +57,8 @@ pub struct Inventory {
     /// (repository hash, path hash) to entry.
     pub(crate) files: HashMap<(u64, u64), FileEntry>,
     pub(crate) paths: HashSet<(u64, u64)>,
-    /// Content hash to length.
-    pub(crate) blobs: HashMap<u128, u64>,
+    /// Content hash to length and first exposure.
+    pub(crate) blobs: HashMap<u128, (u64, Location)>,
     /// (organisation, proprietary identifier) to its findings.
     pub(crate) identifiers: HashMap<(String, String), IdentifierEntry>,
     /// Secrets by fingerprint.
@@ -161,9 +163,14 @@ impl Inventory {
         for f in &found.files {
             let k = (rh, xxh3_64(f.path.as_bytes()));
             self.paths.insert(k);
-            self.blobs.insert(f.hash, f.len);
+            keep_first(&mut self.blobs, f.hash, (f.len, loc), |b| b.1);
             match self.files.get_mut(&k) {
-                Some(e) => e.first = earlier(e.first, loc),
+                Some(e) => {
+                    if earlier(e.first, loc) != e.first {
+                        e.first = loc;
+                        e.bytes = f.len;
+                    }
+                }
                 None => {
                     self.files.insert(
                         k,
@@ -172,6 +179,7 @@ impl Inventory {
                             path: f.path.clone(),
                             org: org.to_string(),
                             language: language_of(&f.path),
+                            bytes: f.len,
                             first: loc,
                         },
                     );
@@ -245,7 +253,9 @@ impl Inventory {
             keep_first(&mut self.files, k, v, |e| e.first);
         }
         self.paths.extend(other.paths);
-        self.blobs.extend(other.blobs);
+        for (k, v) in other.blobs {
+            keep_first(&mut self.blobs, k, v, |b| b.1);
+        }
         for (k, v) in other.secrets {
             match self.secrets.get_mut(&k) {
                 Some(e) => {
@@ -377,7 +387,7 @@ impl Inventory {
 
     /// Bytes of distinct exposed content.
     pub fn code_bytes(&self) -> u64 {
-        self.blobs.values().sum()
+        self.blobs.values().map(|b| b.0).sum()
     }
 
     /// Exposed files by language.

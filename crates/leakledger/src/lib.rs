@@ -25,11 +25,20 @@
 
 #![warn(missing_docs)]
 
+use std::collections::HashMap;
+
+mod chains;
 mod inventory;
 mod partial;
 mod payload;
 mod summary;
+pub mod timeline;
 
+/// The detectors (secret rules, fingerprints, redaction), for tools that show
+/// or extend what the analysis found.
+pub use leakledger_detect as detect;
+
+pub use chains::{ChainEntry, RequestView, Requests};
 pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry, SecretEntry};
 pub use leakledger_dump::{
     Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Options, Problem, Record, Scan, Sink, Skipped,
@@ -46,8 +55,12 @@ pub struct Analysis {
     pub scan: Scan<Partial>,
     /// What leaked, each repository named by its session's strongest evidence.
     pub inventory: Inventory,
-    /// The request chains.
+    /// The request chains: each request's chain and the counts.
     pub chains: leakledger_chain::Chains,
+    /// Every distinct request in dump order, and each chain's requests in order.
+    pub requests: Requests,
+    /// Each chain's details, by chain number.
+    pub chain_entries: Vec<ChainEntry>,
     /// The `summary.json` contract's values.
     pub summary: Summary,
 }
@@ -85,17 +98,22 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
 /// each chain's files re-keyed to its strongest repository evidence (a session
 /// names its repository once, say in `git remote -v`, and its later requests may
 /// only show the working directory).
-pub fn finish(scan: Scan<Partial>) -> Analysis {
-    // Fold requests that two workers each saw once (see `Request::dedup`).
+pub fn finish(mut scan: Scan<Partial>) -> Analysis {
+    // Requests in dump order, so that numbering does not depend on scheduling; a
+    // request that two workers each saw once is folded (see `Request::dedup`).
+    let mut list = std::mem::take(&mut scan.sink.requests);
+    list.sort_unstable_by_key(|r| (r.location.source, r.location.offset));
     let mut seen = std::collections::HashSet::new();
-    let requests: Vec<&partial::Request> =
-        scan.sink.requests.iter().filter(|r| r.dedup == 0 || seen.insert(r.dedup)).collect();
-    let keys: Vec<leakledger_chain::Key> = requests.iter().map(|r| r.key).collect();
+    list.retain(|r| r.dedup == 0 || seen.insert(r.dedup));
+    drop(seen);
+    let keys: Vec<leakledger_chain::Key> = list.iter().map(|r| r.key()).collect();
     let chains = leakledger_chain::build(&keys);
+    let times: Vec<Option<i64>> = list.iter().map(|r| r.time()).collect();
+    let order = leakledger_chain::order(&keys, &chains, &times);
+    drop((keys, times));
     // The strongest repository of each chain (ties: the smallest hash).
-    let mut best: std::collections::HashMap<u32, (leakledger_detect::exposure::Evidence, std::cmp::Reverse<u64>)> =
-        std::collections::HashMap::new();
-    for (r, &c) in requests.iter().copied().zip(&chains.component) {
+    let mut best: HashMap<u32, (leakledger_detect::exposure::Evidence, std::cmp::Reverse<u64>)> = HashMap::new();
+    for (r, &c) in list.iter().zip(&chains.component) {
         if r.repo != 0 {
             let cand = (r.strength, std::cmp::Reverse(r.repo));
             let e = best.entry(c).or_insert(cand);
@@ -104,8 +122,8 @@ pub fn finish(scan: Scan<Partial>) -> Analysis {
             }
         }
     }
-    let mut alias: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
-    for (r, c) in requests.iter().copied().zip(&chains.component) {
+    let mut alias: HashMap<u64, u64> = HashMap::new();
+    for (r, c) in list.iter().zip(&chains.component) {
         if let Some(&(strength, std::cmp::Reverse(target))) = best.get(c)
             && r.repo != 0
             && r.repo != target
@@ -116,6 +134,10 @@ pub fn finish(scan: Scan<Partial>) -> Analysis {
         }
     }
     let inventory = scan.sink.inventory.resolve(&alias);
-    let summary = Summary::new(&scan, &inventory, &chains);
-    Analysis { scan, inventory, chains, summary }
+    let names = std::mem::take(&mut scan.sink.names);
+    let requests = Requests::new(list, &chains, order, names);
+    let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
+    let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
+    let summary = Summary::new(&scan, &inventory, &chains, &requests);
+    Analysis { scan, inventory, chains, requests, chain_entries, summary }
 }

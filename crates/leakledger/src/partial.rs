@@ -26,6 +26,8 @@ pub struct Partial {
     /// identifiers), by its duplicate key: a record that two workers each saw
     /// once was counted twice, and the merge takes one count back.
     counted: HashMap<u64, Counted, BuildHasherDefault<Identity>>,
+    /// Organisation and user names by their hash (`Request::org`, `Request::user`).
+    pub(crate) names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
     /// The worker's payload walker and its digest cache (not merged).
     walker: Walker,
 }
@@ -46,6 +48,14 @@ impl Partial {
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
     }
+
+    /// The hash of an organisation or user name, remembering the name.
+    fn intern(&mut self, v: Option<leakledger_dump::Value<'_>>) -> u64 {
+        let Some(name) = v.and_then(|v| v.as_str()).filter(|n| !n.is_empty()) else { return 0 };
+        let h = xxh3_64(name.as_bytes()) | 1;
+        self.names.entry(h).or_insert_with(|| name.into());
+        h
+    }
 }
 
 /// Occurrences one record added.
@@ -55,21 +65,47 @@ struct Counted {
     identifiers: Vec<(String, String)>,
 }
 
-/// A distinct request as chains need it: ids as hashes and the repository it names.
+/// A distinct request as chains and the timeline need it: ids as hashes, names
+/// interned, where and when it was logged and what it exposed (96 bytes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Request {
-    pub(crate) key: Key,
+    /// Hashes of its own, trace and parent ids (0 for none).
+    pub(crate) id: u64,
+    pub(crate) trace: u64,
+    pub(crate) parent: u64,
     /// The record's duplicate key (id and body), or 0 when it has no id: workers
     /// decide duplicates only among the records they saw, so the same request
     /// may arrive twice from two workers and is folded after the merge.
     pub(crate) dedup: u64,
-    /// Repository key hash (0 for none) and evidence strength.
+    /// Repository key hash (0 for none).
     pub(crate) repo: u64,
+    /// Record time (`i64::MIN` for none).
+    pub(crate) ts: i64,
+    /// Name hashes of its organisation and user (0 for none; see `Partial::names`).
+    pub(crate) org: u64,
+    pub(crate) user: u64,
+    pub(crate) location: leakledger_dump::Location,
+    /// Files with content, and secrets, in the record.
+    pub(crate) files: u32,
+    pub(crate) secrets: u16,
+    /// Strength of the repository evidence.
     pub(crate) strength: leakledger_detect::exposure::Evidence,
 }
 
-fn id_hash(v: Option<leakledger_dump::Value<'_>>) -> Option<u64> {
-    v.filter(|v| !v.raw().is_empty()).map(|v| xxh3_64(v.raw()))
+impl Request {
+    pub(crate) fn key(&self) -> Key {
+        let some = |h: u64| (h != 0).then_some(h);
+        Key { id: self.id, trace: some(self.trace), parent: some(self.parent) }
+    }
+
+    pub(crate) fn time(&self) -> Option<i64> {
+        (self.ts != i64::MIN).then_some(self.ts)
+    }
+}
+
+/// The hash an id or name is known by (0 for none).
+fn id_hash(v: Option<leakledger_dump::Value<'_>>) -> u64 {
+    v.filter(|v| !v.raw().is_empty()).map_or(0, |v| xxh3_64(v.raw()) | 1)
 }
 
 /// The content that makes two records with one request id the same record: the
@@ -114,12 +150,28 @@ impl Sink for Partial {
             );
         }
         // A record without an id still is a request: it gets one from where it is.
-        let id = id_hash(r.request_id).unwrap_or_else(|| {
-            xxh3_64(&[r.location.source.0.to_le_bytes(), (r.location.offset as u32).to_le_bytes()].concat())
+        let mut id = id_hash(r.request_id);
+        if id == 0 {
+            id = xxh3_64(&[r.location.source.0.to_le_bytes(), (r.location.offset as u32).to_le_bytes()].concat())
                 ^ r.location.offset.rotate_left(32)
+                | 1;
+        }
+        let org = self.intern(r.org);
+        let user = self.intern(r.user);
+        self.requests.push(Request {
+            id,
+            trace: id_hash(r.trace_id),
+            parent: id_hash(r.parent_id),
+            dedup,
+            repo,
+            ts: r.ts.unwrap_or(i64::MIN),
+            org,
+            user,
+            location: r.location,
+            files: u32::try_from(found.files.len()).unwrap_or(u32::MAX),
+            secrets: u16::try_from(found.secrets.len()).unwrap_or(u16::MAX),
+            strength,
         });
-        let key = Key { id, trace: id_hash(r.trace_id), parent: id_hash(r.parent_id) };
-        self.requests.push(Request { key, dedup, repo, strength });
     }
 
     fn merge(&mut self, mut other: Self) {
@@ -134,6 +186,9 @@ impl Sink for Partial {
         }
         self.inventory.merge(other.inventory);
         self.requests.extend(other.requests);
+        for (k, v) in other.names {
+            self.names.entry(k).or_insert(v);
+        }
         if other.keys.len() > self.keys.len() {
             let mine = std::mem::replace(&mut self.keys, other.keys);
             self.keys.extend(mine);

@@ -97,6 +97,13 @@ pub struct ChainCounts {
     pub orphans: u64,
     /// Requests in the longest chain.
     pub max_length: u64,
+    /// Requests logged before their parent (clock skew between streams); their
+    /// chain still puts the parent first.
+    pub skewed: u64,
+    /// Parent cycles found and broken.
+    pub cycles: u64,
+    /// Requests naming themselves as parent (the link is ignored).
+    pub self_parents: u64,
 }
 
 /// `window`: the first and last record times, RFC 3339 UTC (null when no record
@@ -111,7 +118,8 @@ pub struct Window {
 
 impl Summary {
     /// Summarises a finished scan with its resolved inventory and chains.
-    pub fn new(scan: &Scan<Partial>, inv: &Inventory, chains: &Chains) -> Self {
+    pub fn new(scan: &Scan<Partial>, inv: &Inventory, chains: &Chains, requests: &crate::Requests) -> Self {
+        let order = requests.order();
         let (first, last) = scan.window();
         Summary {
             schema: SCHEMA_VERSION,
@@ -120,7 +128,14 @@ impl Summary {
                 malformed: scan.malformed(),
                 duplicates: scan.sink.duplicates(),
             },
-            chains: ChainCounts { total: chains.total, orphans: chains.orphans, max_length: chains.max_length },
+            chains: ChainCounts {
+                total: chains.total,
+                orphans: chains.orphans,
+                max_length: chains.max_length,
+                skewed: order.map_or(0, |o| o.skewed.len() as u64),
+                cycles: order.map_or(0, |o| o.cycles),
+                self_parents: chains.self_parents,
+            },
             window: Window { first: first.map(format_rfc3339), last: last.map(format_rfc3339) },
             exposure: Exposure {
                 organizations: inv.orgs.len() as u64,

@@ -25,8 +25,8 @@ fn check(options: &Options) -> (Truth, leakledger::Analysis) {
         "{label}"
     );
     assert_eq!(
-        (s.chains.total, s.chains.orphans, s.chains.max_length),
-        (truth.chains.total, truth.chains.orphans, truth.chains.max_length),
+        (s.chains.total, s.chains.orphans, s.chains.max_length, s.chains.skewed, s.chains.cycles),
+        (truth.chains.total, truth.chains.orphans, truth.chains.max_length, truth.chains.skewed, truth.chains.cycles),
         "{label}"
     );
     let repos: BTreeSet<String> = a.inventory.repositories().iter().map(|r| r.key.clone()).collect();

@@ -286,9 +286,15 @@ fn the_committed_sample_is_what_the_generator_makes_today() {
     generate(dir.path(), &sample_options());
     let fresh = std::fs::read(dir.path().join("truth.json")).unwrap();
     let old = std::fs::read(committed.join("truth.json")).expect("committed truth.json");
+    let first_diff = String::from_utf8_lossy(&fresh)
+        .lines()
+        .zip(String::from_utf8_lossy(&old).lines())
+        .enumerate()
+        .find(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("line {}: now {a:?}, committed {b:?}", i + 1));
     assert!(
         fresh == old,
-        "truth.json differs: regenerate with `leakledger synth -o notebooks-data/sample-dump --size 3MiB --orgs 12 --seed 20240501 --shard-size 512KiB`"
+        "truth.json differs ({first_diff:?}): regenerate with `leakledger synth -o notebooks-data/sample-dump --size 3MiB --orgs 12 --seed 20240501 --shard-size 512KiB`"
     );
     let truth: serde_json::Value = serde_json::from_slice(&old).unwrap();
     let mut total = 0;

@@ -28,16 +28,22 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
     let b = sample.strip_prefix(BOM).unwrap_or(sample);
     let i = json::skip_ws(b, 0);
     let first_nl = memchr::memchr(b'\n', &b[i..]).map(|k| i + k);
-    let first_doc = match b.get(i) {
+    let parse = |b: &[u8]| match b.get(i) {
         Some(b'{') => Some(json::for_each_member(b, i, |_, _| {})),
         Some(b'[') => Some(json::for_each_element(b, i, |_, _| {})),
         _ => None,
     };
+    let first_doc = parse(b);
+    // A JSON string never holds a raw line break: a first line that ends inside a
+    // string is a broken record of a line format (say a truncated JSONL line),
+    // whatever the next lines make of it, not the start of a multi-line document.
+    let first_line_cut_in_string =
+        first_nl.is_some_and(|nl| matches!(parse(&b[..nl]), Some(Err(e)) if e.reason == "unterminated string"));
     // JSON-looking: the first document's top level parses and is followed by the
     // end of a line or another document, or it is cut off only by the end of the
     // sample (a long document). `[2024-05-01 ...] text` is not JSON.
     let (starts_json, first_doc_on_one_line) = match first_doc {
-        Some(Ok(end)) => {
+        Some(Ok(end)) if !(first_line_cut_in_string && first_nl.is_some_and(|nl| end > nl)) => {
             let mut j = end;
             while matches!(b.get(j), Some(b' ' | b'\t')) {
                 j += 1;
@@ -125,6 +131,9 @@ mod tests {
         assert_eq!(f("{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("\u{feff}{\"a\":1}\r\n"), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("garbage\n{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
+        // A truncated first line whose open string a later line's quote "closes".
+        let cut = "{\"a\":{\"type\n{\"c\":\"d\\\"e\"}}\n{\"c\":1}\n";
+        assert_eq!(f(cut), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("{\"insertId\":\"x\",\"logName\":\"projects/p/logs/l\"}\n"), (Format::Gcp, Layout::Lines));
         assert_eq!(f("2024-05-01T12:00:00.000Z {\"a\":1}\n"), (Format::Cloudwatch, Layout::Lines));
         assert_eq!(

@@ -1,0 +1,196 @@
+//! The requests of a dump, chained and ordered, and each chain's details: who,
+//! when, which repository, and what was first exposed in it (design.md §4).
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
+
+use leakledger_chain::{Chains, Order};
+use leakledger_detect::secrets::Fingerprint;
+use leakledger_dump::{Location, SourceId};
+
+use crate::Inventory;
+use crate::partial::{Identity, Request};
+
+/// One distinct request (duplicates folded), as the timeline and tables show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestView<'a> {
+    /// Its index in [`Requests`] (requests are numbered in dump order).
+    pub index: u32,
+    /// Record time, microseconds since the epoch (UTC).
+    pub time: Option<i64>,
+    /// Organisation (empty when the record names none).
+    pub org: &'a str,
+    /// User (empty when the record names none).
+    pub user: &'a str,
+    /// Where the record is.
+    pub location: Location,
+    /// Its chain.
+    pub chain: u32,
+    /// Files with content in the record.
+    pub files: u32,
+    /// Secret occurrences in the record.
+    pub secrets: u32,
+}
+
+/// Every distinct request, in dump order (source, then offset), with its chain
+/// and the order of each chain.
+#[derive(Debug, Default)]
+pub struct Requests {
+    list: Vec<Request>,
+    chain: Vec<u32>,
+    names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+    order: Option<Order>,
+}
+
+impl Requests {
+    pub(crate) fn new(
+        list: Vec<Request>,
+        chains: &Chains,
+        order: Order,
+        names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+    ) -> Self {
+        Requests { list, chain: chains.component.clone(), names, order: Some(order) }
+    }
+
+    /// Distinct requests.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn name(&self, h: u64) -> &str {
+        self.names.get(&h).map_or("", |n| n)
+    }
+
+    /// Request `i` (`None` past the end).
+    pub fn get(&self, i: u32) -> Option<RequestView<'_>> {
+        let r = self.list.get(i as usize)?;
+        Some(RequestView {
+            index: i,
+            time: r.time(),
+            org: self.name(r.org),
+            user: self.name(r.user),
+            location: r.location,
+            chain: self.chain[i as usize],
+            files: r.files,
+            secrets: u32::from(r.secrets),
+        })
+    }
+
+    /// All requests in dump order.
+    pub fn iter(&self) -> impl Iterator<Item = RequestView<'_>> + '_ {
+        (0..self.list.len() as u32).filter_map(|i| self.get(i))
+    }
+
+    /// The requests of chain `c` in order: a parent before its children, then by
+    /// time (a child logged before its parent by a skewed clock still follows it).
+    pub fn chain(&self, c: u32) -> impl Iterator<Item = RequestView<'_>> + '_ {
+        self.order.as_ref().map_or(&[][..], |o| o.chain(c)).iter().filter_map(|&i| self.get(i))
+    }
+
+    /// The chain ordering, and what it revealed (clock skew, parent cycles).
+    pub fn order(&self) -> Option<&Order> {
+        self.order.as_ref()
+    }
+
+    /// The index of the request logged at `loc` (its source and offset).
+    fn at(&self, loc: &Location) -> Option<usize> {
+        self.list.binary_search_by_key(&(loc.source, loc.offset), |r| (r.location.source, r.location.offset)).ok()
+    }
+}
+
+/// One chain: a session, trace or agent loop, with what it carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainEntry {
+    /// Its number (as in [`RequestView::chain`]).
+    pub id: u32,
+    /// Organisation of its first request that names one.
+    pub org: String,
+    /// User of its first request that names one.
+    pub user: String,
+    /// Repository by the chain's strongest evidence (empty when none).
+    pub repository: String,
+    /// Earliest and latest request time.
+    pub first: Option<i64>,
+    /// Latest.
+    pub last: Option<i64>,
+    /// Distinct requests.
+    pub requests: u64,
+    /// Files first exposed in this chain.
+    pub files: u64,
+    /// Bytes of distinct content first exposed in this chain.
+    pub code_bytes: u64,
+    /// Secrets first exposed in this chain, by fingerprint.
+    pub secrets: Vec<Fingerprint>,
+    /// Sources (files of the dump) its requests came from.
+    pub sources: Vec<SourceId>,
+    /// Requests logged before their parent.
+    pub skewed: u64,
+}
+
+/// Each chain's details. `repos[c]` is chain `c`'s strongest repository hash.
+pub(crate) fn entries(requests: &Requests, inv: &Inventory, repos: &HashMap<u32, u64>, total: u64) -> Vec<ChainEntry> {
+    let mut out: Vec<ChainEntry> = (0..total as u32)
+        .map(|id| ChainEntry {
+            id,
+            org: String::new(),
+            user: String::new(),
+            repository: repos.get(&id).and_then(|h| inv.repos.get(h)).map(|(e, _)| e.key.clone()).unwrap_or_default(),
+            first: None,
+            last: None,
+            requests: 0,
+            files: 0,
+            code_bytes: 0,
+            secrets: Vec::new(),
+            sources: Vec::new(),
+            skewed: 0,
+        })
+        .collect();
+    let mut sources: Vec<BTreeSet<SourceId>> = vec![BTreeSet::new(); total as usize];
+    for c in 0..total as u32 {
+        for r in requests.chain(c) {
+            let e = &mut out[c as usize];
+            e.requests += 1;
+            if e.org.is_empty() {
+                e.org = r.org.to_string();
+            }
+            if e.user.is_empty() {
+                e.user = r.user.to_string();
+            }
+            if let Some(t) = r.time {
+                e.first = Some(e.first.map_or(t, |f| f.min(t)));
+                e.last = Some(e.last.map_or(t, |l| l.max(t)));
+            }
+            sources[c as usize].insert(r.location.source);
+        }
+    }
+    for (e, s) in out.iter_mut().zip(sources) {
+        e.sources = s.into_iter().collect();
+    }
+    if let Some(o) = requests.order() {
+        for &i in &o.skewed {
+            out[requests.chain[i as usize] as usize].skewed += 1;
+        }
+    }
+    let chain_at = |loc: &Location| requests.at(loc).map(|i| requests.chain[i] as usize);
+    for f in inv.files.values() {
+        if let Some(c) = chain_at(&f.first) {
+            out[c].files += 1;
+        }
+    }
+    for (len, loc) in inv.blobs.values() {
+        if let Some(c) = chain_at(loc) {
+            out[c].code_bytes += len;
+        }
+    }
+    for s in inv.secrets() {
+        if let Some(c) = chain_at(&s.first) {
+            out[c].secrets.push(s.found.fingerprint);
+        }
+    }
+    out
+}

@@ -1,0 +1,85 @@
+//! Request chains on synthetic dumps: each chain's requests in order, each
+//! chain's details adding up to the inventory, and the Timesketch timeline.
+
+use std::collections::HashMap;
+
+use leakledger_synth::Options;
+
+fn analysed(options: &Options) -> (leakledger_synth::Truth, leakledger::Analysis) {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = leakledger_synth::generate(dir.path(), options).unwrap();
+    let dump = leakledger::Dump::open(&[dir.path().join("dump")], &leakledger::Options::new()).unwrap();
+    (truth, leakledger::analyse(&dump))
+}
+
+fn small(seed: u64) -> Options {
+    Options::new().size(3 << 20).orgs(10).seed(seed).shard_bytes(256 << 10)
+}
+
+#[test]
+fn chains_walk_parents_first_and_add_up_to_the_inventory() {
+    let mut skewed = 0;
+    for seed in [3, 11, 19, 27] {
+        let (truth, a) = analysed(&small(seed));
+        let s = &a.summary;
+        assert_eq!((s.chains.total, s.chains.skewed), (truth.chains.total, truth.chains.skewed), "seed {seed}");
+        skewed += truth.chains.skewed;
+        assert_eq!(a.chain_entries.len() as u64, s.chains.total);
+        let mut seen = 0u64;
+        for c in &a.chain_entries {
+            let reqs: Vec<_> = a.requests.chain(c.id).collect();
+            assert_eq!(reqs.len() as u64, c.requests);
+            seen += c.requests;
+            // One session: one organisation and one user, as the generator made it.
+            assert!(reqs.iter().all(|r| r.org == c.org && r.user == c.user), "chain {}", c.id);
+            assert!(!c.org.is_empty() && !c.sources.is_empty());
+            // Times grow along the chain except where a clock was skewed.
+            let backwards = reqs.windows(2).filter(|w| w[1].time < w[0].time).count() as u64;
+            assert_eq!(backwards, c.skewed, "chain {}", c.id);
+            assert_eq!(
+                (c.first, c.last),
+                (reqs.iter().filter_map(|r| r.time).min(), reqs.iter().filter_map(|r| r.time).max())
+            );
+        }
+        assert_eq!(seen, a.requests.len() as u64);
+        // Everything exposed was first exposed in exactly one chain.
+        let sum = |f: fn(&leakledger::ChainEntry) -> u64| a.chain_entries.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|c| c.files), s.exposure.files);
+        assert_eq!(sum(|c| c.code_bytes), s.exposure.code_bytes);
+        assert_eq!(sum(|c| c.secrets.len() as u64), s.secrets.distinct);
+    }
+    assert!(skewed > 0, "the generator skews some clocks");
+}
+
+#[test]
+fn the_timeline_is_what_timesketch_imports() {
+    let (_, a) = analysed(&small(5));
+    let mut out = Vec::new();
+    let w = leakledger::timeline::write(&a, &mut out).unwrap();
+    assert_eq!(w.events + w.untimed, a.requests.len() as u64);
+    assert_eq!(w.untimed, 0, "every synthetic record has a time");
+    let text = String::from_utf8(out).unwrap();
+    let mut last = i64::MIN;
+    let mut per_chain: HashMap<u64, u64> = HashMap::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        // Timesketch's mandatory fields (docs: import-from-json-csv), and the
+        // optional `timestamp` in microseconds since the epoch.
+        let message = v["message"].as_str().unwrap();
+        assert!(!message.is_empty());
+        assert_eq!(v["timestamp_desc"], "Request logged");
+        let dt = v["datetime"].as_str().unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(dt).unwrap();
+        assert!(dt.ends_with("+00:00") && dt.len() == "2024-05-01T12:00:00.000000+00:00".len(), "{dt}");
+        let ts = v["timestamp"].as_i64().unwrap();
+        assert_eq!(parsed.timestamp_micros(), ts);
+        assert!(ts >= last, "events in time order");
+        last = ts;
+        for field in ["org", "user", "repository", "source"] {
+            assert!(v[field].is_string(), "{field}");
+        }
+        *per_chain.entry(v["chain"].as_u64().unwrap()).or_default() += 1;
+        assert!(v["line"].as_u64().unwrap() >= 1);
+    }
+    assert_eq!(per_chain.len() as u64, a.summary.chains.total);
+}
