@@ -139,6 +139,10 @@ pub(crate) struct InputArgs {
     /// `com.mycorp.`); repeatable.
     #[arg(long = "identifier", value_name = "PREFIX")]
     pub(crate) identifiers: Vec<String>,
+    /// The key of secrets' fingerprints, 64 hex digits (default: a random key per
+    /// run). Give the same key to correlate fingerprints across reports.
+    #[arg(long, value_name = "HEX", value_parser = parse_key)]
+    pub(crate) fingerprint_key: Option<[u8; 32]>,
     /// No progress bar.
     #[arg(long, short)]
     pub(crate) quiet: bool,
@@ -215,6 +219,20 @@ pub(crate) struct DemoArgs {
     pub(crate) quiet: bool,
 }
 
+/// A 32-byte key written as 64 hex digits.
+fn parse_key(s: &str) -> Result<[u8; 32], String> {
+    let b = s.trim().as_bytes();
+    if b.len() != 64 || !b.iter().all(u8::is_ascii_hexdigit) {
+        return Err("a fingerprint key is 64 hex digits (32 bytes)".into());
+    }
+    let mut key = [0u8; 32];
+    for (i, pair) in b.chunks(2).enumerate() {
+        let hex = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+        key[i] = u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?;
+    }
+    Ok(key)
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
@@ -256,6 +274,14 @@ mod tests {
         assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn keys() {
+        let k = parse_key(&"0f".repeat(32)).unwrap();
+        assert_eq!(k, [0x0f; 32]);
+        assert!(parse_key("0f").is_err());
+        assert!(parse_key(&"zz".repeat(32)).is_err());
     }
 
     #[test]

@@ -135,6 +135,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
         max_decompressed: 64 << 30,
         max_ratio: 1000,
         identifiers: Vec::new(),
+        fingerprint_key: None,
         quiet: args.quiet,
     };
     let model = ModelArgs { model: None, budget: None, awareness: None };

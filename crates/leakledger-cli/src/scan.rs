@@ -41,7 +41,8 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
             }
             bar.finish_and_clear();
         });
-        let config = leakledger::Config { identifiers: args.identifiers.clone(), ..Default::default() };
+        let config =
+            leakledger::Config { identifiers: args.identifiers.clone(), fingerprint_key: args.fingerprint_key };
         let analysis = leakledger::analyse_with(&dump, &config);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = bar.join();

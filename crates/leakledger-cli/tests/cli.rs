@@ -297,3 +297,76 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
         .collect();
     assert_eq!(f, [("big.log".into(), 1, "stripe-secret-key".into()), ("id_rsa".into(), 3, "private-key".into())]);
 }
+
+#[test]
+fn report_writes_the_folder_and_refuses_a_full_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (code, stdout, err) = run(bin().args(["report", "--quiet", "-o"]).arg(&out).arg(sample()));
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("report:") && stdout.contains("report.html"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let t = truth();
+    assert_eq!(summary["records"], t["records"]);
+    assert_eq!(summary["chains"], t["chains"]);
+    assert!(summary["cost"]["p90"].as_f64().unwrap() >= summary["cost"]["p50"].as_f64().unwrap());
+    // Again into the same folder: refused, unless forced.
+    let (code, _, err) = run(bin().args(["report", "--quiet", "-o"]).arg(&out).arg(sample()));
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    let (code, stdout, err) =
+        run(bin().args(["report", "--quiet", "--force", "--json", "--budget", "1e12", "-o"]).arg(&out).arg(sample()));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["budget"]["ceiling"], 1e12);
+    assert_eq!(v["budget"]["p_exceed"], 0.0);
+}
+
+#[test]
+fn demo_generates_a_dump_and_reports_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, err) = run(bin().args(["demo", "--quiet", "--size", "1MiB", "-o"]).arg(dir.path()));
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("report/report.html").is_file() && dir.path().join("truth.json").is_file());
+    assert!(stdout.contains("generated a synthetic dump"), "{stdout}");
+    let (code, _, err) = run(bin().args(["demo", "--quiet", "-o"]).arg(dir.path()));
+    assert_eq!(code, 2, "a full folder is refused: {err}");
+}
+
+/// The key the committed sample report was made with (notebooks-data/README.md).
+const SAMPLE_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
+#[test]
+fn the_committed_sample_report_is_what_report_writes_today() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let committed = root.join("notebooks-data/report");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let (code, _, err) = run(bin()
+        .current_dir(&root)
+        .args(["report", "--quiet", "--fingerprint-key", SAMPLE_KEY, "-o"])
+        .arg(&out)
+        .arg("notebooks-data/sample-dump/dump"));
+    assert_eq!(code, 0, "{err}");
+    let mut names: Vec<String> = vec![
+        "summary.json".into(),
+        "findings.sarif".into(),
+        "timeline.jsonl".into(),
+        "cost.json".into(),
+        "report.html".into(),
+    ];
+    for t in ["organizations", "repositories", "files", "secrets", "chains", "requests"] {
+        names.push(format!("tables/{t}.parquet"));
+        names.push(format!("tables/{t}.csv"));
+    }
+    for name in names {
+        let fresh = std::fs::read(out.join(&name)).unwrap();
+        let old = std::fs::read(committed.join(&name)).unwrap_or_default();
+        assert!(
+            fresh == old,
+            "notebooks-data/report/{name} differs from what `leakledger report` writes today; from the repository root run: \
+             rm -rf notebooks-data/report && leakledger report --fingerprint-key {SAMPLE_KEY} -o notebooks-data/report notebooks-data/sample-dump/dump"
+        );
+    }
+}
