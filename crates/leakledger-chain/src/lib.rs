@@ -19,7 +19,16 @@
 
 #![warn(missing_docs)]
 
-use std::collections::HashMap;
+/// Maps keyed by id hashes. Ids come from the dump, so the hasher is seeded
+/// per process (foldhash): crafted ids cannot pile into one bucket.
+type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+fn map<K, V>(capacity: usize) -> Map<K, V> {
+    Map::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
+}
+
+/// "No key": an absent parent, an unnumbered root.
+const NONE: u32 = u32::MAX;
 
 /// One distinct request: hashes of its own id, its trace id and its parent id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,6 +47,9 @@ pub struct Chains {
     /// For each key (by index), its chain: a number in `0..total`, numbered in
     /// order of each chain's first key.
     pub component: Vec<u32>,
+    /// For each key, the index of the key its parent id names (the first key
+    /// with that id), or `u32::MAX` when it names none, itself, or an absent one.
+    pub parent: Vec<u32>,
     /// Number of chains.
     pub total: u64,
     /// Keys whose parent is named but absent.
@@ -70,52 +82,128 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 /// request itself is ignored; cycles are harmless (they are one chain).
 pub fn build(keys: &[Key]) -> Chains {
     let n = keys.len();
-    let mut parent: Vec<u32> = (0..n as u32).collect();
-    let mut by_id: HashMap<u64, u32> = HashMap::with_capacity(n);
+    assert!(n < NONE as usize, "more keys than a chain index can number");
+    let mut root: Vec<u32> = (0..n as u32).collect();
+    let mut by_id: Map<u64, u32> = map(n);
     for (i, k) in keys.iter().enumerate() {
         by_id.entry(k.id).or_insert(i as u32);
     }
-    let mut by_trace: HashMap<u64, u32> = HashMap::new();
+    let mut by_trace: Map<u64, u32> = map(0);
+    let mut up = vec![NONE; n];
     let mut orphans = 0;
     let mut self_parents = 0;
     for (i, k) in keys.iter().enumerate() {
         let i = i as u32;
         if let Some(t) = k.trace {
             let first = *by_trace.entry(t).or_insert(i);
-            union(&mut parent, i, first);
+            union(&mut root, i, first);
         }
-        if k.parent == Some(k.id) {
-            self_parents += 1;
-        }
-        if let Some(p) = k.parent
-            && p != k.id
-        {
-            match by_id.get(&p) {
-                Some(&j) => union(&mut parent, i, j),
+        match k.parent {
+            Some(p) if p == k.id => self_parents += 1,
+            Some(p) => match by_id.get(&p) {
+                // A duplicate id naming itself through its first key is no link.
+                Some(&j) if j != i => {
+                    up[i as usize] = j;
+                    union(&mut root, i, j);
+                }
+                Some(_) => {}
                 None => orphans += 1,
-            }
+            },
+            None => {}
         }
     }
-    let mut number: HashMap<u32, u32> = HashMap::new();
+    drop((by_id, by_trace));
+    let mut number = vec![NONE; n];
     let mut sizes: Vec<u64> = Vec::new();
     let mut component = Vec::with_capacity(n);
     for i in 0..n as u32 {
-        let root = find(&mut parent, i);
-        let next = number.len() as u32;
-        let c = *number.entry(root).or_insert(next);
-        if c as usize == sizes.len() {
+        let r = find(&mut root, i) as usize;
+        if number[r] == NONE {
+            number[r] = sizes.len() as u32;
             sizes.push(0);
         }
-        sizes[c as usize] += 1;
-        component.push(c);
+        sizes[number[r] as usize] += 1;
+        component.push(number[r]);
     }
     Chains {
         component,
+        parent: up,
         total: sizes.len() as u64,
         orphans,
         max_length: sizes.iter().copied().max().unwrap_or(0),
         self_parents,
     }
+}
+
+/// What a request's conversation hashes to, for linking requests that carry no
+/// trace or parent id: agent loops resend the whole history, so request N+1's
+/// messages start with request N's. Hashes are of message prefixes, seeded by
+/// organisation, user and system prompt so that no link crosses them; 0 is none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// The hash of all its messages.
+    pub full: u64,
+    /// The hashes of its longest strict prefixes (all messages but the last,
+    /// but the last two, ...), longest first; 0 where there is none.
+    pub prefixes: [u64; PREFIXES],
+}
+
+/// Strict prefixes kept per request: a turn adds one to four messages (an
+/// assistant reply, a tool call and its results, a user message).
+pub const PREFIXES: usize = 4;
+
+/// Gives each key without a parent id the request whose whole history is the
+/// longest prefix of its own (the previous turn of the same conversation), by
+/// setting its parent to that key's id. Where several keys share that history
+/// (a retry, or two conversations that open alike), one with the same trace id
+/// is taken, else the latest logged at or before the key itself (`time`, in any
+/// unit; `None` for unknown), else the earliest. Returns the links made.
+///
+/// ```
+/// use leakledger_chain::{History, Key, build, link_histories};
+/// let mut keys = [Key { id: 1, trace: None, parent: None }, Key { id: 2, trace: None, parent: None }];
+/// let h = [History { full: 10, prefixes: [0; 4] }, History { full: 11, prefixes: [10, 0, 0, 0] }];
+/// assert_eq!(link_histories(&mut keys, &h, &[Some(5), Some(9)]), 1);
+/// assert_eq!(keys[1].parent, Some(1));
+/// assert_eq!(build(&keys).total, 1);
+/// ```
+pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i64>]) -> u64 {
+    assert!(keys.len() == histories.len() && keys.len() == time.len(), "keys, histories and times differ in length");
+    let t = |i: usize| time[i].unwrap_or(i64::MAX);
+    // Every whole history with its time: candidates for one hash are a run of
+    // this list, found by binary search (no scan, however many share a hash).
+    let mut all: Vec<(u64, i64, u32)> =
+        histories.iter().enumerate().filter(|(_, h)| h.full != 0).map(|(i, h)| (h.full, t(i), i as u32)).collect();
+    all.sort_unstable();
+    let mut by_trace: Map<(u64, u64), u32> = map(0);
+    for &(full, _, i) in &all {
+        if let Some(tr) = keys[i as usize].trace {
+            by_trace.entry((full, tr)).or_insert(i);
+        }
+    }
+    let pick = |full: u64, trace: Option<u64>, when: i64| -> Option<u32> {
+        if let Some(&j) = trace.and_then(|tr| by_trace.get(&(full, tr))) {
+            return Some(j);
+        }
+        let lo = all.partition_point(|e| e.0 < full);
+        let hi = all.partition_point(|e| e.0 <= full);
+        let run = &all[lo..hi];
+        let before = run.partition_point(|e| e.1 <= when);
+        run[..before].last().or(run.first()).map(|e| e.2)
+    };
+    let mut links = 0;
+    for i in 0..keys.len() {
+        if keys[i].parent.is_some() {
+            continue;
+        }
+        let (trace, when) = (keys[i].trace, t(i));
+        let found = histories[i].prefixes.iter().filter(|&&p| p != 0).find_map(|&p| pick(p, trace, when));
+        if let Some(j) = found.filter(|&j| j as usize != i && keys[j as usize].id != keys[i].id) {
+            keys[i].parent = Some(keys[j as usize].id);
+            links += 1;
+        }
+    }
+    links
 }
 
 /// The requests of each chain in order, and what the order revealed.
@@ -147,7 +235,7 @@ impl Order {
 
 /// Orders each chain's keys: parent links first, timestamps second (`time[i]` is
 /// key `i`'s time in any unit; `None` for unknown). `chains` must come from
-/// [`build`] over the same `keys`.
+/// [`build`] over the keys the times belong to.
 ///
 /// ```
 /// use leakledger_chain::{Key, build, order};
@@ -157,18 +245,17 @@ impl Order {
 ///     Key { id: 1, trace: None, parent: None },
 /// ];
 /// let chains = build(&keys);
-/// let o = order(&keys, &chains, &[Some(999), Some(1000)]);
+/// let o = order(&chains, &[Some(999), Some(1000)]);
 /// assert_eq!(o.chain(0), &[1, 0]); // parent first all the same
 /// assert_eq!(o.skewed, vec![0]);
 /// ```
-pub fn order(keys: &[Key], chains: &Chains, time: &[Option<i64>]) -> Order {
+pub fn order(chains: &Chains, time: &[Option<i64>]) -> Order {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
-    let n = keys.len();
-    assert!(chains.component.len() == n && time.len() == n, "keys, chains and times differ in length");
-    let t = |i: usize| time[i].unwrap_or(i64::MAX);
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    idx.sort_unstable_by_key(|&i| (chains.component[i as usize], t(i as usize), i));
+    let n = chains.component.len();
+    assert!(chains.parent.len() == n && time.len() == n, "chains and times differ in length");
+    let t = |i: u32| time[i as usize].unwrap_or(i64::MAX);
+    // Keys chain by chain (a counting sort), then each chain by time.
     let mut starts = vec![0u32; chains.total as usize + 1];
     for &c in &chains.component {
         starts[c as usize + 1] += 1;
@@ -176,30 +263,32 @@ pub fn order(keys: &[Key], chains: &Chains, time: &[Option<i64>]) -> Order {
     for c in 1..starts.len() {
         starts[c] += starts[c - 1];
     }
-    // Each key's parent among the keys (the first key with that id, as `build` does).
-    let mut by_id: HashMap<u64, u32> = HashMap::with_capacity(n);
-    for (i, k) in keys.iter().enumerate() {
-        by_id.entry(k.id).or_insert(i as u32);
+    let mut idx = vec![0u32; n];
+    let mut fill = starts.clone();
+    for (i, &c) in chains.component.iter().enumerate() {
+        idx[fill[c as usize] as usize] = i as u32;
+        fill[c as usize] += 1;
     }
-    let parent_of = |i: usize| -> Option<u32> {
-        let p = keys[i].parent.filter(|&p| p != keys[i].id)?;
-        by_id.get(&p).copied().filter(|&j| j as usize != i)
-    };
-    let mut skewed = Vec::new();
-    for i in 0..n {
-        if let Some(j) = parent_of(i)
-            && let (Some(a), Some(b)) = (time[i], time[j as usize])
-            && a < b
-        {
-            skewed.push(i as u32);
-        }
+    drop(fill);
+    for c in 0..chains.total as usize {
+        // Indices within a chain are ascending already: a stable sort by time
+        // breaks ties by index.
+        idx[starts[c] as usize..starts[c + 1] as usize].sort_by_key(|&i| t(i));
     }
+    let parent_of = |i: u32| Some(chains.parent[i as usize]).filter(|&j| j != NONE);
+    let skewed: Vec<u32> = (0..n as u32)
+        .filter(|&i| {
+            parent_of(i).is_some_and(|j| matches!((time[i as usize], time[j as usize]), (Some(a), Some(b)) if a < b))
+        })
+        .collect();
     // Within each chain that has parent links, a topological order that takes the
     // earliest ready key first (Kahn's algorithm on positions in the time order).
+    // Scratch buffers are reused from chain to chain.
     let mut in_cycles = 0;
     let mut pos = vec![0u32; n];
     let mut out = Vec::with_capacity(n);
     let mut edges: Vec<(u32, u32)> = Vec::new();
+    let (mut indegree, mut up, mut placed) = (Vec::new(), Vec::new(), Vec::new());
     let mut heap = BinaryHeap::new();
     for c in 0..chains.total as usize {
         let slice = &idx[starts[c] as usize..starts[c + 1] as usize];
@@ -208,7 +297,7 @@ pub fn order(keys: &[Key], chains: &Chains, time: &[Option<i64>]) -> Order {
         }
         edges.clear();
         for (p, &i) in slice.iter().enumerate() {
-            if let Some(j) = parent_of(i as usize) {
+            if let Some(j) = parent_of(i) {
                 edges.push((pos[j as usize], p as u32));
             }
         }
@@ -217,15 +306,18 @@ pub fn order(keys: &[Key], chains: &Chains, time: &[Option<i64>]) -> Order {
             continue;
         }
         edges.sort_unstable();
-        let mut indegree = vec![0u32; slice.len()];
-        let mut up = vec![u32::MAX; slice.len()];
+        indegree.clear();
+        indegree.resize(slice.len(), 0u32);
+        up.clear();
+        up.resize(slice.len(), NONE);
+        placed.clear();
+        placed.resize(slice.len(), false);
         for &(parent, child) in &edges {
             indegree[child as usize] += 1;
             up[child as usize] = parent;
         }
         heap.clear();
         heap.extend((0..slice.len() as u32).filter(|&p| indegree[p as usize] == 0).map(Reverse));
-        let mut placed = vec![false; slice.len()];
         loop {
             while let Some(Reverse(p)) = heap.pop() {
                 out.push(slice[p as usize]);
@@ -260,7 +352,6 @@ pub fn order(keys: &[Key], chains: &Chains, time: &[Option<i64>]) -> Order {
 /// is `p`'s parent position (`u32::MAX` for none). Each node has at most one
 /// parent, so walking up from every node finds every cycle in linear time.
 fn cycle_breaks(up: &[u32], placed: &[bool]) -> Vec<u32> {
-    const NONE: u32 = u32::MAX;
     let mut walk = vec![NONE; up.len()];
     let mut breaks = Vec::new();
     for start in 0..up.len() as u32 {
@@ -311,7 +402,7 @@ mod tests {
         // 1 <- 2 <- 3 in one trace with 4 (no parent); 3 logged early by a skewed clock.
         let keys = [k(3, Some(9), Some(2)), k(1, Some(9), None), k(4, Some(9), None), k(2, Some(9), Some(1))];
         let c = build(&keys);
-        let o = order(&keys, &c, &[Some(5), Some(10), Some(15), Some(20)]);
+        let o = order(&c, &[Some(5), Some(10), Some(15), Some(20)]);
         assert_eq!(o.chain(0), &[1, 2, 3, 0]);
         assert_eq!(o.skewed, vec![0]);
         assert_eq!(o.cycles, 0);
@@ -324,11 +415,32 @@ mod tests {
         let c = build(&keys);
         assert_eq!((c.total, c.self_parents), (2, 1));
         // Key 3 (child of 1) has the earliest time but still follows its parent.
-        let o = order(&keys, &c, &[Some(2), Some(1), None, Some(0)]);
+        let o = order(&c, &[Some(2), Some(1), None, Some(0)]);
         assert_eq!(o.cycles, 1);
         assert_eq!(o.chain(0), &[1, 0, 3]);
         assert_eq!(o.chain(1), &[2]);
         assert_eq!(o.order.len(), keys.len());
+    }
+
+    #[test]
+    fn history_links_prefer_the_same_trace_then_the_nearest_earlier_request() {
+        let h = |full, p: u64| History { full, prefixes: [p, 0, 0, 0] };
+        // Two conversations that open alike (same first request, hash 10), an
+        // hour apart; each second turn continues its own.
+        let mut keys = [k(1, None, None), k(2, None, None), k(3, None, None), k(4, None, None)];
+        let hist = [h(10, 0), h(10, 0), h(11, 10), h(12, 10)];
+        let time = [Some(0), Some(3600), Some(60), Some(3660)];
+        assert_eq!(link_histories(&mut keys, &hist, &time), 2);
+        assert_eq!((keys[2].parent, keys[3].parent), (Some(1), Some(2)));
+        // A child logged before its parent by a skewed clock: the earliest.
+        let mut keys = [k(1, None, None), k(2, None, None)];
+        assert_eq!(link_histories(&mut keys, &[h(10, 0), h(11, 10)], &[Some(50), Some(40)]), 1);
+        assert_eq!(keys[1].parent, Some(1));
+        // The same trace wins over time; a named parent is never replaced.
+        let mut keys = [k(1, Some(7), None), k(2, Some(8), None), k(3, Some(7), None), k(4, None, Some(2))];
+        let hist = [h(10, 0), h(10, 0), h(11, 10), h(12, 10)];
+        link_histories(&mut keys, &hist, &[Some(0), Some(5), Some(9), Some(9)]);
+        assert_eq!((keys[2].parent, keys[3].parent), (Some(1), Some(2)));
     }
 
     #[test]

@@ -112,6 +112,11 @@ pub(crate) struct SynthArgs {
     /// Target shard size before compression.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64MiB")]
     pub(crate) shard_size: u64,
+    /// Log no session or parent ids, only each request's own (as many gateways
+    /// do): the same records otherwise, for measuring chains found from the
+    /// conversations alone.
+    #[arg(long)]
+    pub(crate) no_ids: bool,
 }
 
 /// What to read and how: the options `scan` and `report` share.

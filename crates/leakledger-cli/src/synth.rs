@@ -25,7 +25,8 @@ pub(crate) fn run(args: &SynthArgs) -> Result<ExitCode> {
         .orgs(args.orgs)
         .gzip(args.gzip)
         .formats(&args.formats)
-        .shard_bytes(args.shard_size);
+        .shard_bytes(args.shard_size)
+        .ids(!args.no_ids);
     let started = Instant::now();
     let truth = leakledger_synth::generate(&args.output, &options)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);

@@ -50,6 +50,7 @@ pub struct Options {
     pub(crate) formats: Vec<String>,
     pub(crate) shard_bytes: u64,
     pub(crate) history: bool,
+    pub(crate) ids: bool,
 }
 
 impl Default for Options {
@@ -62,6 +63,7 @@ impl Default for Options {
             formats: FORMATS.iter().map(|s| s.to_string()).collect(),
             shard_bytes: 64 << 20,
             history: true,
+            ids: true,
         }
     }
 }
@@ -100,6 +102,14 @@ impl Options {
     /// loops send it) or only its own turn after the system prompt.
     pub fn history(mut self, on: bool) -> Self {
         self.history = on;
+        self
+    }
+    /// Whether records carry session (trace) and parent ids (default), or only
+    /// their own request id, as many gateways log: chains must then be found from
+    /// the conversations themselves. The plan, and so the records and their
+    /// order, are the same either way; only the ids are left out.
+    pub fn ids(mut self, on: bool) -> Self {
+        self.ids = on;
         self
     }
     /// Target size of one shard before compression (default 64 MiB).

@@ -81,6 +81,7 @@ pub struct ShardInfo {
 pub(crate) struct Plan {
     pub(crate) seed: u64,
     pub(crate) history: bool,
+    pub(crate) ids: bool,
     pub(crate) world: World,
     pub(crate) sessions: Vec<Session>,
     pub(crate) shards: Vec<Shard>,
@@ -242,12 +243,12 @@ impl Plan {
         for (i, shard) in shards.iter_mut().enumerate() {
             Rng::stream(options.seed, i as u64 + 1).shuffle(&mut shard.entries);
         }
-        Ok(Plan { seed: options.seed, history: options.history, world, sessions, shards, home })
+        Ok(Plan { seed: options.seed, history: options.history, ids: options.ids, world, sessions, shards, home })
     }
 
     /// Renders and writes every shard (in parallel); returns what was written.
     pub(crate) fn write(&self, dir: &Path) -> Result<Vec<ShardInfo>, Error> {
-        let ctx = Ctx { world: &self.world, history: self.history };
+        let ctx = Ctx { world: &self.world, history: self.history, ids: self.ids };
         self.shards
             .par_iter()
             .enumerate()

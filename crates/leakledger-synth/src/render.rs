@@ -68,6 +68,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) world: &'a World,
     /// Requests carry the conversation so far (else only their own turn).
     pub(crate) history: bool,
+    /// Records carry session and parent ids (else only their own id).
+    pub(crate) ids: bool,
 }
 
 impl Ctx<'_> {
@@ -249,7 +251,18 @@ impl Ctx<'_> {
     }
 
     fn parent<'s>(&self, s: &'s Session, k: usize) -> Option<&'s str> {
-        if k == 0 { s.orphan_parent.as_deref() } else { Some(&s.requests[k - 1].id) }
+        if !self.ids {
+            None
+        } else if k == 0 {
+            s.orphan_parent.as_deref()
+        } else {
+            Some(&s.requests[k - 1].id)
+        }
+    }
+
+    /// The session's trace id as logged (none when ids are left out).
+    fn trace<'s>(&self, s: &'s Session) -> Option<&'s str> {
+        s.trace.as_deref().filter(|_| self.ids)
     }
 
     fn org_user(&self, s: &Session) -> (&str, &str) {
@@ -277,7 +290,7 @@ impl Ctx<'_> {
                 out.extend_from_slice(br#"{"timestamp":"#);
                 js(out, &rfc3339_ms(r.ts));
                 field(out, "request_id", Some(&r.id));
-                field(out, "session_id", s.trace.as_deref());
+                field(out, "session_id", self.trace(s));
                 field(out, "parent_request_id", parent);
                 field(out, "org_id", Some(org));
                 field(out, "user_id", Some(user));
@@ -291,7 +304,7 @@ impl Ctx<'_> {
             Channel::Proxy => {
                 let _ = write!(out, "{{\"ts\":{}", r.ts / 1000);
                 field(out, "requestId", Some(&r.id));
-                field(out, "traceId", s.trace.as_deref());
+                field(out, "traceId", self.trace(s));
                 field(out, "parent_id", parent);
                 field(out, "tenant", Some(org));
                 field(out, "user", Some(user));
@@ -308,7 +321,7 @@ impl Ctx<'_> {
                 out.extend_from_slice(br#","http":{"request":{"id":"#);
                 js(out, &r.id);
                 out.extend_from_slice(b"}}");
-                if let Some(t) = &s.trace {
+                if let Some(t) = self.trace(s) {
                     out.extend_from_slice(br#","trace":{"id":"#);
                     js(out, t);
                     out.push(b'}');
@@ -336,7 +349,7 @@ impl Ctx<'_> {
                 out.extend_from_slice(rfc3339_ms(r.ts).as_bytes());
                 out.extend_from_slice(br#" {"requestId":"#);
                 js(out, &r.id);
-                field(out, "sessionId", s.trace.as_deref());
+                field(out, "sessionId", self.trace(s));
                 field(out, "parent_request_id", parent);
                 field(out, "organization", Some(org));
                 field(out, "user_id", Some(user));
@@ -348,7 +361,7 @@ impl Ctx<'_> {
             Channel::Firehose => {
                 out.extend_from_slice(br#"{"request_id":"#);
                 js(out, &r.id);
-                field(out, "conversation_id", s.trace.as_deref());
+                field(out, "conversation_id", self.trace(s));
                 field(out, "parent_id", parent);
                 field(out, "org", Some(org));
                 field(out, "actor", Some(user));
@@ -365,7 +378,8 @@ impl Ctx<'_> {
     pub(crate) fn span(&self, out: &mut Vec<u8>, s: &Session, k: usize) {
         let r = &s.requests[k];
         let (_, user) = self.org_user(s);
-        let trace = s.trace.clone().unwrap_or_else(|| format!("{:0>32}", r.id));
+        // Without a session id every span is its own trace, as per-request tracing gives.
+        let trace = self.trace(s).map_or_else(|| format!("{:0>32}", r.id), str::to_string);
         out.extend_from_slice(br#"{"traceId":"#);
         js(out, &trace);
         out.extend_from_slice(br#","spanId":"#);
@@ -389,7 +403,7 @@ impl Ctx<'_> {
             out.extend_from_slice(b"}}");
         };
         attr(out, "gen_ai.request.model", MODEL, true);
-        if let Some(t) = &s.trace {
+        if let Some(t) = self.trace(s) {
             attr(out, "gen_ai.conversation.id", t, false);
         }
         attr(out, "user.id", user, false);

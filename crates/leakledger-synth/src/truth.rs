@@ -64,6 +64,9 @@ pub struct Generator {
     pub gzip: bool,
     /// Whether requests carry the conversation so far.
     pub history: bool,
+    /// Whether records carry session and parent ids. Without them `chains` is
+    /// still the sessions: what a reconstruction from the conversations should find.
+    pub ids: bool,
 }
 
 /// Record counts.
@@ -92,6 +95,9 @@ pub struct Chains {
     pub cycles: u64,
     /// Requests naming themselves as parent (the generator makes none).
     pub self_parents: u64,
+    /// Links a reconstruction must find from the conversations: every request
+    /// after a session's first when records carry no ids, else none.
+    pub history_links: u64,
 }
 
 /// What leaked.
@@ -181,11 +187,15 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
         }
     }
     // Chains and window.
-    let mut chains = Chains { total: 0, orphans: 0, max_length: 0, skewed: 0, cycles: 0, self_parents: 0 };
+    let mut chains =
+        Chains { total: 0, orphans: 0, max_length: 0, skewed: 0, cycles: 0, self_parents: 0, history_links: 0 };
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     for s in &plan.sessions {
         chains.total += 1;
-        chains.orphans += u64::from(s.orphan_parent.is_some());
+        chains.orphans += u64::from(s.orphan_parent.is_some() && options.ids);
+        if !options.ids && plan.history {
+            chains.history_links += s.requests.len() as u64 - 1;
+        }
         chains.max_length = chains.max_length.max(s.requests.len() as u64);
         chains.skewed += s.requests.windows(2).filter(|w| w[1].ts < w[0].ts).count() as u64;
         for r in &s.requests {
@@ -304,6 +314,7 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
             formats: options.formats.clone(),
             gzip: options.gzip,
             history: options.history,
+            ids: options.ids,
         },
         records: Records { total, malformed, duplicates },
         chains,

@@ -40,6 +40,7 @@ pub struct Requests {
     chain: Vec<u32>,
     names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
     order: Option<Order>,
+    history_links: u64,
 }
 
 impl Requests {
@@ -48,8 +49,15 @@ impl Requests {
         chains: &Chains,
         order: Order,
         names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+        history_links: u64,
     ) -> Self {
-        Requests { list, chain: chains.component.clone(), names, order: Some(order) }
+        Requests { list, chain: chains.component.clone(), names, order: Some(order), history_links }
+    }
+
+    /// Requests that named no parent and were linked by their conversation's
+    /// history to the request they continue.
+    pub fn history_links(&self) -> u64 {
+        self.history_links
     }
 
     /// Distinct requests.

@@ -106,10 +106,23 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let mut seen = std::collections::HashSet::new();
     list.retain(|r| r.dedup == 0 || seen.insert(r.dedup));
     drop(seen);
-    let keys: Vec<leakledger_chain::Key> = list.iter().map(|r| r.key()).collect();
-    let chains = leakledger_chain::build(&keys);
+    let mut keys: Vec<leakledger_chain::Key> = list.iter().map(|r| r.key()).collect();
+    // Requests that name no parent continue the one whose whole conversation
+    // their own starts with (agent loops resend the history).
+    let prefixes = std::mem::take(&mut scan.sink.prefixes);
+    let histories: Vec<leakledger_chain::History> = list
+        .iter()
+        .map(|r| leakledger_chain::History {
+            full: r.history,
+            prefixes: prefixes.get(r.prefixes as usize).copied().unwrap_or_default(),
+        })
+        .collect();
+    drop(prefixes);
     let times: Vec<Option<i64>> = list.iter().map(|r| r.time()).collect();
-    let order = leakledger_chain::order(&keys, &chains, &times);
+    let history_links = leakledger_chain::link_histories(&mut keys, &histories, &times);
+    drop(histories);
+    let chains = leakledger_chain::build(&keys);
+    let order = leakledger_chain::order(&chains, &times);
     drop((keys, times));
     // The strongest repository of each chain (ties: the smallest hash).
     let mut best: HashMap<u32, (leakledger_detect::exposure::Evidence, std::cmp::Reverse<u64>)> = HashMap::new();
@@ -135,7 +148,7 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     }
     let inventory = scan.sink.inventory.resolve(&alias);
     let names = std::mem::take(&mut scan.sink.names);
-    let requests = Requests::new(list, &chains, order, names);
+    let requests = Requests::new(list, &chains, order, names, history_links);
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
     let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
     let summary = Summary::new(&scan, &inventory, &chains, &requests);

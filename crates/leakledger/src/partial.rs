@@ -26,6 +26,8 @@ pub struct Partial {
     /// identifiers), by its duplicate key: a record that two workers each saw
     /// once was counted twice, and the merge takes one count back.
     counted: HashMap<u64, Counted, BuildHasherDefault<Identity>>,
+    /// The history prefixes of requests that name no parent (`Request::prefixes`).
+    pub(crate) prefixes: Vec<[u64; leakledger_chain::PREFIXES]>,
     /// Organisation and user names by their hash (`Request::org`, `Request::user`).
     pub(crate) names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
     /// The worker's payload walker and its digest cache (not merged).
@@ -58,6 +60,36 @@ impl Partial {
     }
 }
 
+impl Partial {
+    /// The walked payload's conversation hashes, seeded by organisation, user and
+    /// system prompt: the whole history's, and where its longest strict
+    /// prefixes' are kept (only for a request that names no parent: the others
+    /// are linked already).
+    fn history(&mut self, org: u64, user: u64, keep_prefixes: bool) -> (u64, u32) {
+        let (messages, system) = self.walker.history();
+        if messages.is_empty() {
+            return (0, u32::MAX);
+        }
+        let seed = [org, user, system].iter().fold(0u64, |h, &x| xxh3_64_with_seed(&x.to_le_bytes(), h));
+        let mut running = seed;
+        let mut last = [0u64; leakledger_chain::PREFIXES + 1];
+        for &m in messages {
+            running = xxh3_64_with_seed(&m.to_le_bytes(), running) | 1;
+            last.rotate_right(1);
+            last[0] = running;
+        }
+        let mut prefixes = [0u64; leakledger_chain::PREFIXES];
+        prefixes.copy_from_slice(&last[1..]);
+        let index = if keep_prefixes && prefixes[0] != 0 {
+            self.prefixes.push(prefixes);
+            u32::try_from(self.prefixes.len() - 1).unwrap_or(u32::MAX)
+        } else {
+            u32::MAX
+        };
+        (last[0], index)
+    }
+}
+
 /// Occurrences one record added.
 #[derive(Clone, Debug, Default)]
 struct Counted {
@@ -66,7 +98,7 @@ struct Counted {
 }
 
 /// A distinct request as chains and the timeline need it: ids as hashes, names
-/// interned, where and when it was logged and what it exposed (96 bytes).
+/// interned, where and when it was logged and what it exposed (112 bytes).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Request {
     /// Hashes of its own, trace and parent ids (0 for none).
@@ -85,6 +117,11 @@ pub(crate) struct Request {
     pub(crate) org: u64,
     pub(crate) user: u64,
     pub(crate) location: leakledger_dump::Location,
+    /// The hash of its whole conversation (0 for none), and where its prefixes'
+    /// hashes are in `Partial::prefixes` (`u32::MAX` for none): see
+    /// [`leakledger_chain::History`].
+    pub(crate) history: u64,
+    pub(crate) prefixes: u32,
     /// Files with content, and secrets, in the record.
     pub(crate) files: u32,
     pub(crate) secrets: u16,
@@ -158,16 +195,20 @@ impl Sink for Partial {
         }
         let org = self.intern(r.org);
         let user = self.intern(r.user);
+        let parent = id_hash(r.parent_id);
+        let (history, prefixes) = self.history(org, user, parent == 0);
         self.requests.push(Request {
             id,
             trace: id_hash(r.trace_id),
-            parent: id_hash(r.parent_id),
+            parent,
             dedup,
             repo,
             ts: r.ts.unwrap_or(i64::MIN),
             org,
             user,
             location: r.location,
+            history,
+            prefixes,
             files: u32::try_from(found.files.len()).unwrap_or(u32::MAX),
             secrets: u16::try_from(found.secrets.len()).unwrap_or(u16::MAX),
             strength,
@@ -185,7 +226,14 @@ impl Sink for Partial {
             }
         }
         self.inventory.merge(other.inventory);
-        self.requests.extend(other.requests);
+        let shift = u32::try_from(self.prefixes.len()).unwrap_or(u32::MAX);
+        self.prefixes.extend(other.prefixes);
+        self.requests.extend(other.requests.into_iter().map(|mut r| {
+            if r.prefixes != u32::MAX {
+                r.prefixes = r.prefixes.saturating_add(shift);
+            }
+            r
+        }));
         for (k, v) in other.names {
             self.names.entry(k).or_insert(v);
         }
@@ -215,3 +263,6 @@ impl Hasher for Identity {
         self.0 = n;
     }
 }
+
+// The per-request cost the chains pay; see the note on `Request`.
+const _: () = assert!(std::mem::size_of::<Request>() <= 112);

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
 use leakledger_dump::{Cursor, Kind, Value};
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 /// How deep unknown JSON is searched for text.
 const MAX_DEPTH: usize = 24;
@@ -53,6 +53,14 @@ pub(crate) struct Walker {
     calls: Vec<Call>,
     pieces: Vec<Piece>,
     unescaped: Vec<u8>,
+    /// Hashes of the messages of the payload's conversation, in order, and of its
+    /// system prompt (0 for none): what links requests that carry no ids.
+    history: Vec<u64>,
+    system: u64,
+    /// Walking the payload (not the response); `messages` is its first
+    /// messages array still to come.
+    in_payload: bool,
+    messages_pending: bool,
 }
 
 impl Walker {
@@ -73,7 +81,14 @@ impl Walker {
             self.calls.clear();
         }
         self.pieces.clear();
-        for v in [payload, response].into_iter().flatten() {
+        self.history.clear();
+        self.system = 0;
+        if let Some(v) = payload {
+            (self.in_payload, self.messages_pending) = (true, true);
+            self.body(v, 0);
+            (self.in_payload, self.messages_pending) = (false, false);
+        }
+        if let Some(v) = response {
             self.body(v, 0);
         }
         let items: Vec<Item<'_>> = self
@@ -92,6 +107,12 @@ impl Walker {
             })
             .collect();
         exposure::assemble(&items)
+    }
+
+    /// The last payload's message hashes in order, and its system prompt's hash
+    /// (0 for none).
+    pub(crate) fn history(&self) -> (&[u64], u64) {
+        (&self.history, self.system)
     }
 
     fn call(&mut self, c: Call) -> usize {
@@ -188,6 +209,9 @@ impl Walker {
                 }
                 b"system" | b"instructions" => {
                     if let Some(sys) = c.value() {
+                        if self.in_payload && self.system == 0 {
+                            self.system = xxh3_64(sys.raw()) | 1;
+                        }
                         self.system(sys);
                     }
                 }
@@ -251,11 +275,18 @@ impl Walker {
         if !c.enter_array() {
             return;
         }
+        let record = std::mem::take(&mut self.messages_pending);
         while c.next_element() {
             let Some(m) = c.value() else { break };
+            if record && m.kind() != Kind::Object {
+                self.history.push(xxh3_64(m.raw()));
+            }
             match m.kind() {
                 Kind::Object => {
                     let key = xxh3_128(m.raw());
+                    if record {
+                        self.history.push(key as u64);
+                    }
                     if let Some(&(start, len)) = self.message_index.get(&key) {
                         self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
                         continue;

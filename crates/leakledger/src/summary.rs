@@ -104,6 +104,9 @@ pub struct ChainCounts {
     pub cycles: u64,
     /// Requests naming themselves as parent (the link is ignored).
     pub self_parents: u64,
+    /// Requests that named no parent and were linked to the request whose whole
+    /// conversation theirs continues (message-prefix hashes).
+    pub history_links: u64,
 }
 
 /// `window`: the first and last record times, RFC 3339 UTC (null when no record
@@ -135,6 +138,7 @@ impl Summary {
                 skewed: order.map_or(0, |o| o.skewed.len() as u64),
                 cycles: order.map_or(0, |o| o.cycles),
                 self_parents: chains.self_parents,
+                history_links: requests.history_links(),
             },
             window: Window { first: first.map(format_rfc3339), last: last.map(format_rfc3339) },
             exposure: Exposure {

@@ -83,3 +83,51 @@ fn the_timeline_is_what_timesketch_imports() {
     }
     assert_eq!(per_chain.len() as u64, a.summary.chains.total);
 }
+
+/// Splits `a`'s requests by chain in dump order: `chain[i]` for request `i`.
+fn chain_of(a: &leakledger::Analysis) -> Vec<u32> {
+    a.requests.iter().map(|r| r.chain).collect()
+}
+
+#[test]
+fn without_ids_chains_are_found_from_the_conversations() {
+    // The same plan logged with and without session and parent ids: the same
+    // records in the same order, so request `i` is the same request in both.
+    let (mut links, mut found, mut false_merges) = (0u64, 0u64, 0u64);
+    for seed in [3, 8, 13, 21] {
+        let (truth, with) = analysed(&small(seed));
+        let (stripped_truth, without) = analysed(&small(seed).ids(false));
+        assert_eq!(with.summary.chains.total, truth.chains.total, "seed {seed}");
+        assert_eq!(stripped_truth.chains.total, truth.chains.total);
+        assert_eq!(without.summary.chains.orphans, 0, "no parent is named");
+        assert_eq!(with.requests.len(), without.requests.len());
+        let (p, q) = (chain_of(&with), chain_of(&without));
+        // With ids the chains are the sessions (checked against truth above).
+        // A true link joins two requests of one session; it is recovered when
+        // the id-less analysis keeps them together too.
+        let mut by_session: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, &c) in p.iter().enumerate() {
+            by_session.entry(c).or_default().push(i);
+        }
+        for members in by_session.values() {
+            let pieces: std::collections::HashSet<u32> = members.iter().map(|&i| q[i]).collect();
+            links += members.len() as u64 - 1;
+            found += members.len() as u64 - pieces.len() as u64;
+        }
+        // A false merge joins two sessions in one id-less chain.
+        let mut by_found: HashMap<u32, std::collections::HashSet<u32>> = HashMap::new();
+        for (i, &c) in q.iter().enumerate() {
+            by_found.entry(c).or_default().insert(p[i]);
+        }
+        false_merges += by_found.values().map(|s| s.len() as u64 - 1).sum::<u64>();
+        // No link crosses organisations or users.
+        for c in &without.chain_entries {
+            assert!(without.requests.chain(c.id).all(|r| r.org == c.org && r.user == c.user), "chain {}", c.id);
+        }
+        assert!(without.summary.chains.history_links > 0);
+    }
+    assert!(links > 300, "enough links to measure: {links}");
+    // The bar: at least 99% of the true links, and no false merge.
+    assert!(found * 100 >= links * 99, "recovered {found} of {links} links");
+    assert_eq!(false_merges, 0);
+}
