@@ -148,6 +148,11 @@ pub(crate) struct InputArgs {
     /// run). Give the same key to correlate fingerprints across reports.
     #[arg(long, value_name = "HEX", value_parser = parse_key)]
     pub(crate) fingerprint_key: Option<[u8; 32]>,
+    /// Show secrets' values in the output (terminal, tables, SARIF, HTML). Off by
+    /// default: without it no output holds a value, only its kind, the format's
+    /// prefix and a fingerprint.
+    #[arg(long)]
+    pub(crate) reveal_secrets: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub(crate) quiet: bool,

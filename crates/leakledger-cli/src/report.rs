@@ -136,6 +136,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
         max_ratio: 1000,
         identifiers: Vec::new(),
         fingerprint_key: None,
+        reveal_secrets: false,
         quiet: args.quiet,
     };
     let model = ModelArgs { model: None, budget: None, awareness: None };

@@ -41,8 +41,11 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
             }
             bar.finish_and_clear();
         });
-        let config =
-            leakledger::Config { identifiers: args.identifiers.clone(), fingerprint_key: args.fingerprint_key };
+        let config = leakledger::Config {
+            identifiers: args.identifiers.clone(),
+            fingerprint_key: args.fingerprint_key,
+            reveal_secrets: args.reveal_secrets,
+        };
         let analysis = leakledger::analyse_with(&dump, &config);
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = bar.join();
@@ -220,7 +223,10 @@ fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
                 out,
                 "  {:<8} {:<44} {:>6}x  {}{}",
                 e.found.severity.name(),
-                term_safe(&e.found.redacted()),
+                term_safe(&match a.secret_value(&e.found.fingerprint) {
+                    Some(v) => format!("{} = {v}", e.found.redacted()),
+                    None => e.found.redacted(),
+                }),
                 count(e.occurrences),
                 term_safe(&holders.join(", ")),
                 if e.holders.len() > 3 { format!(" +{}", e.holders.len() - 3) } else { String::new() }

@@ -180,6 +180,13 @@ fn no_output_ever_shows_a_secret_value() {
             assert!(!text.contains(tail), "{name} shows part of a {kind} value");
         }
     }
+    // Asked for explicitly, the values are shown.
+    let (code, revealed, err) =
+        run(bin().args(["scan", "--top", "1000", "--reveal-secrets"]).arg(out_dir.join("dump")));
+    assert_eq!(code, 0, "{err}");
+    let shown = values.iter().filter(|(_, v)| revealed.contains(&format!(" = {v}"))).count() as u64;
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(shown, v["secrets"]["distinct"].as_u64().unwrap(), "every distinct secret shown:\n{revealed}");
 }
 
 #[test]

@@ -181,11 +181,17 @@ pub struct Lookouts {
     pub identifiers: Identifiers,
     /// The secret scanner, when secrets are wanted.
     pub secrets: Option<secrets::Scanner>,
+    /// Where secrets' values are kept, only when they are to be revealed.
+    pub vault: Option<secrets::Vault>,
 }
 
 impl Lookouts {
     fn secrets(&self, t: &str) -> Vec<secrets::Found> {
-        self.secrets.as_ref().map(|s| s.find(t)).unwrap_or_default()
+        match (&self.secrets, &self.vault) {
+            (Some(s), Some(v)) => s.find_keeping(t, v),
+            (Some(s), None) => s.find(t),
+            (None, _) => Vec::new(),
+        }
     }
 }
 

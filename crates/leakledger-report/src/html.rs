@@ -106,12 +106,17 @@ pub(crate) fn page(a: &Analysis, summary: &Value, run: &CostRun) -> Result<Strin
     h.push_str("</style></head><body>");
     let _ = write!(
         h,
-        "<h1>Leak report</h1><p class=\"sub\">{} records from {} source(s), {} to {}. Made by leakledger {}; secrets are shown redacted (kind, fixed prefix, fingerprint).</p>",
+        "<h1>Leak report</h1><p class=\"sub\">{} records from {} source(s), {} to {}. Made by leakledger {}; {}.</p>",
         num(s.records.total),
         a.scan.sources.len(),
         esc(s.window.first.as_deref().unwrap_or("-")),
         esc(s.window.last.as_deref().unwrap_or("-")),
         env!("CARGO_PKG_VERSION"),
+        if a.secret_values.is_some() {
+            "<strong class=\"sev-critical\">this report shows secret values (made with --reveal-secrets): handle it as the secrets themselves</strong>"
+        } else {
+            "secrets are shown redacted (kind, fixed prefix, fingerprint)"
+        },
     );
     // Headline.
     h.push_str("<h2>What leaked</h2><div class=\"cards\">");
@@ -267,7 +272,10 @@ pub(crate) fn page(a: &Analysis, summary: &Value, run: &CostRun) -> Result<Strin
             vec![
                 format!("<span class=\"sev-{sev}\">{sev}</span>"),
                 esc(e.found.kind),
-                format!("<code>{}</code>", esc(&e.found.redacted())),
+                match a.secret_value(&e.found.fingerprint) {
+                    Some(v) => format!("<code>{}</code><br><code>{}</code>", esc(&e.found.redacted()), esc(v)),
+                    None => format!("<code>{}</code>", esc(&e.found.redacted())),
+                },
                 num(e.occurrences),
                 esc(&e.holders.iter().map(String::as_str).collect::<Vec<_>>().join(", ")),
                 esc(&time(e.first_seen)),

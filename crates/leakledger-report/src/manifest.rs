@@ -35,6 +35,8 @@ pub struct Manifest {
     pub started: String,
     /// Finished.
     pub finished: String,
+    /// Whether the report shows secrets' values (`--reveal-secrets`).
+    pub secrets_revealed: bool,
     /// Every input read.
     pub inputs: Vec<Input>,
     /// Every other file of the report, with its SHA-256.
@@ -138,6 +140,7 @@ impl Manifest {
             command: settings.command.clone(),
             started: settings.started.to_rfc3339_opts(SecondsFormat::Micros, true),
             finished: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+            secrets_revealed: analysis.secret_values.is_some(),
             inputs,
             outputs,
         })

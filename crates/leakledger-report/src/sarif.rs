@@ -118,6 +118,7 @@ pub fn sarif(analysis: &Analysis) -> Value {
             "properties": {
                 "severity": f.severity.name(),
                 "redacted": f.redacted(),
+                "value": analysis.secret_value(&f.fingerprint),
                 "occurrences": s.occurrences,
                 "organizations": holders,
                 "firstSeen": s.first_seen.map(leakledger::time::format_rfc3339),

@@ -132,6 +132,11 @@ pub fn frame(a: &Analysis, table: Table, csv: bool) -> PolarsResult<DataFrame> {
             c.str("kind", s.iter().map(|e| e.found.kind.to_string()).collect());
             c.str("severity", s.iter().map(|e| e.found.severity.name().to_string()).collect());
             c.str("redacted", s.iter().map(|e| e.found.redacted()).collect());
+            if a.secret_values.is_some() {
+                let value =
+                    |e: &&leakledger::SecretEntry| a.secret_value(&e.found.fingerprint).unwrap_or("").to_string();
+                c.str("value", s.iter().map(value).collect());
+            }
             c.u64("occurrences", s.iter().map(|e| e.occurrences).collect());
             c.u64("organizations", s.iter().map(|e| e.holders.len() as u64).collect());
             c.str(

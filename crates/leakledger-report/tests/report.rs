@@ -210,6 +210,44 @@ fn no_secret_value_reaches_any_output() {
 }
 
 #[test]
+fn revealed_secrets_are_shown_only_when_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (truth, _) = synthetic(tmp.path());
+    let dump = Dump::open(&[tmp.path().join("dump")], &Options::new()).unwrap();
+    let config = leakledger::Config { reveal_secrets: true, ..Default::default() };
+    let a = leakledger::analyse_with(&dump, &config);
+    let values = a.secret_values.as_ref().expect("values kept when asked for");
+    assert_eq!(values.len() as u64, a.summary.secrets.distinct, "one value per distinct secret");
+    // Each value is one the generator planted (the detector found it whole).
+    let planted: BTreeSet<String> = leakledger_synth::secret_values(
+        &leakledger_synth::Options::new().size(2 << 20).orgs(8).seed(77).shard_bytes(512 << 10),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|(_, v)| v)
+    .collect();
+    let whole = values.values().filter(|v| planted.contains(&***v)).count();
+    assert!(whole * 10 >= values.len() * 9, "{whole} of {} values are planted ones", values.len());
+    assert!(truth.secrets.distinct > 0);
+    let out = tmp.path().join("report");
+    report(&a, &out);
+    let secrets = read_parquet(&out.join("tables/secrets.parquet"));
+    let column = secrets.column("value").unwrap().str().unwrap().clone();
+    assert!(column.iter().flatten().all(|v| values.values().any(|x| &**x == v)));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["secrets_revealed"], true);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("this report shows secret values"));
+    // Without the option there is no value column at all.
+    let plain = leakledger::analyse(&dump);
+    assert!(plain.secret_values.is_none());
+    let out = tmp.path().join("plain");
+    report(&plain, &out);
+    assert!(read_parquet(&out.join("tables/secrets.parquet")).column("value").is_err());
+}
+
+#[test]
 fn names_from_the_dump_are_inert_in_html_and_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("dump");

@@ -63,6 +63,18 @@ pub struct Analysis {
     pub chain_entries: Vec<ChainEntry>,
     /// The `summary.json` contract's values.
     pub summary: Summary,
+    /// Each distinct secret's value by fingerprint, only when
+    /// [`Config::reveal_secrets`] asked for them; `None` otherwise, so that no
+    /// output can show a value by accident.
+    pub secret_values: Option<std::collections::HashMap<leakledger_detect::secrets::Fingerprint, Box<str>>>,
+}
+
+impl Analysis {
+    /// A secret's value, only when the analysis was made with
+    /// [`Config::reveal_secrets`].
+    pub fn secret_value(&self, fingerprint: &leakledger_detect::secrets::Fingerprint) -> Option<&str> {
+        self.secret_values.as_ref()?.get(fingerprint).map(|v| &**v)
+    }
 }
 
 /// What an analysis looks for beyond the built-in detectors.
@@ -74,6 +86,9 @@ pub struct Config {
     /// The key of secrets' fingerprints (random per analysis when absent; give
     /// one to correlate fingerprints across reports).
     pub fingerprint_key: Option<[u8; 32]>,
+    /// Keep each distinct secret's value, for a report that shows them
+    /// (`--reveal-secrets`). Off by default: reports never re-leak.
+    pub reveal_secrets: bool,
 }
 
 /// Reads the whole dump in one parallel pass, builds the chains, and summarises.
@@ -89,9 +104,12 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
     let look = std::sync::Arc::new(leakledger_detect::exposure::Lookouts {
         identifiers: leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
         secrets: Some(scanner),
+        vault: config.reveal_secrets.then(Default::default),
     });
     let scan = dump.scan(|| Partial::new(look.clone()));
-    finish(scan)
+    let mut analysis = finish(scan);
+    analysis.secret_values = look.vault.as_ref().map(|v| v.take());
+    analysis
 }
 
 /// Turns a finished scan into an analysis: chains from the requests' keys, then
@@ -152,5 +170,5 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
     let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
     let summary = Summary::new(&scan, &inventory, &chains, &requests);
-    Analysis { scan, inventory, chains, requests, chain_entries, summary }
+    Analysis { scan, inventory, chains, requests, chain_entries, summary, secret_values: None }
 }

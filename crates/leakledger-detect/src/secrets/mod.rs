@@ -133,6 +133,25 @@ impl Hit {
     }
 }
 
+/// Secret values by fingerprint, kept only when a user asks for them to be
+/// revealed (`--reveal-secrets`); shared by the workers of one pass. One entry
+/// per distinct secret.
+#[derive(Debug, Default)]
+pub struct Vault(std::sync::Mutex<std::collections::HashMap<Fingerprint, Box<str>>>);
+
+impl Vault {
+    /// Keeps `value` under `fingerprint` (the first value kept wins).
+    pub fn keep(&self, fingerprint: Fingerprint, value: &str) {
+        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(fingerprint).or_insert_with(|| value.into());
+    }
+
+    /// Every value kept, emptying the vault.
+    pub fn take(&self) -> std::collections::HashMap<Fingerprint, Box<str>> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
 /// A keyed hash of a secret's kind and value: deduplicates and cross-references
 /// without holding the value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -332,6 +351,19 @@ impl Scanner {
         self.scan(text)
             .into_iter()
             .map(|h| {
+                let display = self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display);
+                h.found(display)
+            })
+            .collect()
+    }
+
+    /// As [`Scanner::find`], keeping each secret's value in `vault`: for a report
+    /// made with the values revealed on purpose.
+    pub fn find_keeping(&self, text: &str, vault: &Vault) -> Vec<Found> {
+        self.scan(text)
+            .into_iter()
+            .map(|h| {
+                vault.keep(h.fingerprint, &text[h.start..h.end]);
                 let display = self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display);
                 h.found(display)
             })
