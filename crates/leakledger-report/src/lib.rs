@@ -130,25 +130,47 @@ pub fn full_summary(analysis: &Analysis, run: &cost::CostRun) -> Value {
 pub fn write(analysis: &Analysis, dir: &Path, settings: &Settings) -> Result<Written, Error> {
     let out = files::Folder::create(dir, settings.force)?;
     let base = serde_json::to_value(&analysis.summary).unwrap_or(Value::Null);
-    let run = cost::run(&settings.model, &base, settings.awareness);
-    let summary = full_summary(analysis, &run);
-    let mut written = Vec::new();
     let json = |v: &Value| {
         let mut b = serde_json::to_vec_pretty(v).unwrap_or_default();
         b.push(b'\n');
         b
     };
+    // The outputs are independent: encode them side by side, then write them in
+    // a fixed order (the manifest lists them so).
+    let (run, (timeline, (findings, tables))) = rayon::join(
+        || cost::run(&settings.model, &base, settings.awareness),
+        || {
+            rayon::join(
+                || {
+                    let mut timeline = Vec::new();
+                    leakledger::timeline::write(analysis, &mut timeline).map(|counts| (timeline, counts))
+                },
+                || {
+                    rayon::join(
+                        || json(&sarif(analysis)),
+                        || {
+                            use rayon::prelude::*;
+                            tables::ALL
+                                .par_iter()
+                                .map(|t| tables::encode(analysis, *t).map(|e| (*t, e)))
+                                .collect::<Result<Vec<_>, Error>>()
+                        },
+                    )
+                },
+            )
+        },
+    );
+    let summary = full_summary(analysis, &run);
+    let mut written = Vec::new();
     written.push(out.write("summary.json", &json(&summary))?);
     written.push(out.write("cost.json", &json(&run.to_json()))?);
-    let mut timeline = Vec::new();
-    let counts = leakledger::timeline::write(analysis, &mut timeline)
-        .map_err(|source| Error::Io { path: out.path("timeline.jsonl"), source })?;
+    let (timeline, counts) = timeline.map_err(|source| Error::Io { path: out.path("timeline.jsonl"), source })?;
     written.push(out.write("timeline.jsonl", &timeline)?);
     drop(timeline);
-    written.push(out.write("findings.sarif", &json(&sarif(analysis)))?);
+    written.push(out.write("findings.sarif", &findings)?);
+    drop(findings);
     out.mkdir("tables")?;
-    for t in tables::ALL {
-        let (parquet, csv) = tables::encode(analysis, *t)?;
+    for (t, (parquet, csv)) in tables? {
         written.push(out.write(&format!("tables/{}.parquet", t.name()), &parquet)?);
         written.push(out.write(&format!("tables/{}.csv", t.name()), &csv)?);
     }
