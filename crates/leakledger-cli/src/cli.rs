@@ -49,6 +49,12 @@ pub(crate) struct GateArgs {
     /// form (standard input or one file), and exit 0.
     #[arg(long)]
     pub(crate) redact: bool,
+    /// Secret rules to run besides the built-in ones: a TOML file in gitleaks'
+    /// format (its default config imports as it is) or ours (the same, plus
+    /// `kind`, `severity`, `positives`, `negatives`); rules that cannot run are
+    /// listed on stderr and left out.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
 }
 
 /// Options for the cost projection.
@@ -153,6 +159,12 @@ pub(crate) struct InputArgs {
     /// prefix and a fingerprint.
     #[arg(long)]
     pub(crate) reveal_secrets: bool,
+    /// Secret rules to run besides the built-in ones: a TOML file in gitleaks'
+    /// format (its default config imports as it is) or ours (the same, plus
+    /// `kind`, `severity`, `positives`, `negatives`); rules that cannot run are
+    /// listed on stderr and left out.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub(crate) quiet: bool,

@@ -97,7 +97,10 @@ fn scan_reader(
 }
 
 pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
-    let scanner = Scanner::builtin();
+    let scanner = match crate::output::load_rules(args.rules.as_deref())? {
+        Some(file) => Scanner::with_file(&file, leakledger::detect::secrets::random_key())?,
+        None => Scanner::builtin(),
+    };
     let ids = Identifiers::new(&args.identifiers);
     let stdin_only = args.paths.is_empty() || args.paths.iter().all(|p| p == Path::new("-"));
     let stdout = io::stdout();

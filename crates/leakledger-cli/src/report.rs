@@ -137,6 +137,7 @@ pub(crate) fn demo(args: &DemoArgs) -> Result<ExitCode> {
         identifiers: Vec::new(),
         fingerprint_key: None,
         reveal_secrets: false,
+        rules: None,
         quiet: args.quiet,
     };
     let model = ModelArgs { model: None, budget: None, awareness: None };

@@ -377,3 +377,27 @@ fn the_committed_sample_report_is_what_report_writes_today() {
         );
     }
 }
+
+#[test]
+fn gate_runs_a_teams_gitleaks_rules_beside_the_built_in_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("gitleaks.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nid = \"acme-token\"\nregex = '''\\b(acme_[a-z0-9]{24})\\b'''\nkeywords = [\"acme_\"]\n\n\
+         [[rules]]\nid = \"no-keyword\"\nregex = '''x+'''\n",
+    )
+    .unwrap();
+    let input = format!("a=acme_fa4e0123456789abcdfa4e01\nb={FAKE_AWS}\n");
+    let (code, out, err) = run_with_stdin(&["gate", "--json", "--rules", rules.to_str().unwrap()], input.as_bytes());
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["acme-token", "aws-access-key-id"]);
+    assert!(!out.contains("fa4e0123456789abcdfa4e01"), "the value is redacted");
+    assert!(err.contains("no-keyword") && err.contains("1 rule(s) loaded, 1 left out"), "{err}");
+    // A file that is not TOML is an error, exit 2.
+    std::fs::write(&rules, "not toml [").unwrap();
+    let (code, _, _) = run_with_stdin(&["gate", "--rules", rules.to_str().unwrap()], b"x");
+    assert_eq!(code, 2);
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{SecondsFormat, Utc};
 use leakledger::Analysis;
-use leakledger::detect::secrets::BUILTIN;
+use leakledger::detect::secrets::Rule;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -23,7 +23,8 @@ pub struct Manifest {
     pub tool: String,
     /// The tool's version.
     pub version: &'static str,
-    /// Number of built-in secret rules, and the SHA-256 of their definitions.
+    /// Number of secret rules run (built-in and from a rule file), and the
+    /// SHA-256 of their definitions.
     pub rules: u64,
     /// See [`ruleset_hash`].
     pub rules_sha256: String,
@@ -73,11 +74,11 @@ pub struct Output {
     pub sha256: String,
 }
 
-/// SHA-256 over the built-in rules' ids, kinds, severities, patterns and
-/// entropy floors: two reports with the same hash detected with the same rules.
-pub fn ruleset_hash() -> String {
+/// SHA-256 over the rules' ids, kinds, severities, patterns, entropy floors and
+/// keywords: two reports with the same hash detected with the same rules.
+pub fn ruleset_hash(rules: &[&Rule]) -> String {
     let mut h = Sha256::new();
-    for r in BUILTIN {
+    for r in rules {
         for part in [r.id, r.kind, r.severity.name(), r.pattern] {
             h.update(part.as_bytes());
             h.update([0]);
@@ -134,8 +135,8 @@ impl Manifest {
             schema: MANIFEST_SCHEMA,
             tool: "leakledger".into(),
             version: env!("CARGO_PKG_VERSION"),
-            rules: BUILTIN.len() as u64,
-            rules_sha256: ruleset_hash(),
+            rules: analysis.rules.len() as u64,
+            rules_sha256: ruleset_hash(&analysis.rules),
             model_sha256: hex(&Sha256::digest(&model)),
             command: settings.command.clone(),
             started: settings.started.to_rfc3339_opts(SecondsFormat::Micros, true),

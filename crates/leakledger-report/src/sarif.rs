@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use leakledger::detect::secrets::{BUILTIN, Severity};
+use leakledger::detect::secrets::Severity;
 use leakledger::{Analysis, Location};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -66,7 +66,7 @@ pub fn sarif(analysis: &Analysis) -> Value {
     // One rule per kind (several built-in rules may find one kind), at the kind's
     // highest severity.
     let mut kinds: BTreeMap<&str, Severity> = BTreeMap::new();
-    for r in BUILTIN {
+    for r in &analysis.rules {
         let e = kinds.entry(r.kind).or_insert(r.severity);
         *e = (*e).max(r.severity);
     }

@@ -313,7 +313,7 @@ fn the_manifest_is_a_chain_of_custody() {
         let h: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(o["sha256"].as_str().unwrap(), h);
     }
-    assert_eq!(m["rules_sha256"].as_str().unwrap(), leakledger_report::ruleset_hash());
+    assert_eq!(m["rules_sha256"].as_str().unwrap(), leakledger_report::ruleset_hash(&a.rules));
     assert_eq!(m["command"][1], "report");
     assert!(m["started"].as_str().unwrap() <= m["finished"].as_str().unwrap());
 }

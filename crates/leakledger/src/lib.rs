@@ -67,6 +67,8 @@ pub struct Analysis {
     /// [`Config::reveal_secrets`] asked for them; `None` otherwise, so that no
     /// output can show a value by accident.
     pub secret_values: Option<std::collections::HashMap<leakledger_detect::secrets::Fingerprint, Box<str>>>,
+    /// The secret rules the pass ran (the built-in ones and any from a rule file).
+    pub rules: Vec<&'static leakledger_detect::secrets::Rule>,
 }
 
 impl Analysis {
@@ -89,6 +91,9 @@ pub struct Config {
     /// Keep each distinct secret's value, for a report that shows them
     /// (`--reveal-secrets`). Off by default: reports never re-leak.
     pub reveal_secrets: bool,
+    /// Secret rules to run besides the built-in ones (gitleaks' TOML format or
+    /// ours; see [`detect::secrets::config`]).
+    pub rules: Option<std::sync::Arc<leakledger_detect::secrets::config::RuleFile>>,
 }
 
 /// Reads the whole dump in one parallel pass, builds the chains, and summarises.
@@ -99,8 +104,12 @@ pub fn analyse(dump: &Dump) -> Analysis {
 /// As [`analyse`], with a [`Config`].
 pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
     let key = config.fingerprint_key.unwrap_or_else(leakledger_detect::secrets::random_key);
-    let scanner = leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, key)
-        .unwrap_or_else(|e| panic!("the built-in secret rules do not compile: {e}"));
+    let scanner = match &config.rules {
+        Some(file) => leakledger_detect::secrets::Scanner::with_file(file, key),
+        None => leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, key),
+    }
+    .unwrap_or_else(|e| panic!("secret rules that compiled alone do not compile together: {e}"));
+    let rules: Vec<&'static leakledger_detect::secrets::Rule> = scanner.rules().collect();
     let look = std::sync::Arc::new(leakledger_detect::exposure::Lookouts {
         identifiers: leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
         secrets: Some(scanner),
@@ -109,6 +118,7 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
     let scan = dump.scan(|| Partial::new(look.clone()));
     let mut analysis = finish(scan);
     analysis.secret_values = look.vault.as_ref().map(|v| v.take());
+    analysis.rules = rules;
     analysis
 }
 
@@ -170,5 +180,14 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
     let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
     let summary = Summary::new(&scan, &inventory, &chains, &requests);
-    Analysis { scan, inventory, chains, requests, chain_entries, summary, secret_values: None }
+    Analysis {
+        scan,
+        inventory,
+        chains,
+        requests,
+        chain_entries,
+        summary,
+        secret_values: None,
+        rules: leakledger_detect::secrets::BUILTIN.iter().collect(),
+    }
 }

@@ -4,6 +4,7 @@
 //! (a generic rule yields to a specific one on the same bytes), fingerprinted
 //! with a keyed hash and shown only in redacted form.
 
+pub mod config;
 mod rules;
 
 use std::fmt;
@@ -169,6 +170,8 @@ impl fmt::Display for Fingerprint {
 struct Compiled {
     rule: &'static Rule,
     regex: Regex,
+    /// Values this rule lets pass (its allowlists).
+    allow: Allow,
     /// Bytes the regex may need after the keyword.
     reach: usize,
 }
@@ -176,10 +179,59 @@ struct Compiled {
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
 pub struct Scanner {
     rules: Vec<Compiled>,
-    keywords: AhoCorasick,
+    /// The keywords in groups small enough for the automaton's SIMD search
+    /// (Teddy), each with the index of its first keyword.
+    keywords: Vec<(AhoCorasick, usize)>,
     /// For each keyword pattern, the rules it triggers.
     triggers: Vec<Vec<usize>>,
+    /// Values no rule reports (a rule file's global allowlist).
+    allow: Allow,
     key: [u8; 32],
+}
+
+/// A rule as a scanner is built from: the rule, its allowlist, and whether its
+/// keywords match in any case (gitleaks' rules: their keywords are written in
+/// lower case and matched without regard to case).
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The rule.
+    pub rule: &'static Rule,
+    /// Its allowlist.
+    pub allow: Allow,
+    /// Keywords match in any case (and the regex may reach further: a rule
+    /// from a file says nothing of how long its matches are).
+    pub any_case: bool,
+}
+
+impl Loaded {
+    /// A built-in rule.
+    pub fn builtin(rule: &'static Rule) -> Self {
+        Loaded { rule, allow: Allow::default(), any_case: false }
+    }
+}
+
+/// Values that are known not to be secrets: a gitleaks allowlist's `regexes`
+/// (matched against the value) and `stopwords` (contained in it, any case).
+#[derive(Clone, Debug, Default)]
+pub struct Allow {
+    /// Regexes a value may match.
+    pub regexes: Vec<Regex>,
+    /// Words a value may contain (lower case).
+    pub stopwords: Vec<String>,
+}
+
+impl Allow {
+    /// Whether `value` is allowed (not to be reported).
+    pub fn allows(&self, value: &str) -> bool {
+        if self.regexes.iter().any(|r| r.is_match(value)) {
+            return true;
+        }
+        if self.stopwords.is_empty() {
+            return false;
+        }
+        let lower = value.to_ascii_lowercase();
+        self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+    }
 }
 
 impl fmt::Debug for Scanner {
@@ -189,7 +241,7 @@ impl fmt::Debug for Scanner {
 }
 
 /// Why a rule set could not be built.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RuleError {
     /// The rule.
     pub rule: String,
@@ -245,6 +297,9 @@ pub fn is_placeholder(value: &str) -> bool {
             .any(|p| lower.contains(p))
 }
 
+/// Keywords per automaton (see `Scanner::new`).
+const KEYWORD_GROUP: usize = 16;
+
 const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// GitHub/npm checksum: the last 6 characters are the base62 CRC32 of the 30
@@ -284,10 +339,22 @@ impl Scanner {
     /// Compiles `rules` with a fingerprint `key` (give the same key to correlate
     /// fingerprints across reports).
     pub fn new(rules: &'static [Rule], key: [u8; 32]) -> Result<Self, RuleError> {
+        Self::build(rules.iter().map(Loaded::builtin).collect(), Allow::default(), key)
+    }
+
+    /// The built-in rules and a rule file's (see [`config`]), with its allowlists.
+    pub fn with_file(file: &config::RuleFile, key: [u8; 32]) -> Result<Self, RuleError> {
+        let rules = BUILTIN.iter().map(Loaded::builtin).chain(file.rules.iter().cloned()).collect();
+        Self::build(rules, file.allow.clone(), key)
+    }
+
+    /// Compiles rules, each with its allowlist, and a global allowlist.
+    pub fn build(rules: Vec<Loaded>, allow: Allow, key: [u8; 32]) -> Result<Self, RuleError> {
         let mut compiled = Vec::with_capacity(rules.len());
-        let mut words: Vec<String> = Vec::new();
+        // Keywords, each with whether it matches in any case.
+        let mut words: Vec<(String, bool)> = Vec::new();
         let mut triggers: Vec<Vec<usize>> = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
+        for (i, Loaded { rule, allow: rule_allow, any_case }) in rules.into_iter().enumerate() {
             let regex = regex::RegexBuilder::new(rule.pattern)
                 .size_limit(1 << 24)
                 .build()
@@ -295,10 +362,22 @@ impl Scanner {
             if rule.keywords.is_empty() {
                 return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
             }
-            let reach = if rule.kind == "private-key" { 16 << 10 } else { 512 };
-            compiled.push(Compiled { rule, regex, reach });
+            let reach = if rule.kind == "private-key" {
+                16 << 10
+            } else if any_case {
+                1 << 10
+            } else {
+                512
+            };
+            compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
             for k in rule.keywords {
-                for variant in case_variants(k, rule.pattern.starts_with("(?i)")) {
+                let variants = if any_case {
+                    vec![k.to_ascii_lowercase()]
+                } else {
+                    case_variants(k, rule.pattern.starts_with("(?i)"))
+                };
+                for variant in variants {
+                    let variant = (variant, any_case);
                     match words.iter().position(|w| *w == variant) {
                         Some(j) => {
                             if !triggers[j].contains(&i) {
@@ -315,11 +394,30 @@ impl Scanner {
         }
         // Case-sensitive keywords let the automaton use its SIMD (Teddy) search;
         // rules whose regex ignores case get their keywords in the usual casings.
-        let keywords = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&words)
-            .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
-        Ok(Scanner { rules: compiled, keywords, triggers, key })
+        // Teddy takes a few dozen patterns; past that the automaton falls back to
+        // a scalar search several times slower, so large sets are searched in
+        // groups, one fast pass each (docs/benchmarks.md).
+        // Keywords that match in any case come last, in automata of their own.
+        let mut order: Vec<usize> = (0..words.len()).collect();
+        order.sort_by_key(|&j| words[j].1);
+        let triggers: Vec<Vec<usize>> = order.iter().map(|&j| std::mem::take(&mut triggers[j])).collect();
+        let words: Vec<(String, bool)> = order.into_iter().map(|j| std::mem::take(&mut words[j])).collect();
+        let mut keywords = Vec::new();
+        let mut first = 0;
+        while first < words.len() {
+            let any_case = words[first].1;
+            // Case-insensitive sets get no SIMD search in any size: one automaton.
+            let end = if any_case { words.len() } else { (first + KEYWORD_GROUP).min(words.len()) };
+            let end = first + words[first..end].iter().take_while(|w| w.1 == any_case).count();
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(any_case)
+                .build(words[first..end].iter().map(|w| &w.0))
+                .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
+            keywords.push((ac, first));
+            first = end;
+        }
+        Ok(Scanner { rules: compiled, keywords, triggers, allow, key })
     }
 
     /// The rules.
@@ -394,16 +492,18 @@ impl Scanner {
         // ones). Each search resumes one byte after the last match's start, not
         // after its end: keywords that overlap (`A3T` and `T3BlbkFJ` in
         // `...A3T3BlbkFJ...`) must each be found.
-        let mut pos = 0;
-        while pos < bytes.len() {
-            let Some(m) = self.keywords.find(aho_corasick::Input::new(bytes).span(pos..bytes.len())) else { break };
-            pos = m.start() + 1;
-            // The window starts at the line start, at most 256 bytes back.
-            let back = m.start().saturating_sub(256);
-            let start = memchr::memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |p| back + p + 1);
-            for &r in &self.triggers[m.pattern().as_usize()] {
-                let end = (m.end() + self.rules[r].reach).min(bytes.len());
-                windows.push((r, start, end));
+        for (ac, first) in &self.keywords {
+            let mut pos = 0;
+            while pos < bytes.len() {
+                let Some(m) = ac.find(aho_corasick::Input::new(bytes).span(pos..bytes.len())) else { break };
+                pos = m.start() + 1;
+                // The window starts at the line start, at most 256 bytes back.
+                let back = m.start().saturating_sub(256);
+                let start = memchr::memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |p| back + p + 1);
+                for &r in &self.triggers[first + m.pattern().as_usize()] {
+                    let end = (m.end() + self.rules[r].reach).min(bytes.len());
+                    windows.push((r, start, end));
+                }
             }
         }
         if windows.is_empty() {
@@ -425,6 +525,9 @@ impl Scanner {
             let window = &text[start..end];
             for caps in c.regex.captures_iter(window) {
                 let Some(m) = caps.get(c.rule.group) else { continue };
+                if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
+                    continue;
+                }
                 if let Some(hit) = self.hit(c.rule, m.as_str(), start + m.start(), start + m.end()) {
                     hits.push((c.rule.generic, hit));
                 }
