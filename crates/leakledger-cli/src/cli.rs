@@ -40,8 +40,12 @@ pub(crate) struct GateArgs {
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// Print the findings as JSON: {"findings": [{path, line, kind, rule, severity, fingerprint, redacted}]}.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sarif")]
     pub(crate) json: bool,
+    /// Print the findings as SARIF 2.1.0 (for code-scanning dashboards): one result
+    /// per finding, located by file and line, redacted, fingerprinted.
+    #[arg(long)]
+    pub(crate) sarif: bool,
     /// A proprietary identifier prefix or name to flag (e.g. `com.mycorp.`); repeatable.
     #[arg(long = "identifier", value_name = "PREFIX")]
     pub(crate) identifiers: Vec<String>,

@@ -96,6 +96,69 @@ fn scan_reader(
     }
 }
 
+/// The findings as a SARIF 2.1.0 log: a rule per rule id that found something,
+/// a result per finding (its value never appears: the message and properties
+/// hold the redacted form and the fingerprint).
+fn sarif(findings: &[Finding]) -> serde_json::Value {
+    use serde_json::json;
+    let level = |s: &str| match s {
+        "critical" | "high" => "error",
+        "medium" => "warning",
+        _ => "note",
+    };
+    let score = |s: &str| match s {
+        "critical" => "9.5",
+        "high" => "8.0",
+        "medium" => "5.0",
+        _ => "2.0",
+    };
+    let mut rules: Vec<(&str, &str, &str)> =
+        findings.iter().map(|f| (f.rule.as_str(), f.kind.as_str(), f.severity.as_str())).collect();
+    rules.sort_unstable();
+    rules.dedup_by_key(|r| r.0);
+    let index = |id: &str| rules.iter().position(|r| r.0 == id).unwrap_or(0);
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            let uri = if f.path == "-" { "stdin".to_string() } else { f.path.clone() };
+            let mut fingerprints = serde_json::Map::new();
+            if !f.fingerprint.is_empty() {
+                fingerprints.insert("leakledgerSecret/v1".into(), json!(f.fingerprint));
+            }
+            json!({
+                "ruleId": f.rule,
+                "ruleIndex": index(&f.rule),
+                "level": level(&f.severity),
+                "message": {"text": format!("{} {}: {}", f.severity, f.kind, f.redacted)},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": uri},
+                    "region": {"startLine": f.line},
+                }}],
+                "partialFingerprints": fingerprints,
+                "properties": {"kind": f.kind, "severity": f.severity, "redacted": f.redacted},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "leakledger",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|(id, kind, sev)| json!({
+                    "id": id,
+                    "name": kind,
+                    "shortDescription": {"text": format!("{kind} found by rule {id}")},
+                    "defaultConfiguration": {"level": level(sev)},
+                    "properties": {"tags": ["security", "secret"], "security-severity": score(sev)},
+                })).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}
+
 pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
     let scanner = match crate::output::load_rules(args.rules.as_deref())? {
         Some(file) => Scanner::with_file(&file, leakledger::detect::secrets::random_key())?,
@@ -158,7 +221,10 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
         }
     }
     findings.sort();
-    if args.json {
+    if args.sarif {
+        serde_json::to_writer_pretty(&mut out, &sarif(&findings))?;
+        writeln!(out)?;
+    } else if args.json {
         serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "findings": findings }))?;
         writeln!(out)?;
     } else {

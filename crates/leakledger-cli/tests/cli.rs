@@ -401,3 +401,28 @@ fn gate_runs_a_teams_gitleaks_rules_beside_the_built_in_ones() {
     let (code, _, _) = run_with_stdin(&["gate", "--rules", rules.to_str().unwrap()], b"x");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn gate_writes_sarif_for_code_scanning() {
+    let input = format!("ok\nAWS_ACCESS_KEY_ID={FAKE_AWS}\nkey={FAKE_STRIPE}\n");
+    let (code, out, err) = run_with_stdin(&["gate", "--sarif"], input.as_bytes());
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        let rule = &rules[r["ruleIndex"].as_u64().unwrap() as usize];
+        assert_eq!(rule["id"], r["ruleId"]);
+        assert!(r["partialFingerprints"]["leakledgerSecret/v1"].as_str().unwrap().len() == 32);
+        assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "stdin");
+    }
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 2);
+    assert_eq!(results[0]["level"], "error");
+    assert!(!out.contains(FAKE_AWS) && !out.contains(&FAKE_STRIPE[8..]), "values never appear");
+    // --json and --sarif are one or the other.
+    let (code, _, _) = run_with_stdin(&["gate", "--sarif", "--json"], b"x");
+    assert_eq!(code, 2);
+}

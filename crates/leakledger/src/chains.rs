@@ -2,14 +2,13 @@
 //! when, which repository, and what was first exposed in it (design.md §4).
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 
 use leakledger_chain::{Chains, Order};
 use leakledger_detect::secrets::Fingerprint;
 use leakledger_dump::{Location, SourceId};
 
 use crate::Inventory;
-use crate::partial::{Identity, Request};
+use crate::partial::{Request, Seeded};
 
 /// One distinct request (duplicates folded), as the timeline and tables show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub struct RequestView<'a> {
 pub struct Requests {
     list: Vec<Request>,
     chain: Vec<u32>,
-    names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+    names: HashMap<u64, Box<str>, Seeded>,
     order: Option<Order>,
     history_links: u64,
 }
@@ -48,7 +47,7 @@ impl Requests {
         list: Vec<Request>,
         chains: &Chains,
         order: Order,
-        names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+        names: HashMap<u64, Box<str>, Seeded>,
         history_links: u64,
     ) -> Self {
         Requests { list, chain: chains.component.clone(), names, order: Some(order), history_links }

@@ -1,7 +1,6 @@
 //! The per-worker accumulator of the pass.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use leakledger_dump::{Record, Sink};
 
@@ -17,7 +16,7 @@ pub struct Partial {
     /// Records that carry a request id.
     pub(crate) with_id: u64,
     /// Distinct (request id, content) keys, as 64-bit hashes.
-    pub(crate) keys: HashSet<u64, BuildHasherDefault<Identity>>,
+    pub(crate) keys: HashSet<u64, Seeded>,
     /// What leaked.
     pub(crate) inventory: Inventory,
     /// One compact key per distinct request, for chains.
@@ -25,11 +24,11 @@ pub struct Partial {
     /// What each record with an id added to occurrence counts (secrets and
     /// identifiers), by its duplicate key: a record that two workers each saw
     /// once was counted twice, and the merge takes one count back.
-    counted: HashMap<u64, Counted, BuildHasherDefault<Identity>>,
+    counted: HashMap<u64, Counted, Seeded>,
     /// The history prefixes of requests that name no parent (`Request::prefixes`).
     pub(crate) prefixes: Vec<[u64; leakledger_chain::PREFIXES]>,
     /// Organisation and user names by their hash (`Request::org`, `Request::user`).
-    pub(crate) names: HashMap<u64, Box<str>, BuildHasherDefault<Identity>>,
+    pub(crate) names: HashMap<u64, Box<str>, Seeded>,
     /// The worker's payload walker and its digest cache (not merged).
     walker: Walker,
 }
@@ -246,23 +245,10 @@ impl Sink for Partial {
     }
 }
 
-/// A hasher for keys that are already hashes.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
+/// The hasher of maps keyed by hashes of dump content (request ids, bodies,
+/// names): seeded per process (foldhash), so crafted ids cannot pile into one
+/// bucket as they could with the hashes used as they are.
+pub(crate) type Seeded = foldhash::fast::RandomState;
 
 // The per-request cost the chains pay; see the note on `Request`.
 const _: () = assert!(std::mem::size_of::<Request>() <= 112);

@@ -5,6 +5,7 @@ mod chains;
 mod chunking;
 mod exposure;
 mod formats;
+mod hostile;
 mod streams;
 mod synth;
 mod tidy;

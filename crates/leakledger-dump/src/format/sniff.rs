@@ -88,8 +88,13 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
         if s == l.len() {
             continue;
         }
-        lines += 1;
         let l = &l[s..];
+        // Binary junk (control bytes, invalid UTF-8) says nothing of the format:
+        // one noise line must not turn a JSONL file into text.
+        if is_junk(l) {
+            continue;
+        }
+        lines += 1;
         if l.first() == Some(&b'{') {
             json_lines += 1;
             if memmem::find(l, b"\"insertId\"").is_some() && memmem::find(l, b"\"logName\"").is_some() {
@@ -118,6 +123,13 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
     }
 }
 
+/// A line of binary: control bytes other than tab, or bytes that are not UTF-8
+/// (a sequence cut at the end of the sample is not held against it).
+fn is_junk(l: &[u8]) -> bool {
+    l.iter().any(|&c| c < 0x09 || (0x0e..0x20).contains(&c) || c == 0x7f)
+        || std::str::from_utf8(l).is_err_and(|e| e.error_len().is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +143,7 @@ mod tests {
         assert_eq!(f("{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("\u{feff}{\"a\":1}\r\n"), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("garbage\n{\"a\":1}\n{\"a\":2}\n"), (Format::Jsonl, Layout::Lines));
+        assert_eq!(f("{\"a\":1}\n\u{1}\u{2}binary\u{7f}\n"), (Format::Jsonl, Layout::Lines), "junk does not vote");
         // A truncated first line whose open string a later line's quote "closes".
         let cut = "{\"a\":{\"type\n{\"c\":\"d\\\"e\"}}\n{\"c\":1}\n";
         assert_eq!(f(cut), (Format::Jsonl, Layout::Lines));

@@ -1,0 +1,117 @@
+//! Hostile dumps built at test time: thousands of tiny and empty files, random
+//! binary with broken UTF-8, NUL bytes, BOMs and lone surrogate escapes, and one
+//! record holding two million messages. Each scan finishes, counts every
+//! well-formed record, and names the rest with source and line.
+
+use std::path::Path;
+
+use leakledger::{Dump, Options};
+
+fn analyse(dir: &Path) -> leakledger::Analysis {
+    let dump = Dump::open(&[dir], &Options::new()).unwrap();
+    leakledger::analyse(&dump)
+}
+
+fn record(i: usize) -> String {
+    format!(
+        r#"{{"request_id":"r{i}","org_id":"acme","body":{{"messages":[{{"role":"user","content":"hello {i}"}}]}}}}"#
+    )
+}
+
+#[test]
+fn thousands_of_tiny_empty_and_blank_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut expected = 0;
+    for i in 0..5_000 {
+        let content = match i % 4 {
+            0 => String::new(),
+            1 => "\n\n\n".to_string(),
+            _ => {
+                expected += 1;
+                format!("{}\n", record(i))
+            }
+        };
+        std::fs::write(dir.path().join(format!("f{i:05}.jsonl")), content).unwrap();
+    }
+    let a = analyse(dir.path());
+    assert_eq!(a.summary.records.total, expected);
+    assert_eq!(a.summary.records.malformed, 0);
+    assert_eq!(a.summary.chains.total, expected, "each request its own chain");
+}
+
+/// A fixed-seed byte generator (xorshift): the same "random" binary every run.
+fn noise(n: usize, mut state: u64) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 32) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn binary_broken_utf8_nul_bom_and_lone_surrogates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut good = Vec::new();
+    // Well-formed records between hostile lines, in one file.
+    let hostile: Vec<Vec<u8>> = vec![
+        noise(4 << 20, 7).into_iter().map(|b| if b == b'\n' { b' ' } else { b }).collect(),
+        b"{\"request_id\":\"bad\xff\xfe\",\"org_id\":\"acme\"}".to_vec(),
+        b"\0\0\0{\"request_id\":\"nul\"}\0".to_vec(),
+        b"\xef\xbb\xbf\xef\xbb\xbf{\"request_id\":\"double-bom\"}".to_vec(),
+        br#"{"request_id":"sur","org_id":"acme","body":{"messages":[{"role":"user","content":"\ud800 \udfff \ud83d"}]}}"#.to_vec(),
+        b"{\"request_id\":\"unterminated".to_vec(),
+    ];
+    let mut bytes = Vec::new();
+    for (i, h) in hostile.iter().enumerate() {
+        let r = record(i);
+        bytes.extend_from_slice(r.as_bytes());
+        bytes.push(b'\n');
+        good.push(r);
+        bytes.extend_from_slice(h);
+        bytes.push(b'\n');
+    }
+    std::fs::write(dir.path().join("mixed.jsonl"), &bytes).unwrap();
+    // And a file of nothing but noise.
+    std::fs::write(dir.path().join("noise.bin"), noise(1 << 20, 11)).unwrap();
+    let a = analyse(dir.path());
+    // One noise line does not make the JSONL file text: its records stay records.
+    let mixed = a.scan.sources.iter().find(|s| s.path.ends_with("mixed.jsonl")).unwrap();
+    assert_eq!(mixed.format, leakledger::Format::Jsonl);
+    // The six good records, the invalid-UTF-8, double-BOM and surrogate ones;
+    // the noise, the NUL-framed and the unterminated lines are malformed, each
+    // with its line.
+    assert_eq!(mixed.records + mixed.malformed, 12, "{} + {}", mixed.records, mixed.malformed);
+    assert!(mixed.records >= good.len() as u64);
+    let lines: Vec<u64> = mixed.malformed_samples.iter().map(|m| m.line).collect();
+    assert!(
+        lines.contains(&2) && lines.contains(&12),
+        "the noise (line 2) and the unterminated record (line 12): {lines:?}"
+    );
+    // The lone surrogates reached the walker and did not stop the analysis.
+    assert!(a.summary.exposure.organizations >= 1);
+}
+
+#[test]
+fn one_record_with_two_million_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 2_000_000;
+    let mut line = String::with_capacity(n * 40);
+    line.push_str(r#"{"request_id":"big","org_id":"acme","body":{"messages":["#);
+    for i in 0..n {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(r#"{"role":"user","content":"x"}"#);
+    }
+    line.push_str("]}}\n");
+    line.push_str(&record(1));
+    line.push('\n');
+    std::fs::write(dir.path().join("big.jsonl"), line).unwrap();
+    let a = analyse(dir.path());
+    assert_eq!(a.summary.records.total, 2);
+    assert_eq!(a.summary.records.malformed, 0);
+    assert_eq!(a.requests.len(), 2);
+}
