@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use leakledger::{Compression, Dump, Format, Options};
 use leakledger_detect::identifiers::Identifiers;
-use leakledger_detect::secrets::Scanner;
+use leakledger_detect::secrets::{Scanner, Severity};
 use serde::Serialize;
 
 use crate::cli::GateArgs;
@@ -30,6 +30,8 @@ struct Finding {
     severity: String,
     fingerprint: String,
     redacted: String,
+    #[serde(skip)]
+    sev: Severity,
 }
 
 /// Scans `r` window by window; findings are keyed by absolute offset so the
@@ -64,6 +66,7 @@ fn scan_reader(
                     severity: h.severity.name().to_string(),
                     fingerprint: h.fingerprint.to_string(),
                     redacted: h.redacted.clone(),
+                    sev: h.severity,
                 });
             }
         }
@@ -80,6 +83,7 @@ fn scan_reader(
                             severity: "medium".into(),
                             fingerprint: String::new(),
                             redacted: id.clone(),
+                            sev: Severity::Medium,
                         });
                     }
                 }
@@ -100,24 +104,14 @@ fn scan_reader(
 /// a result per finding (its value never appears: the message and properties
 /// hold the redacted form and the fingerprint).
 fn sarif(findings: &[Finding]) -> serde_json::Value {
+    use leakledger_report::sarif::{envelope, level, security_severity};
     use serde_json::json;
-    let level = |s: &str| match s {
-        "critical" | "high" => "error",
-        "medium" => "warning",
-        _ => "note",
-    };
-    let score = |s: &str| match s {
-        "critical" => "9.5",
-        "high" => "8.0",
-        "medium" => "5.0",
-        _ => "2.0",
-    };
-    let mut rules: Vec<(&str, &str, &str)> =
-        findings.iter().map(|f| (f.rule.as_str(), f.kind.as_str(), f.severity.as_str())).collect();
-    rules.sort_unstable();
+    let mut rules: Vec<(&str, &str, Severity)> =
+        findings.iter().map(|f| (f.rule.as_str(), f.kind.as_str(), f.sev)).collect();
+    rules.sort_unstable_by_key(|r| r.0);
     rules.dedup_by_key(|r| r.0);
     let index = |id: &str| rules.iter().position(|r| r.0 == id).unwrap_or(0);
-    let results: Vec<serde_json::Value> = findings
+    let results = findings
         .iter()
         .map(|f| {
             let uri = if f.path == "-" { "stdin".to_string() } else { f.path.clone() };
@@ -128,7 +122,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             json!({
                 "ruleId": f.rule,
                 "ruleIndex": index(&f.rule),
-                "level": level(&f.severity),
+                "level": level(f.sev),
                 "message": {"text": format!("{} {}: {}", f.severity, f.kind, f.redacted)},
                 "locations": [{"physicalLocation": {
                     "artifactLocation": {"uri": uri},
@@ -139,24 +133,19 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             })
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "leakledger",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|(id, kind, sev)| json!({
-                    "id": id,
-                    "name": kind,
-                    "shortDescription": {"text": format!("{kind} found by rule {id}")},
-                    "defaultConfiguration": {"level": level(sev)},
-                    "properties": {"tags": ["security", "secret"], "security-severity": score(sev)},
-                })).collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }],
-    })
+    let rules = rules
+        .iter()
+        .map(|(id, kind, sev)| {
+            json!({
+                "id": id,
+                "name": kind,
+                "shortDescription": {"text": format!("{kind} found by rule {id}")},
+                "defaultConfiguration": {"level": level(*sev)},
+                "properties": {"tags": ["security", "secret"], "security-severity": security_severity(*sev)},
+            })
+        })
+        .collect();
+    envelope(rules, results)
 }
 
 pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {

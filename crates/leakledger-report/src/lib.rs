@@ -28,7 +28,7 @@ mod escape;
 mod files;
 mod html;
 mod manifest;
-mod sarif;
+pub mod sarif;
 pub mod tables;
 
 pub use escape::{csv_cell, html as escape_html, label};

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 /// The rule id of proprietary identifiers.
 pub const IDENTIFIER_RULE: &str = "proprietary-identifier";
 
-fn level(s: Severity) -> &'static str {
+/// SARIF's level for a severity.
+pub fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::High => "error",
         Severity::Medium => "warning",
@@ -22,7 +23,7 @@ fn level(s: Severity) -> &'static str {
 }
 
 /// GitHub code scanning's 0-10 scale.
-fn security_severity(s: Severity) -> &'static str {
+pub fn security_severity(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "9.5",
         Severity::High => "8.0",
@@ -151,6 +152,14 @@ pub fn sarif(analysis: &Analysis) -> Value {
             a
         })
         .collect();
+    let mut log = envelope(rules, results);
+    log["runs"][0]["artifacts"] = json!(artifacts);
+    log
+}
+
+/// A SARIF 2.1.0 log of one leakledger run with these rules and results (the
+/// report's `findings.sarif` and `leakledger gate --sarif`).
+pub fn envelope(rules: Vec<Value>, results: Vec<Value>) -> Value {
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -160,7 +169,6 @@ pub fn sarif(analysis: &Analysis) -> Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
             }},
-            "artifacts": artifacts,
             "results": results,
         }],
     })
