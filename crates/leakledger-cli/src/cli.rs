@@ -30,6 +30,24 @@ pub(crate) enum Command {
     /// they are stored; exit 1 when any is found (or, with --redact, print the text
     /// with every secret replaced by its redacted form).
     Gate(GateArgs),
+    /// List the secret rules (built-in, and a rule file's): id, kind, severity,
+    /// keywords and pattern; or export their regexes for other tools.
+    Rules(RulesArgs),
+}
+
+/// Options for listing the rules.
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
+    /// A rule file to load besides the built-in rules (as `scan --rules`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) rules: Option<PathBuf>,
+    /// Print the rules as JSON: [{id, kind, severity, keywords, pattern, group, min_entropy}].
+    #[arg(long, conflicts_with = "export_regex")]
+    pub(crate) json: bool,
+    /// Print one regex per line (each rule's pattern), as `rg -f` or `grep -E -f`
+    /// read them: for comparing with other tools like for like.
+    #[arg(long)]
+    pub(crate) export_regex: bool,
 }
 
 /// Options for the gate.

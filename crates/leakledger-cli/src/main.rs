@@ -7,6 +7,7 @@ mod cost;
 mod gate;
 mod output;
 mod report;
+mod rules;
 mod scan;
 mod synth;
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Command::Gate(args) => gate::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Demo(args) => report::demo(&args),
+        Command::Rules(args) => rules::run(&args),
     };
     match result {
         Ok(code) => code,

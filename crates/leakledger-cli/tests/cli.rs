@@ -235,7 +235,8 @@ fn run_with_stdin(args: &[&str], input: &[u8]) -> (i32, String, String) {
     use std::process::Stdio;
     let mut child =
         bin().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    // A command that exits before reading (a usage error) closes the pipe early.
+    let _ = child.stdin.take().unwrap().write_all(input);
     let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
     (
         status.code().unwrap_or(-1),
@@ -425,4 +426,19 @@ fn gate_writes_sarif_for_code_scanning() {
     // --json and --sarif are one or the other.
     let (code, _, _) = run_with_stdin(&["gate", "--sarif", "--json"], b"x");
     assert_eq!(code, 2);
+}
+
+#[test]
+fn rules_are_listed_and_exported_for_other_tools() {
+    let (code, json, err) = run(bin().args(["rules", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert!(list.len() >= 80, "{} rules", list.len());
+    assert!(list.iter().all(|r| !r["keywords"].as_array().unwrap().is_empty()));
+    let (code, regexes, _) = run(bin().args(["rules", "--export-regex"]));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = regexes.lines().collect();
+    assert_eq!(lines.len(), list.len(), "one pattern per line");
+    assert!(lines.iter().all(|l| l.starts_with("(?:") && l.ends_with(')')));
+    assert!(!regexes.contains("\\\""), "no escaped quotes for older parsers");
 }
