@@ -27,11 +27,14 @@ struct Finding {
     line: u64,
     kind: String,
     rule: String,
-    severity: String,
+    #[serde(serialize_with = "severity_name")]
+    severity: Severity,
     fingerprint: String,
     redacted: String,
-    #[serde(skip)]
-    sev: Severity,
+}
+
+fn severity_name<S: serde::Serializer>(s: &Severity, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(s.name())
 }
 
 /// Scans `r` window by window; findings are keyed by absolute offset so the
@@ -63,10 +66,9 @@ fn scan_reader(
                     line: line_of(h.start),
                     kind: h.kind.to_string(),
                     rule: h.rule.to_string(),
-                    severity: h.severity.name().to_string(),
+                    severity: h.severity,
                     fingerprint: h.fingerprint.to_string(),
                     redacted: h.redacted.clone(),
-                    sev: h.severity,
                 });
             }
         }
@@ -80,10 +82,9 @@ fn scan_reader(
                             line: line_of(at),
                             kind: "proprietary-identifier".into(),
                             rule: "identifier".into(),
-                            severity: "medium".into(),
+                            severity: Severity::Medium,
                             fingerprint: String::new(),
                             redacted: id.clone(),
-                            sev: Severity::Medium,
                         });
                     }
                 }
@@ -107,7 +108,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
     use leakledger_report::sarif::{envelope, level, security_severity};
     use serde_json::json;
     let mut rules: Vec<(&str, &str, Severity)> =
-        findings.iter().map(|f| (f.rule.as_str(), f.kind.as_str(), f.sev)).collect();
+        findings.iter().map(|f| (f.rule.as_str(), f.kind.as_str(), f.severity)).collect();
     rules.sort_unstable_by_key(|r| r.0);
     rules.dedup_by_key(|r| r.0);
     let index = |id: &str| rules.iter().position(|r| r.0 == id).unwrap_or(0);
@@ -122,14 +123,14 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             json!({
                 "ruleId": f.rule,
                 "ruleIndex": index(&f.rule),
-                "level": level(f.sev),
+                "level": level(f.severity),
                 "message": {"text": format!("{} {}: {}", f.severity, f.kind, f.redacted)},
                 "locations": [{"physicalLocation": {
                     "artifactLocation": {"uri": uri},
                     "region": {"startLine": f.line},
                 }}],
                 "partialFingerprints": fingerprints,
-                "properties": {"kind": f.kind, "severity": f.severity, "redacted": f.redacted},
+                "properties": {"kind": f.kind, "severity": f.severity.name(), "redacted": f.redacted},
             })
         })
         .collect();
@@ -149,7 +150,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
 }
 
 pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
-    let scanner = match crate::output::load_rules(args.rules.as_deref())? {
+    let scanner = match crate::rules::load_rules(args.rules.as_deref())? {
         Some(file) => Scanner::with_file(&file, leakledger::detect::secrets::random_key())?,
         None => Scanner::builtin(),
     };

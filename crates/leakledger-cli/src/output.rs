@@ -2,27 +2,9 @@
 //! readable.
 
 use std::io;
-use std::io::Write;
 
 /// Replaces control characters (escape sequences, carriage returns, bells...)
 /// with visible escapes, so text from the dump cannot drive the terminal.
-/// Reads a secret rule file, telling on stderr which rules were left out.
-pub(crate) fn load_rules(
-    file: Option<&std::path::Path>,
-) -> anyhow::Result<Option<std::sync::Arc<leakledger::detect::secrets::config::RuleFile>>> {
-    use anyhow::Context;
-    let Some(file) = file else { return Ok(None) };
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", path(file)))?;
-    let rules = leakledger::detect::secrets::config::parse(&text).with_context(|| path(file))?;
-    // Warnings go to stderr, whatever --json or --quiet say of stdout.
-    let mut err = std::io::stderr().lock();
-    for e in &rules.skipped {
-        let _ = writeln!(err, "{}: {}", path(file), term_safe(&e.to_string()));
-    }
-    let _ = writeln!(err, "{}: {} rule(s) loaded, {} left out", path(file), rules.rules.len(), rules.skipped.len());
-    Ok(Some(std::sync::Arc::new(rules)))
-}
-
 pub(crate) fn term_safe(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -1,16 +1,33 @@
-//! `leakledger rules`: what the detector looks for, listed or exported.
+//! `leakledger rules`: what the detector looks for, listed or exported; and the
+//! loading of rule files that `scan`, `report` and `gate` share.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use leakledger::detect::secrets::{BUILTIN, Rule};
 
 use crate::cli::RulesArgs;
-use crate::output::term_safe;
+use crate::output::{path, term_safe};
+
+/// Reads a secret rule file, telling on stderr which rules were left out.
+pub(crate) fn load_rules(
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<leakledger::detect::secrets::config::RuleFile>>> {
+    let Some(file) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", path(file)))?;
+    let rules = leakledger::detect::secrets::config::parse(&text).with_context(|| path(file))?;
+    // Warnings go to stderr, whatever --json or --quiet say of stdout.
+    let mut err = std::io::stderr().lock();
+    for e in &rules.skipped {
+        let _ = writeln!(err, "{}: {}", path(file), term_safe(&e.to_string()));
+    }
+    let _ = writeln!(err, "{}: {} rule(s) loaded, {} left out", path(file), rules.rules.len(), rules.skipped.len());
+    Ok(Some(std::sync::Arc::new(rules)))
+}
 
 pub(crate) fn run(args: &RulesArgs) -> Result<ExitCode> {
-    let file = crate::output::load_rules(args.rules.as_deref())?;
+    let file = load_rules(args.rules.as_deref())?;
     let rules: Vec<&Rule> = BUILTIN.iter().chain(file.iter().flat_map(|f| f.rules.iter().map(|l| l.rule))).collect();
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -21,7 +21,7 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
         .threads(args.threads)
         .max_decompressed_bytes(args.max_decompressed)
         .max_ratio(args.max_ratio);
-    let rules = crate::output::load_rules(args.rules.as_deref())?;
+    let rules = crate::rules::load_rules(args.rules.as_deref())?;
     let dump = Dump::open(&args.paths, &options)?;
     let started = Instant::now();
     let show = !args.quiet && dump.total_bytes() > 64 << 20;

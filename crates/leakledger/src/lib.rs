@@ -109,17 +109,13 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
         None => leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, key),
     }
     .unwrap_or_else(|e| panic!("secret rules that compiled alone do not compile together: {e}"));
-    let rules: Vec<&'static leakledger_detect::secrets::Rule> = scanner.rules().collect();
     let look = std::sync::Arc::new(leakledger_detect::exposure::Lookouts {
         identifiers: leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
         secrets: Some(scanner),
         vault: config.reveal_secrets.then(Default::default),
     });
     let scan = dump.scan(|| Partial::new(look.clone()));
-    let mut analysis = finish(scan);
-    analysis.secret_values = look.vault.as_ref().map(|v| v.take());
-    analysis.rules = rules;
-    analysis
+    finish(scan)
 }
 
 /// Turns a finished scan into an analysis: chains from the requests' keys, then
@@ -180,14 +176,9 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
     let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
     let summary = Summary::new(&scan, &inventory, &chains, &requests);
-    Analysis {
-        scan,
-        inventory,
-        chains,
-        requests,
-        chain_entries,
-        summary,
-        secret_values: None,
-        rules: leakledger_detect::secrets::BUILTIN.iter().collect(),
-    }
+    // What the pass ran with: its rules, and the values it kept if asked to.
+    let look = scan.sink.lookouts();
+    let rules = look.secrets.as_ref().map(|s| s.rules().collect()).unwrap_or_default();
+    let secret_values = look.vault.as_ref().map(|v| v.take());
+    Analysis { scan, inventory, chains, requests, chain_entries, summary, secret_values, rules }
 }

@@ -45,6 +45,11 @@ impl Partial {
         self.with_id - self.keys.len() as u64
     }
 
+    /// What the pass looked out for (identifiers, the secret rules, the vault).
+    pub fn lookouts(&self) -> &leakledger_detect::exposure::Lookouts {
+        self.walker.lookouts()
+    }
+
     /// The exposure inventory.
     pub fn inventory(&self) -> &Inventory {
         &self.inventory

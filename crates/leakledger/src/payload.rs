@@ -64,6 +64,11 @@ pub(crate) struct Walker {
 }
 
 impl Walker {
+    /// What it looks out for.
+    pub(crate) fn lookouts(&self) -> &Lookouts {
+        &self.look
+    }
+
     /// A walker looking out for `look`.
     pub(crate) fn new(look: std::sync::Arc<Lookouts>) -> Self {
         Walker { look, ..Walker::default() }

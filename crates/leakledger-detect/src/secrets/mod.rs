@@ -446,13 +446,7 @@ impl Scanner {
 
     /// The secrets in `text`, without positions.
     pub fn find(&self, text: &str) -> Vec<Found> {
-        self.scan(text)
-            .into_iter()
-            .map(|h| {
-                let display = self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display);
-                h.found(display)
-            })
-            .collect()
+        self.scan(text).iter().map(|h| self.found(h)).collect()
     }
 
     /// As [`Scanner::find`], keeping each secret's value in `vault`: for a report
@@ -462,10 +456,14 @@ impl Scanner {
             .into_iter()
             .map(|h| {
                 vault.keep(h.fingerprint, &text[h.start..h.end]);
-                let display = self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display);
-                h.found(display)
+                self.found(&h)
             })
             .collect()
+    }
+
+    /// A hit as it travels on, with its rule's display prefix.
+    fn found(&self, h: &Hit) -> Found {
+        h.found(self.rules.iter().find(|c| c.rule.id == h.rule).map_or("", |c| c.rule.display))
     }
 
     /// The keyed fingerprint of a secret.
