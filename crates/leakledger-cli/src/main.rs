@@ -27,6 +27,10 @@ fn main() -> ExitCode {
             eprintln!("leakledger: internal error at {at} (message withheld: it may quote dump bytes)");
         }
     }));
+    // A mapped input truncated by another process raises SIGBUS: say which
+    // file and exit 2 rather than die silently (docs/security.md). Without the
+    // guard the scan still runs; it only loses that message.
+    let _ = leakledger::install_sigbus_guard();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -39,6 +39,7 @@
 
 mod error;
 pub mod format;
+mod guard;
 pub mod json;
 mod options;
 mod record;
@@ -51,6 +52,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::Error;
 pub use format::{Format, Layout};
+pub use guard::install_sigbus_guard;
 pub use json::{Cursor, Elements, Kind, Members, Value};
 pub use options::Options;
 pub use record::{Location, Record};

@@ -552,10 +552,11 @@ where
 fn map(file: &File) -> io::Result<memmap2::Mmap> {
     // SAFETY: the mapping is read-only and private to this process; the contract
     // is that nobody truncates or rewrites the file while it is mapped. A file
-    // truncated by another process raises SIGBUS on access to the lost pages;
-    // responders work on evidence copies that nothing writes, and `--no-mmap`
-    // reads instead of mapping for files that may still be written
-    // (docs/security.md).
+    // truncated by another process raises SIGBUS on access to the lost pages:
+    // responders work on evidence copies that nothing writes, `--no-mmap`
+    // reads instead of mapping for files that may still be written, and the
+    // binary installs `guard::install_sigbus_guard`, which turns the signal
+    // into a clear error naming the file (docs/security.md).
     unsafe { memmap2::Mmap::map(file) }
 }
 
@@ -580,6 +581,9 @@ where
         }
     };
     let bytes: &[u8] = &map;
+    // Names this mapping for the SIGBUS guard, if installed; dropped before
+    // the map (declared after it), so a freed range leaves the table first.
+    let _named = crate::guard::Registration::new(bytes, &src.path.to_string_lossy());
     let _ = map.advise(memmap2::Advice::Sequential);
     let id = src.id;
     let parse = || match src.layout {

@@ -115,3 +115,33 @@ fn one_record_with_two_million_messages() {
     assert_eq!(a.summary.records.malformed, 0);
     assert_eq!(a.requests.len(), 2);
 }
+
+#[test]
+fn json_nested_200k_deep_neither_overflows_the_stack_nor_loses_the_records_around_it() {
+    let n = 200_000;
+    let (open, close) = ("[".repeat(n), "]".repeat(n));
+    let deep_object = format!("{}1{}", r#"{"a":"#.repeat(n), "}".repeat(n));
+    let lines = [
+        // Well-formed, deep where the walker looks: the body, a message's content,
+        // and tool-call arguments (JSON inside a JSON string).
+        format!(r#"{{"request_id":"d1","org_id":"acme","body":{open}{close}}}"#),
+        format!(r#"{{"request_id":"d2","org_id":"acme","body":{{"messages":[{{"role":"user","content":{deep_object}}}]}}}}"#),
+        format!(
+            r#"{{"request_id":"d3","org_id":"acme","body":{{"messages":[{{"role":"assistant","tool_calls":[{{"id":"c","type":"function","function":{{"name":"read","arguments":"{{\"path\":{open}{close}}}"}}}}]}}]}}}}"#
+        ),
+        // Broken: a bare deep array, and a deep array never closed.
+        open.clone(),
+        format!(r#"{{"request_id":"d4","org_id":"acme","body":{{"messages":[{open}"#),
+        // And a plain record after them all, carrying a file.
+        r#"{"request_id":"d5","org_id":"acme","body":{"messages":[{"role":"user","content":"// File: src/ok.rs\nfn ok() {}\n"}]}}"#.to_string(),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deep.jsonl"), lines.join("\n") + "\n").unwrap();
+    // A whole-document dump (CloudTrail-style `Records`) nested as deep.
+    std::fs::write(dir.path().join("deep.json"), format!(r#"{{"Records":{open}{close}}}"#)).unwrap();
+    let a = analyse(dir.path());
+    assert_eq!(a.summary.records.total, 7);
+    assert_eq!(a.summary.records.malformed, 3, "the bare array, the open one, the document");
+    assert_eq!(a.summary.exposure.files, 1, "the file after the deep lines is found");
+    assert_eq!(a.requests.len(), 4);
+}
