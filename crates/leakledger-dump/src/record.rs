@@ -12,17 +12,20 @@ use crate::time::{self, Micros};
 pub struct Location {
     /// The source (file) it came from.
     pub source: SourceId,
+    /// Zero-based line within the chunk of the source that held it (the chunk is
+    /// found again from the offset; see [`crate::Scan::line`]). Kept here rather
+    /// than an absolute line because chunks are parsed in parallel.
+    pub(crate) line_in_chunk: u32,
     /// Byte offset of the record's first byte in the source's (decompressed) bytes.
     pub offset: u64,
-    /// The chunk of the source that held it (an index for line resolution).
-    pub(crate) chunk: u32,
-    /// Zero-based line within that chunk.
-    pub(crate) line_in_chunk: u32,
 }
 
+// 16 bytes: every request, file and secret carries one.
+const _: () = assert!(std::mem::size_of::<Location>() == 16);
+
 impl Location {
-    pub(crate) fn new(source: SourceId, offset: u64, chunk: u32, line_in_chunk: u32) -> Self {
-        Self { source, offset, chunk, line_in_chunk }
+    pub(crate) fn new(source: SourceId, offset: u64, line_in_chunk: u32) -> Self {
+        Self { source, line_in_chunk, offset }
     }
 }
 

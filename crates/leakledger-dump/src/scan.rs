@@ -145,15 +145,15 @@ pub struct Scan<S> {
     pub sink: S,
     /// One report per source, in source order.
     pub sources: Vec<SourceReport>,
-    line_tables: Vec<Vec<u64>>,
+    /// Per source, each chunk's (first byte's offset, first line), in order.
+    line_tables: Vec<Vec<(u64, u64)>>,
 }
 
 impl<S> Scan<S> {
     /// The 1-based line number of a location seen during this scan.
     pub fn line(&self, location: &Location) -> Option<u64> {
         let table = self.line_tables.get(location.source.0 as usize)?;
-        let start = table.get(location.chunk as usize)?;
-        Some(start + location.line_in_chunk as u64 + 1)
+        line_of(table, location)
     }
 
     /// Records parsed, over all sources.
@@ -179,6 +179,13 @@ impl<S> Scan<S> {
     }
 }
 
+/// The 1-based line of `location` from its source's line table: the chunk that
+/// holds its offset (the last to start at or before it), then the line within.
+fn line_of(table: &[(u64, u64)], location: &Location) -> Option<u64> {
+    let chunk = table.partition_point(|&(base, _)| base <= location.offset).checked_sub(1)?;
+    Some(table[chunk].1 + u64::from(location.line_in_chunk) + 1)
+}
+
 /// Per-worker state: the sink, counters, samples and a scratch buffer.
 struct Worker<S> {
     sink: S,
@@ -191,8 +198,8 @@ struct Worker<S> {
     reasons: Vec<&'static str>,
     cap: usize,
     scratch: Vec<u8>,
-    /// (chunk index, newlines in it).
-    chunk_lines: Vec<(u32, u64)>,
+    /// (chunk index, its first byte's offset, newlines in it).
+    chunk_lines: Vec<(u32, u64, u64)>,
 }
 
 impl<S: Sink> Worker<S> {
@@ -243,7 +250,7 @@ impl<S: Sink> Worker<S> {
 
     /// Parses the lines of one chunk; returns the number of newlines in it.
     fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, chunk: u32, base: u64) -> u64 {
-        let mut loc = Locator::new(buf, source, chunk, base);
+        let mut loc = Locator::new(buf, source, base);
         let mut start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut line_no: u32 = 0;
         let mut newlines = 0u64;
@@ -264,17 +271,17 @@ impl<S: Sink> Worker<S> {
             start = next;
         }
         self.bytes += buf.len() as u64;
-        self.chunk_lines.push((chunk, newlines));
+        self.chunk_lines.push((chunk, base, newlines));
         newlines
     }
 
     /// Parses a whole buffer of documents as chunk 0.
     fn whole(&mut self, format: Format, buf: &[u8], source: SourceId) {
         let body = buf.strip_prefix(BOM).unwrap_or(buf);
-        let mut loc = Locator::new(buf, source, 0, 0);
+        let mut loc = Locator::new(buf, source, 0);
         parse_whole(format, body, &mut loc, self);
         self.bytes += buf.len() as u64;
-        self.chunk_lines.push((0, memchr::memchr_iter(b'\n', buf).count() as u64));
+        self.chunk_lines.push((0, 0, memchr::memchr_iter(b'\n', buf).count() as u64));
     }
 }
 
@@ -458,7 +465,7 @@ where
 }
 
 /// Scans one source; a panic inside is contained and reported for this source.
-fn scan_source<S, F>(ctx: &Ctx<'_>, src: &Source, make: &F) -> (S, SourceReport, Vec<u64>)
+fn scan_source<S, F>(ctx: &Ctx<'_>, src: &Source, make: &F) -> (S, SourceReport, Vec<(u64, u64)>)
 where
     S: Sink,
     F: Fn() -> S + Sync,
@@ -493,14 +500,14 @@ where
             return (make(), report, Vec::new());
         }
     };
-    // Line table: the first line of each chunk.
+    // Line table: where each chunk starts, and its first line.
     let mut counts = worker.chunk_lines;
     counts.sort_unstable();
     let mut table = Vec::with_capacity(counts.len());
     let mut acc = 0u64;
-    for (i, &(idx, n)) in counts.iter().enumerate() {
+    for (i, &(idx, base, n)) in counts.iter().enumerate() {
         debug_assert_eq!(idx as usize, i);
-        table.push(acc);
+        table.push((base, acc));
         acc += n;
     }
     report.records = worker.records;
@@ -512,11 +519,7 @@ where
         .samples
         .iter()
         .zip(&worker.reasons)
-        .map(|(loc, reason)| Malformed {
-            offset: loc.offset,
-            line: table.get(loc.chunk as usize).copied().unwrap_or(0) + loc.line_in_chunk as u64 + 1,
-            reason,
-        })
+        .map(|(loc, reason)| Malformed { offset: loc.offset, line: line_of(&table, loc).unwrap_or(0), reason })
         .collect();
     samples.sort_by_key(|m| m.offset);
     report.malformed_samples = samples;
@@ -633,10 +636,14 @@ where
                     || Worker::new(make(), opts.malformed_samples),
                     |mut w, chunk| {
                         if let Some(len) = chunk.oversized {
-                            let loc = Location::new(id, chunk.base, chunk.index, 0);
+                            let loc = Location::new(id, chunk.base, 0);
                             w.malformed(loc, "record longer than the record size limit");
                             w.bytes += len;
-                            w.chunk_lines.push((chunk.index, u64::from(chunk.bytes.first() == Some(&b'\n'))));
+                            w.chunk_lines.push((
+                                chunk.index,
+                                chunk.base,
+                                u64::from(chunk.bytes.first() == Some(&b'\n')),
+                            ));
                         } else {
                             w.lines(src.format, &chunk.bytes, id, chunk.index, chunk.base);
                         }

@@ -8,7 +8,7 @@ use leakledger_detect::secrets::Fingerprint;
 use leakledger_dump::{Location, SourceId};
 
 use crate::Inventory;
-use crate::partial::{Request, Seeded};
+use crate::partial::{Context, Request, Seeded};
 
 /// One distinct request (duplicates folded), as the timeline and tables show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +25,9 @@ pub struct RequestView<'a> {
     pub location: Location,
     /// Its chain.
     pub chain: u32,
-    /// Files with content in the record.
+    /// Files with content in the record (at most 65,535 are counted per request).
     pub files: u32,
-    /// Secret occurrences in the record.
+    /// Secret occurrences in the record (at most 65,535 are counted per request).
     pub secrets: u32,
 }
 
@@ -36,6 +36,7 @@ pub struct RequestView<'a> {
 #[derive(Debug, Default)]
 pub struct Requests {
     list: Vec<Request>,
+    contexts: Vec<Context>,
     chain: Vec<u32>,
     names: HashMap<u64, Box<str>, Seeded>,
     order: Option<Order>,
@@ -45,12 +46,13 @@ pub struct Requests {
 impl Requests {
     pub(crate) fn new(
         list: Vec<Request>,
+        contexts: Vec<Context>,
         chains: &Chains,
         order: Order,
         names: HashMap<u64, Box<str>, Seeded>,
         history_links: u64,
     ) -> Self {
-        Requests { list, chain: chains.component.clone(), names, order: Some(order), history_links }
+        Requests { list, contexts, chain: chains.component.clone(), names, order: Some(order), history_links }
     }
 
     /// Requests that named no parent and were linked by their conversation's
@@ -76,14 +78,15 @@ impl Requests {
     /// Request `i` (`None` past the end).
     pub fn get(&self, i: u32) -> Option<RequestView<'_>> {
         let r = self.list.get(i as usize)?;
+        let who = self.contexts.get(r.context as usize).copied().unwrap_or_default();
         Some(RequestView {
             index: i,
             time: r.time(),
-            org: self.name(r.org),
-            user: self.name(r.user),
+            org: self.name(who.org),
+            user: self.name(who.user),
             location: r.location,
             chain: self.chain[i as usize],
-            files: r.files,
+            files: u32::from(r.files),
             secrets: u32::from(r.secrets),
         })
     }

@@ -124,24 +124,69 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
 /// only show the working directory).
 pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     // Requests in dump order, so that numbering does not depend on scheduling; a
-    // request that two workers each saw once is folded (see `Request::dedup`).
-    let mut list = std::mem::take(&mut scan.sink.requests);
-    list.sort_unstable_by_key(|r| (r.location.source, r.location.offset));
-    let mut seen = std::collections::HashSet::new();
-    list.retain(|r| r.dedup == 0 || seen.insert(r.dedup));
-    drop(seen);
-    let mut keys: Vec<leakledger_chain::Key> = list.iter().map(|r| r.key()).collect();
-    // Requests that name no parent continue the one whose whole conversation
-    // their own starts with (agent loops resend the history).
+    // request that two workers each saw once is folded (see `Request::body`).
+    // Each request's history (with its kept prefixes, owned by position) rides
+    // along through the sort.
+    let unsorted = std::mem::take(&mut scan.sink.requests);
     let prefixes = std::mem::take(&mut scan.sink.prefixes);
-    let histories: Vec<leakledger_chain::History> = list
+    // The k-th request that kept prefixes owns `prefixes[k]`: note each one's k.
+    let mut k = 0u32;
+    let rank: Vec<u32> = unsorted
         .iter()
-        .map(|r| leakledger_chain::History {
-            full: r.history,
-            prefixes: prefixes.get(r.prefixes as usize).copied().unwrap_or_default(),
+        .map(|r| {
+            let at = k;
+            k += u32::from(r.kept_prefixes());
+            at
         })
         .collect();
-    drop(prefixes);
+    // The set of duplicate keys has done its work: keep its size only.
+    scan.sink.distinct = Some(scan.sink.keys.len() as u64);
+    scan.sink.keys = Default::default();
+    let both = std::mem::take(&mut scan.sink.both);
+    let mut perm: Vec<u32> = (0..unsorted.len() as u32).collect();
+    perm.sort_unstable_by_key(|&i| (unsorted[i as usize].location.source, unsorted[i as usize].location.offset));
+    // Fold the requests two workers each saw once: the first in dump order stays.
+    let mut seen = std::collections::HashSet::new();
+    let kept = perm
+        .iter()
+        .map(|&i| {
+            let r = &unsorted[i as usize];
+            r.body == 0 || !both.contains(&r.body) || seen.insert((r.id, r.body))
+        })
+        .collect::<Vec<bool>>();
+    drop((seen, both));
+    let histories: Vec<leakledger_chain::History> = perm
+        .iter()
+        .zip(&kept)
+        .filter(|&(_, &k)| k)
+        .map(|(&i, _)| {
+            let r = &unsorted[i as usize];
+            let kept = r.kept_prefixes().then(|| prefixes.get(rank[i as usize] as usize)).flatten();
+            leakledger_chain::History { full: r.history(), prefixes: kept.copied().unwrap_or_default() }
+        })
+        .collect();
+    drop((rank, prefixes));
+    // Dropped ones move to the end, so `perm` stays a permutation to apply in place.
+    let mut order: Vec<u32> = perm.iter().zip(&kept).filter(|&(_, &k)| k).map(|(&i, _)| i).collect();
+    let distinct = order.len();
+    order.extend(perm.iter().zip(&kept).filter(|&(_, &k)| !k).map(|(&i, _)| i));
+    drop((perm, kept));
+    let mut list = unsorted;
+    permute(&mut list, order);
+    list.truncate(distinct);
+    list.shrink_to_fit();
+    let traces = std::mem::take(&mut scan.sink.traces);
+    let mut keys: Vec<leakledger_chain::Key> = list
+        .iter()
+        .map(|r| {
+            let some = |h: u64| (h != 0).then_some(h);
+            let trace = r.trace.checked_sub(1).and_then(|t| traces.get(t as usize)).copied();
+            leakledger_chain::Key { id: r.id, trace, parent: some(r.parent) }
+        })
+        .collect();
+    drop(traces);
+    // Requests that name no parent continue the one whose whole conversation
+    // their own starts with (agent loops resend the history).
     let times: Vec<Option<i64>> = list.iter().map(|r| r.time()).collect();
     let history_links = leakledger_chain::link_histories(&mut keys, &histories, &times);
     drop(histories);
@@ -150,7 +195,10 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     drop((keys, times));
     // The strongest repository of each chain (ties: the smallest hash).
     let mut best: HashMap<u32, (leakledger_detect::exposure::Evidence, std::cmp::Reverse<u64>)> = HashMap::new();
+    let contexts = std::mem::take(&mut scan.sink.contexts);
+    let context = |r: &partial::Request| contexts.get(r.context as usize).copied().unwrap_or_default();
     for (r, &c) in list.iter().zip(&chains.component) {
+        let r = context(r);
         if r.repo != 0 {
             let cand = (r.strength, std::cmp::Reverse(r.repo));
             let e = best.entry(c).or_insert(cand);
@@ -161,6 +209,7 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     }
     let mut alias: HashMap<u64, u64> = HashMap::new();
     for (r, c) in list.iter().zip(&chains.component) {
+        let r = context(r);
         if let Some(&(strength, std::cmp::Reverse(target))) = best.get(c)
             && r.repo != 0
             && r.repo != target
@@ -172,7 +221,7 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     }
     let inventory = scan.sink.inventory.resolve(&alias);
     let names = std::mem::take(&mut scan.sink.names);
-    let requests = Requests::new(list, &chains, order, names, history_links);
+    let requests = Requests::new(list, contexts, &chains, order, names, history_links);
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
     let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
     let summary = Summary::new(&scan, &inventory, &chains, &requests);
@@ -181,4 +230,60 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let rules = look.secrets.as_ref().map(|s| s.rules().collect()).unwrap_or_default();
     let secret_values = look.vault.as_ref().map(|v| v.take());
     Analysis { scan, inventory, chains, requests, chain_entries, summary, secret_values, rules }
+}
+
+/// Reorders `v` in place so that `v[j]` becomes the old `v[order[j]]`, following
+/// each cycle once (no second copy of millions of requests). `order` must be a
+/// permutation of `0..v.len()`; it is used up as the visited marks.
+fn permute<T: Copy>(v: &mut [T], mut order: Vec<u32>) {
+    debug_assert_eq!(v.len(), order.len());
+    for start in 0..v.len() {
+        if order[start] == u32::MAX {
+            continue;
+        }
+        let first = v[start];
+        let mut j = start;
+        loop {
+            let from = order[j] as usize;
+            order[j] = u32::MAX;
+            if from == start {
+                v[j] = first;
+                break;
+            }
+            v[j] = v[from];
+            j = from;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_applies_any_order_in_place() {
+        // Every permutation of 0..6 (720) against the copying answer.
+        fn all(prefix: &mut Vec<u32>, rest: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+            if rest.is_empty() {
+                out.push(prefix.clone());
+            }
+            for i in 0..rest.len() {
+                let x = rest.remove(i);
+                prefix.push(x);
+                all(prefix, rest, out);
+                prefix.pop();
+                rest.insert(i, x);
+            }
+        }
+        let mut perms = Vec::new();
+        all(&mut Vec::new(), &mut (0..6).collect(), &mut perms);
+        assert_eq!(perms.len(), 720);
+        let v: Vec<char> = "abcdef".chars().collect();
+        for order in perms {
+            let expected: Vec<char> = order.iter().map(|&i| v[i as usize]).collect();
+            let mut got = v.clone();
+            permute(&mut got, order);
+            assert_eq!(got, expected);
+        }
+    }
 }

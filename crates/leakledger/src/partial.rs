@@ -6,7 +6,6 @@ use leakledger_dump::{Record, Sink};
 
 use crate::inventory::Inventory;
 use crate::payload::Walker;
-use leakledger_chain::Key;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// What one worker has seen: mergeable, associatively and commutatively, so
@@ -15,8 +14,15 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 pub struct Partial {
     /// Records that carry a request id.
     pub(crate) with_id: u64,
-    /// Distinct (request id, content) keys, as 64-bit hashes.
+    /// Distinct (request id, content) keys, as 64-bit hashes; emptied by
+    /// [`crate::finish`] once counted (`distinct`).
     pub(crate) keys: HashSet<u64, Seeded>,
+    /// `keys.len()` when the set was dropped.
+    pub(crate) distinct: Option<u64>,
+    /// The low 32 bits (as `Request::body` holds them) of keys that two merged
+    /// sides both held: the only requests that can be duplicates of one another
+    /// in the merged list. Rare, so the fold after the merge looks only at them.
+    pub(crate) both: HashSet<u32, Seeded>,
     /// What leaked.
     pub(crate) inventory: Inventory,
     /// One compact key per distinct request, for chains.
@@ -25,10 +31,20 @@ pub struct Partial {
     /// identifiers), by its duplicate key: a record that two workers each saw
     /// once was counted twice, and the merge takes one count back.
     counted: HashMap<u64, Counted, Seeded>,
-    /// The history prefixes of requests that name no parent (`Request::prefixes`).
+    /// The history prefixes of the requests flagged as having kept them
+    /// ([`Request::kept_prefixes`]), in the order of those requests.
     pub(crate) prefixes: Vec<[u64; leakledger_chain::PREFIXES]>,
-    /// Organisation and user names by their hash (`Request::org`, `Request::user`).
+    /// Organisation and user names by their hash ([`Context`]).
     pub(crate) names: HashMap<u64, Box<str>, Seeded>,
+    /// Interned trace id hashes (`Request::trace` is an index + 1), and the index
+    /// of this worker's own entries. A merge appends the other side's table, so
+    /// a trace may appear once per worker; chains are built on the hashes.
+    pub(crate) traces: Vec<u64>,
+    trace_index: HashMap<u64, u32, Seeded>,
+    /// Interned (organisation, user, repository, evidence) of requests
+    /// (`Request::context`), likewise appended on merge.
+    pub(crate) contexts: Vec<Context>,
+    context_index: HashMap<Context, u32, Seeded>,
     /// The worker's payload walker and its digest cache (not merged).
     walker: Walker,
 }
@@ -42,7 +58,7 @@ impl Partial {
     /// Records seen again with the same request id and content (at-least-once
     /// logging): those with an id, less the distinct (id, content) pairs.
     pub fn duplicates(&self) -> u64 {
-        self.with_id - self.keys.len() as u64
+        self.with_id - self.distinct.unwrap_or(self.keys.len() as u64)
     }
 
     /// What the pass looked out for (identifiers, the secret rules, the vault).
@@ -62,35 +78,57 @@ impl Partial {
         self.names.entry(h).or_insert_with(|| name.into());
         h
     }
+
+    /// A trace id hash as an index + 1 into `traces` (0 for none).
+    fn trace(&mut self, h: u64) -> u32 {
+        if h == 0 {
+            return 0;
+        }
+        let next = u32::try_from(self.traces.len() + 1).unwrap_or(u32::MAX);
+        let i = *self.trace_index.entry(h).or_insert(next);
+        if i == next {
+            self.traces.push(h);
+        }
+        i
+    }
+
+    /// A context as an index into `contexts`.
+    fn context(&mut self, c: Context) -> u32 {
+        let next = u32::try_from(self.contexts.len()).unwrap_or(u32::MAX);
+        let i = *self.context_index.entry(c).or_insert(next);
+        if i == next {
+            self.contexts.push(c);
+        }
+        i
+    }
 }
 
 impl Partial {
     /// The walked payload's conversation hashes, seeded by organisation, user and
     /// system prompt: the whole history's, and where its longest strict
     /// prefixes' are kept (only for a request that names no parent: the others
-    /// are linked already).
-    fn history(&mut self, org: u64, user: u64, keep_prefixes: bool) -> (u64, u32) {
+    /// are linked already). Returned as [`Request::history`] holds it: bit 0
+    /// set when the prefixes were kept.
+    fn history(&mut self, org: u64, user: u64, keep_prefixes: bool) -> u64 {
         let (messages, system) = self.walker.history();
         if messages.is_empty() {
-            return (0, u32::MAX);
+            return 0;
         }
         let seed = [org, user, system].iter().fold(0u64, |h, &x| xxh3_64_with_seed(&x.to_le_bytes(), h));
         let mut running = seed;
         let mut last = [0u64; leakledger_chain::PREFIXES + 1];
         for &m in messages {
-            running = xxh3_64_with_seed(&m.to_le_bytes(), running) | 1;
+            running = xxh3_64_with_seed(&m.to_le_bytes(), running) & !1 | 2;
             last.rotate_right(1);
             last[0] = running;
         }
         let mut prefixes = [0u64; leakledger_chain::PREFIXES];
         prefixes.copy_from_slice(&last[1..]);
-        let index = if keep_prefixes && prefixes[0] != 0 {
+        let kept = keep_prefixes && prefixes[0] != 0;
+        if kept {
             self.prefixes.push(prefixes);
-            u32::try_from(self.prefixes.len() - 1).unwrap_or(u32::MAX)
-        } else {
-            u32::MAX
-        };
-        (last[0], index)
+        }
+        last[0] | u64::from(kept)
     }
 }
 
@@ -101,47 +139,72 @@ struct Counted {
     identifiers: Vec<(String, String)>,
 }
 
-/// A distinct request as chains and the timeline need it: ids as hashes, names
-/// interned, where and when it was logged and what it exposed (112 bytes).
+/// A distinct request as chains and the timeline need it, in 64 bytes: ids as
+/// hashes, the trace and the (organisation, user, repository) interned, where
+/// and when it was logged and what it exposed. Millions of these are held at
+/// once, so each field earns its place (issue 6: at most 64 bytes a request).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Request {
-    /// Hashes of its own, trace and parent ids (0 for none).
+    /// Hashes of its own and its parent's ids (0 for none). A record without an
+    /// id gets one from where it is.
     pub(crate) id: u64,
-    pub(crate) trace: u64,
     pub(crate) parent: u64,
-    /// The record's duplicate key (id and body), or 0 when it has no id: workers
-    /// decide duplicates only among the records they saw, so the same request
-    /// may arrive twice from two workers and is folded after the merge.
-    pub(crate) dedup: u64,
-    /// Repository key hash (0 for none).
-    pub(crate) repo: u64,
     /// Record time (`i64::MIN` for none).
     pub(crate) ts: i64,
+    /// The hash of its whole conversation with bit 0 cleared (0 for none); bit
+    /// 0 set when its prefixes' hashes were kept ([`Partial::prefixes`]).
+    history: u64,
+    pub(crate) location: leakledger_dump::Location,
+    /// Index + 1 into [`Partial::traces`] (0 for none).
+    pub(crate) trace: u32,
+    /// Index into [`Partial::contexts`].
+    pub(crate) context: u32,
+    /// With `id`, the record's duplicate key: 32 bits of the hash of its bodies
+    /// (never 0), or 0 when it has no request id. Workers decide duplicates only
+    /// among the records they saw (on the full 64-bit key), so the same request
+    /// may arrive twice from two workers; the pair (`id`, `body`) folds it after
+    /// the merge.
+    pub(crate) body: u32,
+    /// Files with content, and secret occurrences, in the record (saturating:
+    /// the inventory's counts are exact, these are per-request figures).
+    pub(crate) files: u16,
+    pub(crate) secrets: u16,
+}
+
+// The per-request cost the chains pay: the target of issue 6.
+const _: () = assert!(std::mem::size_of::<Request>() == 64);
+
+/// Who sent a request and the repository it shows, interned per worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Context {
     /// Name hashes of its organisation and user (0 for none; see `Partial::names`).
     pub(crate) org: u64,
     pub(crate) user: u64,
-    pub(crate) location: leakledger_dump::Location,
-    /// The hash of its whole conversation (0 for none), and where its prefixes'
-    /// hashes are in `Partial::prefixes` (`u32::MAX` for none): see
-    /// [`leakledger_chain::History`].
-    pub(crate) history: u64,
-    pub(crate) prefixes: u32,
-    /// Files with content, and secrets, in the record.
-    pub(crate) files: u32,
-    pub(crate) secrets: u16,
-    /// Strength of the repository evidence.
+    /// Repository key hash (0 for none) and the strength of that evidence.
+    pub(crate) repo: u64,
     pub(crate) strength: leakledger_detect::exposure::Evidence,
 }
 
 impl Request {
-    pub(crate) fn key(&self) -> Key {
-        let some = |h: u64| (h != 0).then_some(h);
-        Key { id: self.id, trace: some(self.trace), parent: some(self.parent) }
-    }
-
     pub(crate) fn time(&self) -> Option<i64> {
         (self.ts != i64::MIN).then_some(self.ts)
     }
+
+    /// Its conversation's hash (0 for none).
+    pub(crate) fn history(&self) -> u64 {
+        self.history & !1
+    }
+
+    /// Whether its history prefixes were kept: the k-th request (in push and
+    /// merge order) that kept them owns `Partial::prefixes[k]`.
+    pub(crate) fn kept_prefixes(&self) -> bool {
+        self.history & 1 == 1
+    }
+}
+
+/// The part of a duplicate key a request keeps (never 0 for a key, 0 for none).
+fn body32(dedup: u64) -> u32 {
+    (dedup as u32) | u32::from(dedup != 0)
 }
 
 /// The hash an id or name is known by (0 for none).
@@ -200,22 +263,20 @@ impl Sink for Partial {
         let org = self.intern(r.org);
         let user = self.intern(r.user);
         let parent = id_hash(r.parent_id);
-        let (history, prefixes) = self.history(org, user, parent == 0);
+        let history = self.history(org, user, parent == 0);
+        let trace = self.trace(id_hash(r.trace_id));
+        let context = self.context(Context { org, user, repo, strength });
         self.requests.push(Request {
             id,
-            trace: id_hash(r.trace_id),
             parent,
-            dedup,
-            repo,
             ts: r.ts.unwrap_or(i64::MIN),
-            org,
-            user,
-            location: r.location,
             history,
-            prefixes,
-            files: u32::try_from(found.files.len()).unwrap_or(u32::MAX),
+            location: r.location,
+            trace,
+            context,
+            body: body32(dedup),
+            files: u16::try_from(found.files.len()).unwrap_or(u16::MAX),
             secrets: u16::try_from(found.secrets.len()).unwrap_or(u16::MAX),
-            strength,
         });
     }
 
@@ -230,23 +291,36 @@ impl Sink for Partial {
             }
         }
         self.inventory.merge(other.inventory);
-        let shift = u32::try_from(self.prefixes.len()).unwrap_or(u32::MAX);
+        // Both sides' requests and prefixes keep their order, so the k-th
+        // request that kept prefixes still owns the k-th entry; interned
+        // indexes of the other side move past this side's tables.
         self.prefixes.extend(other.prefixes);
+        let traces = u32::try_from(self.traces.len()).unwrap_or(u32::MAX);
+        let contexts = u32::try_from(self.contexts.len()).unwrap_or(u32::MAX);
+        self.traces.extend(other.traces);
+        self.contexts.extend(other.contexts);
         self.requests.extend(other.requests.into_iter().map(|mut r| {
-            if r.prefixes != u32::MAX {
-                r.prefixes = r.prefixes.saturating_add(shift);
+            if r.trace != 0 {
+                r.trace = r.trace.saturating_add(traces);
             }
+            r.context = r.context.saturating_add(contexts);
             r
         }));
         for (k, v) in other.names {
             self.names.entry(k).or_insert(v);
         }
-        if other.keys.len() > self.keys.len() {
-            let mine = std::mem::replace(&mut self.keys, other.keys);
-            self.keys.extend(mine);
+        self.both.extend(other.both);
+        let (mut big, small) = if other.keys.len() > self.keys.len() {
+            (other.keys, std::mem::take(&mut self.keys))
         } else {
-            self.keys.extend(other.keys);
+            (std::mem::take(&mut self.keys), other.keys)
+        };
+        for k in small {
+            if !big.insert(k) {
+                self.both.insert(body32(k));
+            }
         }
+        self.keys = big;
     }
 }
 
@@ -254,6 +328,3 @@ impl Sink for Partial {
 /// names): seeded per process (foldhash), so crafted ids cannot pile into one
 /// bucket as they could with the hashes used as they are.
 pub(crate) type Seeded = foldhash::fast::RandomState;
-
-// The per-request cost the chains pay; see the note on `Request`.
-const _: () = assert!(std::mem::size_of::<Request>() <= 112);

@@ -131,3 +131,26 @@ fn without_ids_chains_are_found_from_the_conversations() {
     assert!(found * 100 >= links * 99, "recovered {found} of {links} links");
     assert_eq!(false_merges, 0);
 }
+
+#[test]
+fn a_request_logged_in_several_files_is_one_request_and_a_changed_body_is_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |id: &str, text: &str| {
+        format!(
+            r#"{{"ts":1714564800,"request_id":"{id}","org_id":"acme","body":{{"messages":[{{"role":"user","content":"{text}"}}]}}}}"#
+        )
+    };
+    // r1 three times over three files (each its own worker), r1 again with
+    // another body (a distinct request that shares the id), and r2 once.
+    std::fs::write(dir.path().join("a.jsonl"), rec("r1", "hello") + "\n" + &rec("r2", "x") + "\n").unwrap();
+    std::fs::write(dir.path().join("b.jsonl"), rec("r1", "hello") + "\n").unwrap();
+    std::fs::write(dir.path().join("c.jsonl"), rec("r1", "hello") + "\n" + &rec("r1", "changed") + "\n").unwrap();
+    let dump = leakledger::Dump::open(&[dir.path()], &leakledger::Options::new()).unwrap();
+    let a = leakledger::analyse(&dump);
+    assert_eq!(a.summary.records.total, 5);
+    assert_eq!(a.summary.records.duplicates, 2);
+    assert_eq!(a.requests.len(), 3, "r1, r1 changed, r2");
+    // The copy that stays is the first in dump order.
+    let first = a.requests.get(0).unwrap();
+    assert_eq!((first.location.source.0, first.location.offset), (0, 0));
+}

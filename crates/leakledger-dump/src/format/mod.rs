@@ -92,15 +92,14 @@ pub(crate) trait Emit {
 pub(crate) struct Locator<'b> {
     bytes: &'b [u8],
     source: SourceId,
-    chunk: u32,
     base: u64,
     pos: usize,
     line: u32,
 }
 
 impl<'b> Locator<'b> {
-    pub(crate) fn new(bytes: &'b [u8], source: SourceId, chunk: u32, base: u64) -> Self {
-        Self { bytes, source, chunk, base, pos: 0, line: 0 }
+    pub(crate) fn new(bytes: &'b [u8], source: SourceId, base: u64) -> Self {
+        Self { bytes, source, base, pos: 0, line: 0 }
     }
 
     /// The location of byte `off` of the buffer.
@@ -115,7 +114,7 @@ impl<'b> Locator<'b> {
             self.line = self.line.saturating_add(n as u32);
         }
         self.pos = off;
-        Location::new(self.source, self.base + off as u64, self.chunk, self.line)
+        Location::new(self.source, self.base + off as u64, self.line)
     }
 
     /// The location of a sub-slice of the buffer.
@@ -129,7 +128,7 @@ impl<'b> Locator<'b> {
     pub(crate) fn line(&mut self, off: usize, line: u32) -> Location {
         self.pos = off;
         self.line = line;
-        Location::new(self.source, self.base + off as u64, self.chunk, line)
+        Location::new(self.source, self.base + off as u64, line)
     }
 }
 
