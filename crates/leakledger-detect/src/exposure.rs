@@ -213,8 +213,11 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
             }
         })
         .collect();
-    let remote =
-        if t.contains("[remote \"origin\"]") { repo::origin_remote(t).and_then(repo::normalize_url) } else { None };
+    let remote = if text::REMOTE_ORIGIN.find(t.as_bytes()).is_some() {
+        repo::origin_remote(t).and_then(repo::normalize_url)
+    } else {
+        None
+    };
     TextDigest {
         cwd: text::working_directory(t).map(str::to_string),
         shown,
@@ -227,12 +230,12 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
 /// Digests a tool result, looking out for identifiers and secrets too.
 pub fn digest_result(content: &str, look: &Lookouts) -> ResultDigest {
     let b = content.as_bytes();
-    let remote = if memchr::memmem::find(b, b"(fetch)").is_some() || memchr::memmem::find(b, b"[remote").is_some() {
+    let remote = if text::FETCH.find(b).is_some() || text::REMOTE.find(b).is_some() {
         repo::origin_remote(content).and_then(repo::normalize_url)
     } else {
         None
     };
-    let module = if content.starts_with("module ") || memchr::memmem::find(b, b"\nmodule ").is_some() {
+    let module = if content.starts_with("module ") || text::GO_MODULE.find(b).is_some() {
         repo::go_module(content).and_then(repo::normalize_url)
     } else {
         None

@@ -1,7 +1,26 @@
 //! Conventions in free text that reveal code: the working directory line, `File:`
 //! markers, fenced blocks whose info string holds a path, unified diffs.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
+/// A substring finder built once: building one costs more than searching a
+/// short message with it, and the walk searches millions of them.
+macro_rules! finder {
+    ($name:ident, $needle:expr) => {
+        pub(crate) static $name: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new($needle));
+    };
+}
+finder!(FILE_MARK, b"File:");
+finder!(FENCE, b"```");
+finder!(DIFF_GIT, b"diff --git ");
+finder!(WORKING_DIR, b"orking directory:");
+finder!(CWD, b"cwd:");
+finder!(REMOTE_ORIGIN, b"[remote \"origin\"]");
+finder!(REMOTE, b"[remote");
+finder!(FETCH, b"(fetch)");
+finder!(GO_MODULE, b"\nmodule ");
 
 /// A file shown in a text: its path as written and its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +45,7 @@ fn lines_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The path of a `Working directory: PATH` line (also `cwd: PATH`).
 pub fn working_directory(text: &str) -> Option<&str> {
-    if memmem::find(text.as_bytes(), b"orking directory:").is_none() && memmem::find(text.as_bytes(), b"cwd:").is_none()
-    {
+    if WORKING_DIR.find(text.as_bytes()).is_none() && CWD.find(text.as_bytes()).is_none() {
         return None;
     }
     lines_at(text).find_map(|(_, l)| {
@@ -89,12 +107,12 @@ pub fn shown(text: &str) -> Vec<Shown<'_>> {
     let bytes = text.as_bytes();
     // Start offsets of candidate lines, in order, without repeats.
     let mut starts: Vec<usize> = Vec::new();
-    for needle in [&b"File:"[..], b"```", b"diff --git "] {
+    for needle in [&*FILE_MARK, &*FENCE, &*DIFF_GIT] {
         // Matches come in order: look back for the line start only as far as the
         // previous match (whose line start is known), so a line of repeated
         // needles costs linear time.
         let (mut prev_at, mut prev_line) = (0usize, 0usize);
-        for at in memmem::find_iter(bytes, needle) {
+        for at in needle.find_iter(bytes) {
             let line = match memchr::memrchr(b'\n', &bytes[prev_at..at]) {
                 Some(p) => prev_at + p + 1,
                 None => prev_line,
