@@ -8,7 +8,9 @@
 //! An example counts for one of our kinds when its source rule names that kind
 //! (by the rule's id and name). Recall: positives where we find a secret of that
 //! kind. False positives: negatives where we find one of that kind. Values are
-//! never printed.
+//! never printed: `--misses KIND` (after the path) lists the missed examples of one
+//! kind in a masked form (each run of 12 or more token characters shown as its first
+//! four and its length), to see which shapes a rule does not take.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a measuring tool: it prints its table
 
@@ -51,8 +53,10 @@ fn kind_of(id: &str, name: &str) -> Option<&'static str> {
         "stripe-secret-key"
     } else if has("private key") || has("private-key") || has("private_key") && !has("id") {
         "private-key"
-    } else if has("gcp-service-account") || has("service account") {
+    } else if has("gcp-service-account") || has("service account") && (has("gcp") || has("google")) {
         "gcp-service-account"
+    } else if has("web token secret") {
+        "jwt-signing-secret"
     } else if has("jwt") || has("json web token") {
         "jwt"
     } else if has("openai") {
@@ -66,6 +70,13 @@ fn kind_of(id: &str, name: &str) -> Option<&'static str> {
     } else {
         return vendor_kind(&s);
     })
+}
+
+/// One source rule that covers two of our kinds, told apart by its example:
+/// detect-secrets' AWS detector takes key ids (`AKIA...`) and secret keys alike.
+fn refine(kind: &'static str, id: &str, example: &str) -> &'static str {
+    let key_id = ["AKIA", "ASIA", "ABIA", "ACCA", "A3T"].iter().any(|p| example.contains(p));
+    if id == "detect-secrets.aws_key" && key_id { "aws-access-key-id" } else { kind }
 }
 
 /// Whether our rule `rule` is of the vendor of `kind` (a GitHub OAuth token for
@@ -97,7 +108,8 @@ fn vendor_kind(s: &str) -> Option<&'static str> {
 
 fn main() -> ExitCode {
     let path = std::env::args().nth(1).unwrap_or_else(|| "../shared/corpora/secrets/examples.jsonl".into());
-    if let Some(rules) = std::env::args().nth(2) {
+    let show = (std::env::args().nth(2).as_deref() == Some("--misses")).then(|| std::env::args().nth(3)).flatten();
+    if let Some(rules) = std::env::args().nth(2).filter(|_| show.is_none()) {
         return imported(&path, &rules);
     }
     let text = match std::fs::read_to_string(&path) {
@@ -119,6 +131,7 @@ fn main() -> ExitCode {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if v["positive"].as_bool() == Some(true)
             && let Some(kind) = kind_of(v["rule_id"].as_str().unwrap_or(""), v["rule_name"].as_str().unwrap_or(""))
+                .map(|k| refine(k, v["rule_id"].as_str().unwrap_or(""), v["example"].as_str().unwrap_or("")))
         {
             positives.insert((kind, v["example"].as_str().unwrap_or("").to_string()));
         }
@@ -126,8 +139,8 @@ fn main() -> ExitCode {
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         let (id, name) = (v["rule_id"].as_str().unwrap_or(""), v["rule_name"].as_str().unwrap_or(""));
-        let Some(kind) = kind_of(id, name) else { continue };
         let example = v["example"].as_str().unwrap_or("");
+        let Some(kind) = kind_of(id, name).map(|k| refine(k, id, example)) else { continue };
         let found = scanner.scan(example).iter().any(|h| h.kind == kind || same_vendor(h.rule, kind));
         let e = stats.entry(kind).or_default();
         if v["positive"].as_bool().unwrap_or(false) {
@@ -136,6 +149,9 @@ fn main() -> ExitCode {
                 e[1] += 1;
             } else {
                 *missed.entry(kind).or_default().entry(id.to_string()).or_default() += 1;
+                if show.as_deref() == Some(kind) {
+                    println!("{id}: {}", masked(example));
+                }
             }
         } else if !positives.contains(&(kind, example.to_string())) {
             e[2] += 1;
@@ -157,6 +173,34 @@ fn main() -> ExitCode {
         println!("missed {kind}: {}", list.join(", "));
     }
     ExitCode::SUCCESS
+}
+
+/// `text` with each run of 12 or more token characters cut to its first four and
+/// its length: the shape of an example without its value.
+fn masked(text: &str) -> String {
+    let token = |c: char| c.is_ascii_alphanumeric() || "_-+/=.~".contains(c);
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once('\u{0}')) {
+        if token(c) {
+            run.push(c);
+            continue;
+        }
+        if run.len() >= 12 {
+            out.extend(run.chars().take(4));
+            out.push_str(&format!("…{{{}}}", run.len()));
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        match c {
+            '\u{0}' => {}
+            '\n' => out.push('⏎'),
+            c if c.is_control() => out.push('·'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Recall and false positives of an imported gitleaks-style rule file on the

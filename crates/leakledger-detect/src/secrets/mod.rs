@@ -71,7 +71,9 @@ pub struct Rule {
     pub keywords: &'static [&'static str],
     /// The regex.
     pub pattern: &'static str,
-    /// The capture group holding the secret value (0: the whole match).
+    /// The capture group holding the secret value (0: the whole match). When it
+    /// did not take part in a match, the first later group that did holds it
+    /// (alternatives that capture the value each their own way).
     pub group: usize,
     /// Minimum Shannon entropy of the value, in bits per character.
     pub min_entropy: Option<f64>,
@@ -85,6 +87,26 @@ pub struct Rule {
     pub positives: &'static [&'static str],
     /// Texts the rule must not find a secret in.
     pub negatives: &'static [&'static str],
+}
+
+impl Rule {
+    /// The fields most rules leave as they are, for struct update syntax
+    /// (`..Rule::DEFAULT`): the value in group 1, no entropy floor, no
+    /// validator, nothing shown of the value, a specific (not generic) rule.
+    pub const DEFAULT: Rule = Rule {
+        id: "",
+        kind: "",
+        severity: Severity::Medium,
+        keywords: &[],
+        pattern: "",
+        group: 1,
+        min_entropy: None,
+        validator: None,
+        display: "",
+        generic: false,
+        positives: &[],
+        negatives: &[],
+    };
 }
 
 /// One secret found in a text.
@@ -362,12 +384,13 @@ impl Scanner {
             if rule.keywords.is_empty() {
                 return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
             }
-            let reach = if rule.kind == "private-key" {
-                16 << 10
-            } else if any_case {
-                1 << 10
-            } else {
-                512
+            // How far past its keyword a rule's match may end: PEM blocks and
+            // JWTs (claims of a kilobyte or more are common) run long.
+            let reach = match rule.kind {
+                "private-key" => 16 << 10,
+                "jwt" => 8 << 10,
+                _ if any_case => 1 << 10,
+                _ => 512,
             };
             compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
             for k in rule.keywords {
@@ -522,7 +545,13 @@ impl Scanner {
             let (start, end) = (floor_char(text, start), ceil_char(text, end));
             let window = &text[start..end];
             for caps in c.regex.captures_iter(window) {
-                let Some(m) = caps.get(c.rule.group) else { continue };
+                // The rule's group, or for a pattern of alternatives that each
+                // capture the value (quoted one way or another), the first later
+                // group that took part.
+                let g = c.rule.group;
+                let Some(m) = caps.get(g).or_else(|| (g.max(1)..caps.len()).find_map(|i| caps.get(i))) else {
+                    continue;
+                };
                 if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
                     continue;
                 }

@@ -14,13 +14,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["AKIA", "ASIA", "ABIA", "ACCA", "A3T"],
         pattern: r"\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "A",
-        generic: false,
         positives: &[r"AWS_ACCESS_KEY_ID=AKIAFAKEFAKEFAKE2345", r#"{"key": "ASIAFAKEFAKEFAKE7777"}"#],
         negatives: &[r"AKIAFAKE", r"xAKIAFAKEFAKEFAKE2345y", r"AKIAIOSFODNN7EXAMPLE"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "aws-secret-access-key",
@@ -28,11 +25,7 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["secret_access_key", "secretaccesskey", "secret-access-key", "secretAccessKey", "SecretAccessKey"],
         pattern: r#"(?i)(?:aws)?[_-]?secret[_-]?access[_-]?key["']?\s*(?:=>|[:=])\s*["']?([A-Za-z0-9/+]{40})(?:["'\s,;]|$)"#,
-        group: 1,
         min_entropy: Some(3.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             r"AWS_SECRET_ACCESS_KEY=FAKEfake0123456789/FAKEfake+abcdEFGHijkl",
             r"aws_secret_access_key = FAKEfake0123456789/FAKEfake+abcdEFGHijkl",
@@ -40,6 +33,7 @@ pub static BUILTIN: &[Rule] = &[
             r"aws_secret_access_key => FAKEfake0123456789/FAKEfake+abcdEFGHijkl",
         ],
         negatives: &[r"AWS_SECRET_ACCESS_KEY=<your-secret-key>", r"aws_secret_access_key = ${AWS_SECRET}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "github-pat",
@@ -47,13 +41,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ghp_"],
         pattern: r"\b(ghp_[A-Za-z0-9]{36})\b",
-        group: 1,
-        min_entropy: None,
         validator: Some(Validator::GithubCrc32),
         display: "ghp_",
-        generic: false,
         positives: &[r"token: ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfa000000"],
         negatives: &[r"ghp_short", r"ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfa0000001234"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "github-fine-grained-pat",
@@ -61,13 +53,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["github_pat_"],
         pattern: r"\b(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "github_pat_",
-        generic: false,
         positives: &[r"github_pat_FAKEfakeFAKEfakeFAKE00_FAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfake000"],
         negatives: &[r"github_pat_tooShort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "github-oauth-app-token",
@@ -75,13 +64,34 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["gho_", "ghu_", "ghs_", "ghr_"],
         pattern: r"\b((?:gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})\b",
-        group: 1,
-        min_entropy: None,
         validator: Some(Validator::GithubCrc32),
         display: "gh?_",
-        generic: false,
         positives: &[r"gho_FAKEfakeFAKEfakeFAKEfakeFAKEfa000000"],
         negatives: &[r"gho_short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "github-refresh-token",
+        kind: "github-token",
+        severity: Severity::High,
+        keywords: &["ghr_"],
+        pattern: r"\b(ghr_[A-Za-z0-9]{76})\b",
+        min_entropy: Some(3.5),
+        display: "ghr_",
+        positives: &[r"refresh_token=ghr_FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKE"],
+        negatives: &[r"ghr_short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "github-oauth-client-secret",
+        kind: "github-token",
+        severity: Severity::High,
+        keywords: &["github"],
+        pattern: r##"(?i)github[\w.\-]{0,20}secret[\w\-]{0,10}["']?\s*[:=]\s*["']?([0-9a-f]{40})\b"##,
+        min_entropy: Some(3.0),
+        positives: &[r"GITHUB_CLIENT_SECRET=fa4e0123fa4e4fa4afa40123456789abfa4e0123"],
+        negatives: &[r"GITHUB_CLIENT_SECRET=${GITHUB_CLIENT_SECRET}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "slack-token",
@@ -91,31 +101,40 @@ pub static BUILTIN: &[Rule] = &[
         // Bot, user, app, refresh and the legacy shapes: digit groups, then a
         // random tail.
         pattern: r"\b(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "xox?-",
-        generic: false,
         positives: &[
             r"SLACK_BOT_TOKEN=xoxb-1234567890-1234567890123-FAKEfakeFAKEfakeFAKEfake",
             r#"token = "xoxb-12345678901-FAKEfakeFAKEfake12345678""#,
             r#"slackToken = "xoxs-123456789012-123456789-1234567890-fa4efa4efa""#,
         ],
         negatives: &[r"xoxb-123-456-abc", r"xoxb-"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "slack-app-token",
+        kind: "slack-token",
+        severity: Severity::High,
+        keywords: &["xapp-"],
+        pattern: r"\b(xapp-\d-[A-Z0-9]{6,16}-\d{6,16}-[0-9a-f]{20,80})\b",
+        display: "xapp-",
+        positives: &[r#"SLACK_APP_TOKEN="xapp-1-AFAKE00000-1234567890123-fa4efa4efa4efa4efa4efa4efa4efa4e""#],
+        negatives: &[r"xapp-1-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "slack-webhook",
         kind: "slack-webhook",
         severity: Severity::High,
         keywords: &["hooks.slack.com"],
-        pattern: r"(https?://hooks\.slack\.com/services/T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})",
-        group: 1,
-        min_entropy: None,
-        validator: None,
+        // Incoming webhooks (`services/T.../B.../...`) and workflow triggers.
+        pattern: r"(https?://hooks\.slack\.com/(?:services/T[A-Za-z0-9]{6,12}/B[A-Za-z0-9]{6,12}/[A-Za-z0-9]{20,32}|(?:workflows|triggers)/T[A-Za-z0-9]{6,12}/A[A-Za-z0-9]{6,12}/[0-9]{6,24}/[A-Za-z0-9]{20,40}))",
         display: "https://hooks.slack.com/services/",
-        generic: false,
-        positives: &[r"https://hooks.slack.com/services/TFAKE0000/BFAKE0000/FAKEfakeFAKEfakeFAKEfake"],
+        positives: &[
+            r"https://hooks.slack.com/services/TFAKE0000/BFAKE0000/FAKEfakeFAKEfakeFAKEfake",
+            r"https://hooks.slack.com/workflows/TFAKE0000/AFAKE0000/123456789012345678/FAKEfakeFAKEfakeFAKEfake",
+        ],
         negatives: &[r"https://hooks.slack.com/services/"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "stripe-secret-key",
@@ -123,35 +142,31 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["sk_live_", "rk_live_"],
         pattern: r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,247})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sk_live_",
-        generic: false,
         positives: &[r"STRIPE_SECRET_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00"],
         negatives: &[r"sk_test_51FAKEfakeFAKEfakeFAKEfake00", r"sk_live_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "private-key",
         kind: "private-key",
         severity: Severity::Critical,
-        keywords: &["PRIVATE KEY-----"],
+        keywords: &["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"],
         // Lines end in real newlines or in `\n` escapes (a key inside a JSON
         // string of a file that was itself logged inside JSON).
         pattern: r"(-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----(?:\\[nr]|\s|[A-Za-z0-9+/=:,.\-])*?-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----)",
-        group: 1,
-        min_entropy: None,
         validator: Some(Validator::PemBody),
         display: "-----BEGIN",
-        generic: false,
         positives: &[
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\nFAKEfake==\n-----END RSA PRIVATE KEY-----",
             r"-----BEGIN PRIVATE KEY-----\nMIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQWGBFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\n=FAKE\n-----END PGP PRIVATE KEY BLOCK-----",
         ],
         negatives: &[
             "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
             "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----", // fake: no body
         ],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gcp-service-account",
@@ -159,13 +174,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["private_key_id"],
         pattern: r#"\\?"private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})\\?""#,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[r#"{"type": "service_account", "private_key_id": "fa4efa4efa4efa4efa4efa4efa4efa4efa4e0000"}"#],
         negatives: &[r#""private_key_id": "abc""#],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "database-url-password",
@@ -185,31 +196,35 @@ pub static BUILTIN: &[Rule] = &[
             "jdbc:",
         ],
         pattern: r#"\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|rediss?|amqps?|mssql)://[^\s:/@"'<>]{1,64}:([^\s@/"'<>$]{4,128})@[A-Za-z0-9.\-_\[\]]+"#,
-        group: 1,
         min_entropy: Some(2.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[r"DATABASE_URL=postgres://app:FakePassw0rdFake@db.internal:5432/app"],
         negatives: &[
             r"postgres://user:changeme@localhost:5432/app",
             r"postgres://user:${DB_PASSWORD}@db/app",
             r"postgres://localhost/app",
         ],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "jwt",
         kind: "jwt",
         severity: Severity::Medium,
         keywords: &["eyJ"],
-        pattern: r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_\-+/]{10,}={0,2})",
-        group: 1,
-        min_entropy: None,
-        validator: None,
+        // Signed (three parts), unsigned (`alg: none`: the third part empty, the
+        // dot kept) or encrypted (JWE: five parts, only the header is JSON).
+        pattern: r"\b(eyJ[A-Za-z0-9_-]{8,}\.(?:eyJ[A-Za-z0-9_-]{8,}\.(?:[A-Za-z0-9_\-+/]{10,}={0,2})?|[A-Za-z0-9_-]{0,1024}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}))",
         display: "eyJ",
-        generic: false,
-        positives: &[r"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake"],
-        negatives: &[r"eyJhbGciOiJIUzI1NiJ9", r"eyJhbGciOiJIUzI1NiJ9.notjson.x"],
+        positives: &[
+            r"Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake",
+            r#"token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYWtlIn0.";"#,
+            r"eyJhbGciOiJSU0EtT0FFUCJ9.FAKEfakeFAKEfake.FAKEfakeFAKE.FAKEfakeFAKEfakeFAKE.FAKEfakeFAKE",
+        ],
+        negatives: &[
+            r"eyJhbGciOiJIUzI1NiJ9",
+            r"eyJhbGciOiJIUzI1NiJ9.notjson.x",
+            r"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0",
+        ],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "openai-api-key",
@@ -217,13 +232,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["T3BlbkFJ"],
         pattern: r"\b(sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,74}T3BlbkFJ[A-Za-z0-9_-]{20,74})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sk-",
-        generic: false,
         positives: &[r"OPENAI_API_KEY=sk-FAKEfakeFAKEfakeFAKET3BlbkFJFAKEfakeFAKEfakeFAKE"],
         negatives: &[r"sk-T3BlbkFJ"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "anthropic-api-key",
@@ -231,15 +243,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["sk-ant-"],
         pattern: r"\b(sk-ant-(?:api03|admin01)-[A-Za-z0-9_\-]{93}AA)(?:[^A-Za-z0-9_\-]|$)",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sk-ant-",
-        generic: false,
         positives: &[
             r"ANTHROPIC_API_KEY=sk-ant-api03-FAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfAA",
         ],
         negatives: &[r"sk-ant-api03-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "npm-token",
@@ -247,13 +256,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["npm_"],
         pattern: r"\b(npm_[A-Za-z0-9]{36})\b",
-        group: 1,
-        min_entropy: None,
         validator: Some(Validator::GithubCrc32),
         display: "npm_",
-        generic: false,
         positives: &[r"//registry.npmjs.org/:_authToken=npm_FAKEfakeFAKEfakeFAKEfakeFAKEfa000000"],
         negatives: &[r"npm_config_cache=/tmp"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "npm-legacy-token",
@@ -261,13 +268,38 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["_authToken"],
         pattern: r"_authToken\s*=\s*([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b",
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[r"//registry.npmjs.org/:_authToken=fa4efa4e-fa4e-4fa4-afa4-efa4efa4efa4"],
         negatives: &[r"//registry.npmjs.org/:_authToken=${NPM_TOKEN}"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "wireguard-private-key",
+        kind: "private-key",
+        severity: Severity::Critical,
+        // A WireGuard config's private or preshared key: 32 bytes in base64.
+        keywords: &["PrivateKey", "PresharedKey"],
+        pattern: r"(?m)^\s*(?:PrivateKey|PresharedKey)\s*=\s*([A-Za-z0-9+/]{43}=)",
+        min_entropy: Some(3.5),
+        positives: &["[Interface]\nAddress = 10.0.0.2/32\nPrivateKey = FAKEfake0123+/9876FAKEfake0123+/9876FAKEfaA=\n"],
+        negatives: &["PrivateKey = <your key here>"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "jwt-signing-secret",
+        kind: "jwt-signing-secret",
+        severity: Severity::Critical,
+        // The key that signs tokens (whoever holds it can forge any): a `secret`
+        // under or beside a `jwt` name, in YAML, JSON, TOML or env files.
+        keywords: &["jwt"],
+        pattern: r##"(?i)jwt[\w\-]{0,20}(?:["']?\s*:\s*\n\s+[\w\-]{0,20})?secret[\w\-]{0,20}["']?\s*[:=]\s*(?:"([^"\n]{12,200})"|'([^'\n]{12,200})'|([^\s"',;]{16,200}))"##,
+        min_entropy: Some(3.0),
+        positives: &[
+            "jwt:\n  secret: \"FAKEfake0123456789FAKEfake012345\"\n",
+            "JWT_SECRET=FAKEfake0123456789FAKEfake",
+            "jwtsecret: 'F4k3-s3cr3t/v4lu3_w1th#punctuation!'",
+        ],
+        negatives: &["JWT_SECRET=${JWT_SECRET}", "jwt_secret: changeme"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "private-key-base64",
@@ -276,15 +308,12 @@ pub static BUILTIN: &[Rule] = &[
         // base64 of "-----BEGIN": a PEM key wrapped once more, as config values do.
         keywords: &["LS0tLS1CRUdJTi"],
         pattern: r"(LS0tLS1CRUdJTi[A-Za-z0-9+/]{0,40}?(?:UFJJVkFURSBLRVkt|BSSVZBVEUgS0VZL|QUklWQVRFIEtFWS0)[A-Za-z0-9+/]{80,}={0,2})",
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "LS0tLS1CRUdJTi",
-        generic: false,
         positives: &[
             r"PRIVATE_KEY_B64=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFRkFLRWZha2VGQUtFZmFrZUZBS0VmYWtlRkFLRWZha2VGQUtFZmFrZUZBS0VmYWtlRkFLRWZha2VGQUtFZmFrZQ==",
         ],
         negatives: &[r"LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0K"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "generic-secret-assignment",
@@ -292,16 +321,14 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["secret", "signing", "passwd", "password", "token"],
         pattern: r#"(?i)\b(?:secret|secret[_-]?key|[a-z]+[.-]signing[-_]secret|signing[-_]secret|client[-_]secret|api[-_]secret|passwd|password|auth[-_]token|access[-_]token)["']?\s*[:=]\s*["']?([A-Za-z0-9+/=_\-]{16,128})(?:["'\s,;]|$)"#,
-        group: 1,
         min_entropy: Some(3.8),
-        validator: None,
-        display: "",
         generic: true,
         positives: &[
             r#"SECRET_KEY = "FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1Hs5Jd0G""#,
             r"app.jwt.signing-secret=FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1Hs5Jd0G",
         ],
         negatives: &[r"password=changeme", r"api_key=<your-key>", r#"secret = "aaaaaaaaaaaaaaaaaaaaaaaa""#],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gcp-api-key",
@@ -309,16 +336,13 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["AIza"],
         pattern: r##"\b(AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "AIza",
-        generic: false,
         positives: &[
             "GOOGLE_API_KEY=AIzaFAKEfake0123_-9876FAKEfake0123_-987",
             "{\"apiKey\": \"AIzaFAKEfake0123_-9876FAKEfake0123_-987\"}",
         ],
         negatives: &["AIzaShort", "AIzaFAKEfake0123_-9876FAKEfake0123_-9876FAKE"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gcp-oauth-client-secret",
@@ -326,13 +350,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["GOCSPX-"],
         pattern: r##"\b(GOCSPX-[0-9A-Za-z_\-]{28})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "GOCSPX-",
-        generic: false,
         positives: &["client_secret: GOCSPX-FAKEfake0123_-9876FAKEfake01"],
         negatives: &["GOCSPX-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gcp-oauth-access-token",
@@ -340,13 +361,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["ya29."],
         pattern: r##"\b(ya29\.[0-9A-Za-z_\-]{30,300})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "ya29.",
-        generic: false,
         positives: &["Authorization: Bearer ya29.FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa"],
         negatives: &["ya29.short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "azure-storage-account-key",
@@ -354,15 +372,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["AccountKey="],
         pattern: r##"AccountKey=([A-Za-z0-9+/]{86}==)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "DefaultEndpointsProtocol=https;AccountName=fake;AccountKey=FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/==;EndpointSuffix=core.windows.net",
         ],
         negatives: &["AccountKey=short=="],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "azure-sas-token",
@@ -370,15 +384,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["sig="],
         pattern: r##"[?&]sv=\d{4}-\d{2}-\d{2}&[^\s\"'<>]{0,200}?\bsig=([A-Za-z0-9%+/]{30,100}={0,2}(?:%3D){0,2})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "https://fake.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=r&se=2030-01-01T00:00:00Z&sig=FAKEfake0123456789FAKEfake0123456789FAKEfak%3D",
         ],
         negatives: &["https://fake/?sig=abc"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "azure-ad-client-secret",
@@ -386,13 +396,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["8Q~", "7Q~"],
         pattern: r##"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.\-]{3}[78]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["AZURE_CLIENT_SECRET=Fak8Q~FAKEfake0123456789FAKEfake01234567"],
         negatives: &["8Q~short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "digitalocean-token",
@@ -400,13 +406,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["dop_v1_", "doo_v1_", "dor_v1_"],
         pattern: r##"\b((?:dop|doo|dor)_v1_[a-f0-9]{64})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "do?_v1_",
-        generic: false,
         positives: &["DIGITALOCEAN_TOKEN=dop_v1_fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678"],
         negatives: &["dop_v1_fa4e0123456789bcdfa4"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "alibaba-access-key-id",
@@ -414,13 +417,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["LTAI"],
         pattern: r##"\b(LTAI[A-Za-z0-9]{20})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "LTAI",
-        generic: false,
         positives: &["ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIFAKEfake0123456789FA"],
         negatives: &["LTAIshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "heroku-api-key",
@@ -428,13 +428,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["HRKU-"],
         pattern: r##"\b(HRKU-AA[0-9A-Za-z_\-]{58})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "HRKU-",
-        generic: false,
         positives: &["HEROKU_API_KEY=HRKU-AAFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKE"],
         negatives: &["HRKU-AAshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "cloudflare-origin-ca-key",
@@ -442,15 +439,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["v1.0-"],
         pattern: r##"\b(v1\.0-[a-f0-9]{24}-[a-f0-9]{146})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "CF_ORIGIN_CA_KEY=v1.0-fa4e0123456789bcdfa4e012-fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345",
         ],
         negatives: &["v1.0-fa4e0123456789bcdfa4e012"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "fly-io-token",
@@ -458,13 +451,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["fo1_", "fm2_"],
         pattern: r##"\b((?:fo1_[A-Za-z0-9_\-]{43}|fm2_[A-Za-z0-9+/=_\-]{100,}))"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "f?_",
-        generic: false,
         positives: &["FLY_API_TOKEN=fo1_FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak"],
         negatives: &["fo1_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "scaleway-secret-key",
@@ -473,12 +463,9 @@ pub static BUILTIN: &[Rule] = &[
         keywords: &["SCW"],
         pattern: r##"\b(SCW[A-Z0-9]{17})\b[\s\S]{0,200}?\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"##,
         group: 2,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["SCW_ACCESS_KEY=SCWFAKE0123456789FAK\nSCW_SECRET_KEY=fa4e0123-fa4e-4fa4-afa4-0123456789ab"],
         negatives: &["SCWFAKE0123456789FAK"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "ibm-cloud-api-key",
@@ -486,13 +473,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ibm", "IBM"],
         pattern: r##"(?i)ibm[_\-]?(?:cloud[_\-]?)?api[_\-]?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9_\-]{44})(?:[\"'\s,;]|$)"##,
-        group: 1,
         min_entropy: Some(3.0),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["IBM_CLOUD_API_KEY=FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake"],
         negatives: &["IBM_CLOUD_API_KEY=short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gitlab-pat",
@@ -500,13 +484,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glpat-"],
         pattern: r##"\b(glpat-(?:[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{7,9}|[0-9A-Za-z_\-]{20}))(?:[^0-9A-Za-z_\-.]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "glpat-",
-        generic: false,
         positives: &["GITLAB_TOKEN=glpat-FAKEfake0123_-9876FA"],
         negatives: &["glpat-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gitlab-pipeline-trigger-token",
@@ -514,13 +495,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glptt-"],
         pattern: r##"\b(glptt-[0-9a-f]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "glptt-",
-        generic: false,
         positives: &["curl -F token=glptt-fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["glptt-fa4e012345"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gitlab-runner-token",
@@ -528,13 +506,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glrt-", "GR1348941"],
         pattern: r##"\b((?:glrt-t\d_[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{7,9}|(?:glrt-|GR1348941)[0-9A-Za-z_\-]{20}))(?:[^0-9A-Za-z_\-.]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "glrt-",
-        generic: false,
         positives: &["token = \"glrt-FAKEfake0123_-9876FA\""],
         negatives: &["glrt-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gitlab-deploy-token",
@@ -542,13 +517,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["gldt-"],
         pattern: r##"\b(gldt-[0-9A-Za-z_\-]{20})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "gldt-",
-        generic: false,
         positives: &["gldt-FAKEfake0123_-9876FA"],
         negatives: &["gldt-abc"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "gitlab-other-token",
@@ -556,16 +528,13 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-"],
         pattern: r##"\b((?:glft|glsoat)-[0-9A-Za-z_\-]{20}|glimt-[0-9A-Za-z_\-]{25}|glagent-[0-9A-Za-z_\-]{50}|gloas-[0-9a-f]{64}|glcbt-[0-9a-fA-F]{1,5}_[0-9A-Za-z_\-]{20})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "gl",
-        generic: false,
         positives: &[
             "feed token glft-FAKEfake0123_-9876FA",
             "glagent-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-",
         ],
         negatives: &["glft-abc"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "bitbucket-app-password",
@@ -573,13 +542,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ATBB"],
         pattern: r##"\b(ATBB[a-zA-Z0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "ATBB",
-        generic: false,
         positives: &["BITBUCKET_APP_PASSWORD=ATBBFAKEfake0123456789FAKEfake012345"],
         negatives: &["ATBBshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "atlassian-api-token",
@@ -587,15 +553,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ATATT3"],
         pattern: r##"\b(ATATT3[A-Za-z0-9_\-=]{186})(?:[^A-Za-z0-9_\-=]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "ATATT3",
-        generic: false,
         positives: &[
             "JIRA_API_TOKEN=ATATT3FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa",
         ],
         negatives: &["ATATT3short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "circleci-token",
@@ -603,13 +566,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["CCIPAT_", "CCIPRJ_"],
         pattern: r##"\b(CCIP(?:AT|RJ)_[A-Za-z0-9]{22}_[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "CCIP",
-        generic: false,
         positives: &["CIRCLE_TOKEN=CCIPAT_FAKEfake0123456789FAKE_fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["CCIPAT_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "buildkite-token",
@@ -617,13 +577,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["bkua_"],
         pattern: r##"\b(bkua_[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "bkua_",
-        generic: false,
         positives: &["BUILDKITE_API_TOKEN=bkua_fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["bkua_fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "doppler-token",
@@ -631,29 +588,23 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
         pattern: r##"\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "dp.",
-        generic: false,
         positives: &["DOPPLER_TOKEN=dp.pt.FAKEfake0123456789FAKEfake0123456789FAKEfak"],
         negatives: &["dp.pt.short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "hashicorp-vault-token",
         kind: "vault-token",
         severity: Severity::Critical,
         keywords: &["hvs.", "hvb.", "hvr."],
-        pattern: r##"\b(hv[sbr]\.[A-Za-z0-9_\-]{24,200})(?:[^A-Za-z0-9_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
+        pattern: r##"\b(hv[sbr]\.[A-Za-z0-9_\-]{24,400})(?:[^A-Za-z0-9_\-]|$)"##,
         display: "hv?.",
-        generic: false,
         positives: &[
             "VAULT_TOKEN=hvs.FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876",
         ],
         negatives: &["hvs.short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "hashicorp-terraform-token",
@@ -661,15 +612,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &[".atlasv1."],
         pattern: r##"\b([A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9\-_=]{60,70})(?:[^A-Za-z0-9\-_=]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "token = \"FAKEfake012345.atlasv1.FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_\"",
         ],
         negatives: &["x.atlasv1.short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "pulumi-token",
@@ -677,13 +624,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["pul-"],
         pattern: r##"\b(pul-[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "pul-",
-        generic: false,
         positives: &["PULUMI_ACCESS_TOKEN=pul-fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["pul-fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "harness-token",
@@ -691,13 +635,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["pat.", "sat."],
         pattern: r##"\b((?:pat|sat)\.[A-Za-z0-9_\-]{22}\.[a-f0-9]{24}\.[A-Za-z0-9]{20})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["HARNESS_API_KEY=pat.FAKEfake0123_-9876FAKE.fa4e0123456789bcdfa4e012.FAKEfake0123456789FA"],
         negatives: &["pat.short.x"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "grafana-cloud-token",
@@ -705,15 +645,30 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glc_"],
         pattern: r##"\b(glc_[A-Za-z0-9+/]{32,400}={0,2})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "glc_",
-        generic: false,
         positives: &[
             "GRAFANA_CLOUD_TOKEN=glc_FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake",
         ],
         negatives: &["glc_short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "grafana-api-key",
+        kind: "grafana-token",
+        severity: Severity::High,
+        // Legacy API keys: base64 of `{"k":"...","n":"...","id":N}`.
+        keywords: &["eyJrIjoi"],
+        // After a space, quote or colon only: `?r=eyJrIjoi...` is a Power BI link.
+        pattern: r##"(?:^|[\s"'`:(])(eyJrIjoi[A-Za-z0-9+/]{60,200}={0,2})"##,
+        display: "eyJrIjoi",
+        positives: &[
+            "Authorization: Bearer eyJrIjoiFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123==",
+        ],
+        negatives: &[
+            "eyJrIjoishort",
+            "https://app.powerbi.com/view?r=eyJrIjoiFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123==",
+        ],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "grafana-service-account-token",
@@ -721,13 +676,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glsa_"],
         pattern: r##"\b(glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "glsa_",
-        generic: false,
         positives: &["GRAFANA_TOKEN=glsa_FAKEfake0123456789FAKEfake012345_fa4e0123"],
         negatives: &["glsa_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "new-relic-key",
@@ -735,13 +687,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["NRAK-", "NRII-", "NRAA-"],
         pattern: r##"\b((?:NRAK|NRII|NRAA)-[A-Z0-9]{27,32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "NR",
-        generic: false,
         positives: &["NEW_RELIC_API_KEY=NRAK-FAKE0123456789FAKE012345678"],
         negatives: &["NRAK-SHORT"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "sentry-token",
@@ -749,13 +698,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["sntrys_", "sntryu_"],
         pattern: r##"\b(sntrys_eyJ[A-Za-z0-9+/=_]{60,}|sntryu_[a-f0-9]{64})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sntry",
-        generic: false,
         positives: &["SENTRY_AUTH_TOKEN=sntryu_fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678"],
         negatives: &["sntryu_fa4e012345"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "dynatrace-token",
@@ -763,15 +709,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["dt0c01."],
         pattern: r##"\b(dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "dt0c01.",
-        generic: false,
         positives: &[
             "DT_API_TOKEN=dt0c01.FAKE0123456789FAKE012345.FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123",
         ],
         negatives: &["dt0c01.SHORT"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "datadog-api-key",
@@ -779,16 +722,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["datadog", "DATADOG", "DD_API_KEY", "dd_api_key", "DD_APP_KEY"],
         pattern: r##"(?i)(?:datadog|dd)[_\-]?(?:api|app(?:lication)?)[_\-]?key[\"']?\s*[:=]\s*[\"']?([a-f0-9]{32}|[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "DD_API_KEY=fa4e0123456789bcdfa4e0123456789b",
             "datadog_app_key: fa4e0123456789bcdfa4e0123456789bcdfa4e01",
         ],
         negatives: &["DD_API_KEY=${DD_API_KEY}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "age-secret-key",
@@ -796,13 +735,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["AGE-SECRET-KEY-1"],
         pattern: r##"\b(AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "AGE-SECRET-KEY-1",
-        generic: false,
         positives: &["AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE"],
         negatives: &["AGE-SECRET-KEY-1SHORT"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "onepassword-service-account-token",
@@ -810,15 +746,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["ops_eyJ"],
         pattern: r##"\b(ops_eyJ[A-Za-z0-9+/]{250,}={0,3})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "ops_",
-        generic: false,
         positives: &[
             "OP_SERVICE_ACCOUNT_TOKEN=ops_eyJFAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake",
         ],
         negatives: &["ops_eyJshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "databricks-token",
@@ -826,13 +759,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["dapi"],
         pattern: r##"\b(dapi[a-f0-9]{32}(?:-\d)?)\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "dapi",
-        generic: false,
         positives: &["DATABRICKS_TOKEN=dapifa4e0123456789bcdfa4e0123456789b"],
         negatives: &["dapifa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "planetscale-token",
@@ -840,13 +770,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["pscale_tkn_", "pscale_pw_", "pscale_oauth_"],
         pattern: r##"\b(pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.\-]{32,64})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "pscale_",
-        generic: false,
         positives: &["password: pscale_pw_FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak"],
         negatives: &["pscale_pw_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "supabase-token",
@@ -854,13 +781,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["sbp_"],
         pattern: r##"\b(sbp_[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sbp_",
-        generic: false,
         positives: &["SUPABASE_ACCESS_TOKEN=sbp_fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["sbp_fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "prefect-token",
@@ -868,13 +792,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["pnu_"],
         pattern: r##"\b(pnu_[A-Za-z0-9]{36})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "pnu_",
-        generic: false,
         positives: &["PREFECT_API_KEY=pnu_FAKEfake0123456789FAKEfake0123456789"],
         negatives: &["pnu_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "infracost-key",
@@ -882,29 +803,24 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["ico-"],
         pattern: r##"\b(ico-[A-Za-z0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "ico-",
-        generic: false,
         positives: &["INFRACOST_API_KEY=ico-FAKEfake0123456789FAKEfake012345"],
         negatives: &["ico-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "pypi-token",
         kind: "pypi-token",
         severity: Severity::Critical,
-        keywords: &["pypi-AgEIcHlwaS5vcmc"],
-        pattern: r##"\b(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
+        // Tokens of pypi.org and of test.pypi.org (the macaroon's location, in base64).
+        keywords: &["pypi-AgEIcHlwaS5vcmc", "pypi-AgENdGVzdC5weXBpLm9yZw"],
+        pattern: r##"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})"##,
         display: "pypi-",
-        generic: false,
         positives: &[
             "password = pypi-AgEIcHlwaS5vcmcFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-98",
         ],
         negatives: &["pypi-AgEIcHlwaS5vcmcshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "rubygems-token",
@@ -912,13 +828,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["rubygems_"],
         pattern: r##"\b(rubygems_[a-f0-9]{48})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "rubygems_",
-        generic: false,
         positives: &["GEM_HOST_API_KEY=rubygems_fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789"],
         negatives: &["rubygems_fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "nuget-api-key",
@@ -926,13 +839,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["oy2"],
         pattern: r##"\b(oy2[a-z0-9]{43})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "oy2",
-        generic: false,
         positives: &["nuget push -k oy2fake0123456789fake0123456789fake0123456789f"],
         negatives: &["oy2short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "docker-hub-pat",
@@ -940,13 +850,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["dckr_pat_", "dckr_oat_"],
         pattern: r##"\b(dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,32})(?:[^A-Za-z0-9_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "dckr_",
-        generic: false,
         positives: &["DOCKERHUB_TOKEN=dckr_pat_FAKEfake0123_-9876FAKEfake0"],
         negatives: &["dckr_pat_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "clojars-token",
@@ -954,13 +861,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["CLOJARS_"],
         pattern: r##"\b(CLOJARS_[a-z0-9]{60})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "CLOJARS_",
-        generic: false,
         positives: &["CLOJARS_fake0123456789fake0123456789fake0123456789fake0123456789fake"],
         negatives: &["CLOJARS_USERNAME"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "crates-io-token",
@@ -968,13 +872,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["cio"],
         pattern: r##"\b(cio[A-Za-z0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "cio",
-        generic: false,
         positives: &["CARGO_REGISTRY_TOKEN=cioFAKEfake0123456789FAKEfake012345"],
         negatives: &["cioShort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "artifactory-token",
@@ -982,13 +883,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["AKCp", "cmVmd"],
         pattern: r##"\b(AKCp[A-Za-z0-9]{69}|cmVmdGtuOjAxOj[A-Za-z0-9]{50,})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["ARTIFACTORY_API_KEY=AKCpFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456"],
         negatives: &["AKCpshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "hex-pm-key",
@@ -996,13 +893,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["HEX_API_KEY"],
         pattern: r##"HEX_API_KEY[\"']?\s*[:=]\s*[\"']?([a-f0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["HEX_API_KEY=fa4e0123456789bcdfa4e0123456789b"],
         negatives: &["HEX_API_KEY=${KEY}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "stripe-test-key",
@@ -1010,13 +903,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Low,
         keywords: &["sk_test_", "rk_test_"],
         pattern: r##"\b((?:sk|rk)_test_[A-Za-z0-9]{24,247})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sk_test_",
-        generic: false,
         positives: &["STRIPE_KEY=sk_test_FAKEfake0123456789FAKEfake0123"],
         negatives: &["sk_test_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "stripe-webhook-secret",
@@ -1024,13 +914,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["whsec_"],
         pattern: r##"\b(whsec_[A-Za-z0-9+/]{32,64})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "whsec_",
-        generic: false,
         positives: &["STRIPE_WEBHOOK_SECRET=whsec_FAKEfake0123456789FAKEfake012345"],
         negatives: &["whsec_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "square-token",
@@ -1038,16 +925,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["EAAA", "sq0atp-", "sq0csp-"],
         pattern: r##"\b(EAAA[A-Za-z0-9_\-]{60}|sq0atp-[A-Za-z0-9_\-]{22}|sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "SQUARE_ACCESS_TOKEN=EAAAFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa",
             "sq0csp-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak",
         ],
         negatives: &["EAAAshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "braintree-access-token",
@@ -1055,13 +938,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["access_token$production$", "access_token$sandbox$"],
         pattern: r##"(access_token\$(?:production|sandbox)\$[a-z0-9]{16}\$[a-f0-9]{32})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "access_token$",
-        generic: false,
         positives: &["BRAINTREE=access_token$production$fake0123456789fa$fa4e0123456789bcdfa4e0123456789b"],
         negatives: &["access_token$production$short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "shopify-token",
@@ -1069,13 +949,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["shpat_", "shpss_", "shpca_", "shppa_"],
         pattern: r##"\b(shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "shp",
-        generic: false,
         positives: &["SHOPIFY_ACCESS_TOKEN=shpat_fa4e0123456789bcdfa4e0123456789b"],
         negatives: &["shpat_fa4e012345"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "flutterwave-secret-key",
@@ -1083,13 +960,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["FLWSECK-", "FLWSECK_TEST-"],
         pattern: r##"\b(FLWSECK(?:_TEST)?-[a-h0-9]{32}-X)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "FLWSECK",
-        generic: false,
         positives: &["FLW_SECRET_KEY=FLWSECK-fa4e0123456789bcdfa4e0123456789b-X"],
         negatives: &["FLWSECK-short-X"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "plaid-access-token",
@@ -1097,13 +971,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["access-production-", "access-development-", "access-sandbox-"],
         pattern: r##"\b(access-(?:production|development|sandbox)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "access-",
-        generic: false,
         positives: &["access-production-fa4e0123-fa4e-4fa4-afa4-0123456789ab"],
         negatives: &["access-production-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "shippo-token",
@@ -1111,13 +982,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["shippo_live_", "shippo_test_"],
         pattern: r##"\b(shippo_(?:live|test)_[a-f0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "shippo_",
-        generic: false,
         positives: &["SHIPPO_TOKEN=shippo_live_fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
         negatives: &["shippo_live_fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "easypost-key",
@@ -1125,13 +993,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["EZAK", "EZTK"],
         pattern: r##"\b(EZ[AT]K[A-Za-z0-9]{54})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "EZ",
-        generic: false,
         positives: &["EASYPOST_API_KEY=EZAKFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789"],
         negatives: &["EZAKshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "slack-app-token",
@@ -1139,15 +1004,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["xapp-"],
         pattern: r##"\b(xapp-\d-[A-Z0-9]{9,12}-\d{9,16}-[a-f0-9]{32,80})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "xapp-",
-        generic: false,
         positives: &[
             "SLACK_APP_TOKEN=xapp-1-A0FAKE0FAKE-1234567890123-fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678",
         ],
         negatives: &["xapp-1-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "slack-config-token",
@@ -1155,16 +1017,13 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["xoxe.xox", "xoxe-"],
         pattern: r##"\b(xoxe\.xox[bp]-\d-[A-Za-z0-9]{150,180}|xoxe-\d-[A-Za-z0-9]{130,170})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "xoxe.",
-        generic: false,
         positives: &[
             "xoxe-1-FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake01",
             "xoxe.xoxp-1-FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE0123456789FAKE012345",
         ],
         negatives: &["xoxe.xoxp-1-SHORT"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "discord-webhook",
@@ -1172,15 +1031,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"],
         pattern: r##"(https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "https://discord",
-        generic: false,
         positives: &[
             "https://discord.com/api/webhooks/123456789012345678/FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-",
         ],
         negatives: &["https://discord.com/api/webhooks/"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "discord-bot-token",
@@ -1188,13 +1044,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["discord", "Discord", "DISCORD"],
         pattern: r##"(?i)discord[\w.\-]{0,20}[\"']?\s*[:=]\s*[\"']?([MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["DISCORD_BOT_TOKEN=MTAFAKEfake0123_-9876FAKEf.FAKEfa.FAKEfake0123_-9876FAKEfake0"],
         negatives: &["DISCORD_BOT_TOKEN=short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "telegram-bot-token",
@@ -1202,13 +1054,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &[":AA"],
         pattern: r##"\b([0-9]{8,10}:AA[0-9A-Za-z_\-]{33})(?:[^0-9A-Za-z_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["TELEGRAM_BOT_TOKEN=1234567890:AAFAKEfake0123_-9876FAKEfake0123_-9"],
         negatives: &["12:AAshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "teams-webhook",
@@ -1216,15 +1064,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["webhook.office.com/webhookb2/", "outlook.office.com/webhook", "outlook.office365.com/webhook"],
         pattern: r##"(https://(?:[a-z0-9\-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook(?:b2)?)/[a-z0-9\-]{36}@[a-z0-9\-]{36}/IncomingWebhook/[a-f0-9]{32}/[a-z0-9\-]{36}(?:/[A-Za-z0-9_\-]{20,})?)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "https://",
-        generic: false,
         positives: &[
             "https://fake.webhook.office.com/webhookb2/fa4e0123-fa4e-4fa4-afa4-0123456789ab@fa4e0123-fa4e-4fa4-afa4-0123456789ab/IncomingWebhook/fa4e0123456789bcdfa4e0123456789b/fa4e0123-fa4e-4fa4-afa4-0123456789ab",
         ],
         negatives: &["https://fake.webhook.office.com/webhookb2/"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "linear-api-key",
@@ -1232,13 +1077,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["lin_api_"],
         pattern: r##"\b(lin_api_[A-Za-z0-9]{40})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "lin_api_",
-        generic: false,
         positives: &["LINEAR_API_KEY=lin_api_FAKEfake0123456789FAKEfake0123456789FAKE"],
         negatives: &["lin_api_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "notion-token",
@@ -1246,16 +1088,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ntn_", "secret_"],
         pattern: r##"\b(ntn_[0-9]{11}[A-Za-z0-9]{35}|secret_[A-Za-z0-9]{43})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "NOTION_TOKEN=ntn_12345678901FAKEfake0123456789FAKEfake012345678",
             "NOTION_KEY=secret_FAKEfake0123456789FAKEfake0123456789FAKEfak",
         ],
         negatives: &["secret_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "figma-token",
@@ -1263,13 +1101,21 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["figd_"],
         pattern: r##"\b(figd_[A-Za-z0-9_\-]{40,})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "figd_",
-        generic: false,
         positives: &["FIGMA_TOKEN=figd_FAKEfake0123_-9876FAKEfake0123_-9876FAKE"],
         negatives: &["figd_short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "figma-legacy-token",
+        kind: "figma-token",
+        severity: Severity::High,
+        // The older number-UUID form, beside the name (`figd_` tokens: above).
+        keywords: &["figma"],
+        pattern: r##"(?i)figma[\w\-]{0,20}["']?\s*[:=]\s*["']?(\d{3,6}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"##,
+        positives: &["X-Figma-Token: 1234-fa4e0123-fa4e-4fa4-afa4-0123456789ab"],
+        negatives: &["X-Figma-Token: ${FIGMA_TOKEN}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "postman-api-key",
@@ -1277,13 +1123,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["PMAK-"],
         pattern: r##"\b(PMAK-[a-f0-9]{24}-[a-f0-9]{34})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "PMAK-",
-        generic: false,
         positives: &["POSTMAN_API_KEY=PMAK-fa4e0123456789bcdfa4e012-fa4e0123456789bcdfa4e0123456789bcd"],
         negatives: &["PMAK-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "twitter-bearer-token",
@@ -1291,47 +1134,39 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["AAAAAAAAAAAAAAAAAAAAA"],
         pattern: r##"\b(A{22}[A-Za-z0-9%]{80,120})(?:[^A-Za-z0-9%]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "TWITTER_BEARER_TOKEN=AAAAAAAAAAAAAAAAAAAAAAFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789",
         ],
         negatives: &["AAAAAAAAAAAAAAAAAAAAAAshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "facebook-access-token",
         kind: "facebook-token",
         severity: Severity::High,
-        keywords: &["EAACEdEose0cBA", "EAAG", "EAAB"],
-        pattern: r##"\b(EAA(?:CEdEose0cBA|G|B)[0-9A-Za-z]{80,})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
+        keywords: &["EAA"],
+        pattern: r##"\b(EAA(?:CEdEose0cBA|[B-Z])[0-9A-Za-z]{80,})"##,
         display: "EAA",
-        generic: false,
         positives: &[
             "FB_TOKEN=EAACEdEose0cBAFAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake01",
         ],
         negatives: &["EAAGshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "mapbox-secret-token",
         kind: "mapbox-token",
         severity: Severity::High,
-        keywords: &["sk.eyJ"],
-        pattern: r##"\b(sk\.eyJ[A-Za-z0-9_\-]{50,}\.[A-Za-z0-9_\-]{20,})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "sk.eyJ",
-        generic: false,
+        // Secret (`sk.`) and temporary (`tk.`) tokens; public `pk.` tokens are
+        // meant to ship in web pages and are not reported.
+        keywords: &["sk.eyJ", "tk.eyJ"],
+        pattern: r##"\b([st]k\.eyJ[A-Za-z0-9_\-]{50,}\.[A-Za-z0-9_\-]{20,})"##,
+        display: "?k.eyJ",
         positives: &[
             "MAPBOX_TOKEN=sk.eyJFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa.FAKEfake0123_-9876FAKE",
         ],
         negatives: &["sk.eyJshort"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "typeform-token",
@@ -1339,13 +1174,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["tfp_"],
         pattern: r##"\b(tfp_[A-Za-z0-9_\-.=]{59})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "tfp_",
-        generic: false,
         positives: &["TYPEFORM_TOKEN=tfp_FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEf"],
         negatives: &["tfp_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "sendgrid-api-key",
@@ -1353,13 +1185,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["SG."],
         pattern: r##"\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "SG.",
-        generic: false,
         positives: &["SENDGRID_API_KEY=SG.FAKEfake0123_-9876FAKE.FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak"],
         negatives: &["SG.short.x"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "mailgun-key",
@@ -1367,13 +1196,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["key-"],
         pattern: r##"\b(key-[a-f0-9]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "key-",
-        generic: false,
         positives: &["MAILGUN_API_KEY=key-fa4e0123456789bcdfa4e0123456789b"],
         negatives: &["key-fa4e0123"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "mailchimp-api-key",
@@ -1381,13 +1207,9 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["-us"],
         pattern: r##"\b([a-f0-9]{32}-us[0-9]{1,2})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["MAILCHIMP_KEY=fa4e0123456789bcdfa4e0123456789b-us21"],
         negatives: &["fa4e-us21", "en-us"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "brevo-api-key",
@@ -1395,15 +1217,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["xkeysib-", "xsmtpsib-"],
         pattern: r##"\b(x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "x",
-        generic: false,
         positives: &[
             "BREVO_API_KEY=xkeysib-fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678-FAKEfake01234567",
         ],
         negatives: &["xkeysib-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "mailersend-token",
@@ -1411,13 +1230,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["mlsn."],
         pattern: r##"\b(mlsn\.[a-f0-9]{64})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "mlsn.",
-        generic: false,
         positives: &["MAILERSEND_API_KEY=mlsn.fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678"],
         negatives: &["mlsn.short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "twilio-api-key",
@@ -1425,16 +1241,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["twilio", "TWILIO", "Twilio"],
         pattern: r##"(?i)twilio[\w.\-]{0,20}[\"']?\s*[:=]\s*[\"']?(SK[0-9a-fA-F]{32}|[0-9a-f]{32})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "TWILIO_API_KEY=SKfa4e0123456789bcdfa4e0123456789b",
             "TWILIO_AUTH_TOKEN=fa4e0123456789bcdfa4e0123456789b",
         ],
         negatives: &["TWILIO_AUTH_TOKEN=${TOKEN}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "telnyx-api-key",
@@ -1442,13 +1254,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["KEY0"],
         pattern: r##"\b(KEY0[0-9A-F]{31}_[A-Za-z0-9]{22})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "KEY",
-        generic: false,
         positives: &["TELNYX_API_KEY=KEY0FA4E0123456789BCDFA4E0123456789_FAKEfake0123456789FAKE"],
         negatives: &["KEY0SHORT"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "groq-api-key",
@@ -1456,13 +1265,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["gsk_"],
         pattern: r##"\b(gsk_[A-Za-z0-9]{52})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "gsk_",
-        generic: false,
         positives: &["GROQ_API_KEY=gsk_FAKEfake0123456789FAKEfake0123456789FAKEfake01234567"],
         negatives: &["gsk_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "huggingface-token",
@@ -1470,13 +1276,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["hf_", "api_org_"],
         pattern: r##"\b((?:hf_|api_org_)[A-Za-z]{34})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "hf_",
-        generic: false,
         positives: &["HF_TOKEN=hf_FAKEfakeQwRtYuFAKEfakeQwRtYuFAKEfa"],
         negatives: &["hf_short", "hf_FAKEfakeFAKEfakeFAKEfakeFAKEfa0000"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "replicate-token",
@@ -1484,13 +1287,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["r8_"],
         pattern: r##"\b(r8_[A-Za-z0-9]{37})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "r8_",
-        generic: false,
         positives: &["REPLICATE_API_TOKEN=r8_FAKEfake0123456789FAKEfake0123456789F"],
         negatives: &["r8_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "perplexity-api-key",
@@ -1498,13 +1298,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["pplx-"],
         pattern: r##"\b(pplx-[A-Za-z0-9]{48})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "pplx-",
-        generic: false,
         positives: &["PERPLEXITY_API_KEY=pplx-FAKEfake0123456789FAKEfake0123456789FAKEfake0123"],
         negatives: &["pplx-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "xai-api-key",
@@ -1512,15 +1309,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["xai-"],
         pattern: r##"\b(xai-[A-Za-z0-9]{80})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "xai-",
-        generic: false,
         positives: &[
             "XAI_API_KEY=xai-FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake",
         ],
         negatives: &["xai-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "openrouter-api-key",
@@ -1528,13 +1322,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["sk-or-v1-"],
         pattern: r##"\b(sk-or-v1-[a-f0-9]{64})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "sk-or-v1-",
-        generic: false,
         positives: &["OPENROUTER_API_KEY=sk-or-v1-fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678"],
         negatives: &["sk-or-v1-short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "langsmith-api-key",
@@ -1542,13 +1333,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["lsv2_pt_", "lsv2_sk_"],
         pattern: r##"\b(lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "lsv2_",
-        generic: false,
         positives: &["LANGCHAIN_API_KEY=lsv2_pt_fa4e0123456789bcdfa4e0123456789b_fa4e012345"],
         negatives: &["lsv2_pt_short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "putty-private-key",
@@ -1556,15 +1344,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["PuTTY-User-Key-File-"],
         pattern: r##"(PuTTY-User-Key-File-[23]: [a-z0-9\-]+(?:\r?\n|\\r?\\n)Encryption: [a-z0-9\-]+(?:\r?\n|\\r?\\n)(?:[^\r\n\\]|\\[^nr])*(?:\r?\n|\\r?\\n)Public-Lines: \d+(?:\r?\n|\\r?\\n)(?:[A-Za-z0-9+/=]+(?:\r?\n|\\r?\\n))+(?:(?:Key-Derivation|Argon2-[A-Za-z]+): [^\r\n\\]+(?:\r?\n|\\r?\\n))*Private-Lines: \d+(?:\r?\n|\\r?\\n)(?:[A-Za-z0-9+/=]+(?:\r?\n|\\r?\\n))+Private-MAC: [a-f0-9]{40,64})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
         display: "PuTTY-User-Key-File-",
-        generic: false,
         positives: &[
             "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: fake-key\nPublic-Lines: 2\nFAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake01\nFAKEfake0123+/9876FA\nPrivate-Lines: 1\nFAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123\nPrivate-MAC: fa4e0123456789bcdfa4e0123456789bcdfa4e0123456789bcdfa4e012345678",
         ],
         negatives: &["PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "jdbc-password",
@@ -1572,15 +1357,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["jdbc:"],
         pattern: r##"(?i)\bjdbc:[a-z0-9]+:[^\s\"'<>]{0,200}?[;?&]password=([^;&\s\"'<>]{4,128})"##,
-        group: 1,
         min_entropy: Some(2.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "spring.datasource.url=jdbc:sqlserver://db.internal:1433;database=app;user=app;password=FakePassw0rdFake",
         ],
         negatives: &["jdbc:postgresql://db/app?password=${DB_PASSWORD}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "url-credentials",
@@ -1588,13 +1370,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["ftp://", "sftp://", "smtp://", "smtps://", "ldap://", "ldaps://", "ftps://"],
         pattern: r##"\b(?:s?ftps?|smtps?|ldaps?)://[^\s:/@\"'<>]{1,64}:([^\s@/\"'<>$]{4,128})@[A-Za-z0-9.\-_\[\]]+"##,
-        group: 1,
         min_entropy: Some(2.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["SMTP_URL=smtp://mailer:FakeMailPassw0rd@smtp.internal:587"],
         negatives: &["ftp://anonymous:changeme@ftp.internal", "ftp://ftp.internal/pub"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "connection-string-password",
@@ -1602,15 +1381,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["Password=", "password=", "Pwd=", "PWD=", "pwd="],
         pattern: r##"(?i)(?:Server|Data Source|Host)=[^;\"'\n]{1,200};[^\"'\n]{0,300}?\b(?:Password|Pwd)=([^;\"'\s]{4,128})"##,
-        group: 1,
         min_entropy: Some(2.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "Server=tcp:fake.database.windows.net,1433;Database=app;User ID=app;Password=FakePassw0rd9;Encrypt=true",
         ],
         negatives: &["Server=db;User=app;Password=${DB_PASSWORD};"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "netrc-password",
@@ -1618,13 +1394,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["machine "],
         pattern: r##"\bmachine\s+[^\s]+\s+login\s+[^\s]+\s+password\s+([^\s]{4,128})"##,
-        group: 1,
         min_entropy: Some(2.5),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["machine api.fake.internal login deploy password FakeNetrcPassw0rd"],
         negatives: &["machine host login me password changeme"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "basic-auth-header",
@@ -1632,13 +1405,10 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["Basic "],
         pattern: r##"(?i)authorization[\"']?\s*[:=]\s*[\"']?Basic ([A-Za-z0-9+/]{16,}={0,2})"##,
-        group: 1,
         min_entropy: Some(3.0),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["Authorization: Basic FAKEfake0123+/9876FAKEfake0123+/"],
         negatives: &["Authorization: Basic <credentials>"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "docker-config-auth",
@@ -1646,15 +1416,12 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["\"auths\""],
         pattern: r##"\"auths\"\s*:\s*\{[\s\S]{0,300}?\"auth\"\s*:\s*\"([A-Za-z0-9+/]{16,}={0,2})\""##,
-        group: 1,
         min_entropy: Some(3.0),
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "{\"auths\": {\"registry.fake.internal\": {\"auth\": \"FAKEfake0123+/9876FAKEfake0123+/9876FAKE\"}}}",
         ],
         negatives: &["{\"auths\": {}}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "generic-api-key-assignment",
@@ -1662,10 +1429,7 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["api_key", "apikey", "api-key", "x-api-key"],
         pattern: r##"(?i)\b(?:x-)?api[_\-]?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9_\-]{20,64})(?:[\"'\s,;]|$)"##,
-        group: 1,
         min_entropy: Some(3.8),
-        validator: None,
-        display: "",
         generic: true,
         positives: &["API_KEY = \"FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6\"", "x-api-key: FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6"],
         negatives: &[
@@ -1673,6 +1437,7 @@ pub static BUILTIN: &[Rule] = &[
             "api_key = \"aaaaaaaaaaaaaaaaaaaaaaaa\"",
             "apiKey: process.env.API_KEY_FROM_ENVIRONMENT",
         ],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "bearer-token",
@@ -1680,13 +1445,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["Bearer "],
         pattern: r##"\bBearer ([A-Za-z0-9_\-.~+/]{20,512}={0,2})(?:[^A-Za-z0-9_\-.~+/=]|$)"##,
-        group: 1,
         min_entropy: Some(3.8),
-        validator: None,
-        display: "",
         generic: true,
         positives: &["Authorization: Bearer FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1"],
         negatives: &["Authorization: Bearer ${TOKEN}", "Bearer token_goes_here_for_the_api"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "azure-shared-access-key",
@@ -1694,15 +1457,11 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["SharedAccessKey="],
         pattern: r##"SharedAccessKey=([A-Za-z0-9+/]{42,44}={0,2})"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &[
             "Endpoint=sb://fake.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=FAKEfake0123+/9876FAKEfake0123+/9876FAKEfa0=",
         ],
         negatives: &["SharedAccessKey=short"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "heroku-api-key-legacy",
@@ -1710,26 +1469,108 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["heroku"],
         pattern: r##"(?i)heroku[\w.\-]{0,20}["']?\s*[:=]\s*["']?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b"##,
-        group: 1,
-        min_entropy: None,
-        validator: None,
-        display: "",
-        generic: false,
         positives: &["HEROKU_API_KEY=fa4e0123-fa4e-4fa4-afa4-0123456789ab"],
         negatives: &["HEROKU_API_KEY=${HEROKU_API_KEY}"],
+        ..Rule::DEFAULT
     },
     Rule {
         id: "hashicorp-vault-legacy-token",
         kind: "vault-token",
         severity: Severity::Critical,
         keywords: &["vault"],
-        pattern: r##"(?i)vault[\w.\-]{0,20}["']?\s*[:=]\s*["']?(s\.[A-Za-z0-9]{24})\b"##,
-        group: 1,
+        pattern: r##"(?i)vault[\w.\-]{0,24}["'`]?(?:\s*[:=]\s*|\s+)["'`]?([sbr]\.[A-Za-z0-9]{24,120})\b"##,
         min_entropy: Some(3.0),
-        validator: None,
         display: "s.",
-        generic: false,
-        positives: &["VAULT_TOKEN=\"s.FAKEfake0123456789FAKEfa\""],
+        positives: &[
+            "VAULT_TOKEN=\"s.FAKEfake0123456789FAKEfa\"",
+            "vault login -vaultToken b.FAKEfake0123456789FAKEfake01",
+        ],
         negatives: &["VAULT_TOKEN=s.short", "vault_addr = s.aaaaaaaaaaaaaaaaaaaaaaaa"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "facebook-app-secret",
+        kind: "facebook-token",
+        severity: Severity::High,
+        keywords: &["facebook", "fbapi", "fbApi", "fb_app", "fb_secret"],
+        pattern: r##"(?i)(?:facebook|\bfb_?(?:api|app|secret))[\w.\-]{0,30}["']?\s*(?:[:=]|=>)\s*["']?([0-9a-f]{32})\b"##,
+        min_entropy: Some(3.0),
+        positives: &[
+            "FACEBOOK_APP_SECRET=\"fa4e0123fa4e4fa4afa40123456789ab\"",
+            "var fbApiKey = 'fa4e0123fa4e4fa4afa40123456789ab';",
+        ],
+        negatives: &["FACEBOOK_APP_SECRET=${FACEBOOK_APP_SECRET}", "facebook_id = 'fa4e0123'"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "facebook-app-access-token",
+        kind: "facebook-token",
+        severity: Severity::High,
+        keywords: &["facebook"],
+        pattern: r##"(?i)facebook[^\n]{0,40}?\b(\d{15,16}\|[0-9A-Za-z_\-]{27})(?:[^0-9A-Za-z_\-]|$)"##,
+        positives: &["facebook app token 1234567890123456|FAKEfake0123456789FAKEfake0"],
+        negatives: &["facebook 1234567890123456|short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "hashicorp-vault-unseal-key",
+        kind: "vault-unseal-key",
+        severity: Severity::Critical,
+        keywords: &["unseal"],
+        // A share of the root key: base64 of 33 bytes (44 characters, no padding)
+        // or of 32 (43 and `=`).
+        pattern: r##"(?i)(?:unseal key \d{1,2}:|operator unseal)\s+([A-Za-z0-9+/]{43}=|[A-Za-z0-9+/]{44})(?:[^A-Za-z0-9+/=]|$)"##,
+        min_entropy: Some(3.5),
+        positives: &[
+            "Unseal Key 1: FAKEfake0123+/9876FAKEfake0123+/9876FAKEfak=",
+            "vault operator unseal FAKEfake0123+/9876FAKEfake0123+/9876FAKEfak=",
+        ],
+        negatives: &["vault operator unseal $KEY"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "azure-devops-pat",
+        kind: "azure-devops-pat",
+        severity: Severity::Critical,
+        // The 84-character format carries the `AZDO` signature at a fixed place.
+        keywords: &["AZDO"],
+        pattern: r##"\b([0-9A-Za-z]{76}AZDO[0-9A-Za-z]{4})\b"##,
+        min_entropy: Some(3.5),
+        positives: &[
+            "AZURE_DEVOPS_PAT=FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEfake0123456789FAKEAZDOfake",
+        ],
+        negatives: &["FAKEAZDOfake"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "azure-devops-legacy-pat",
+        kind: "azure-devops-pat",
+        severity: Severity::Critical,
+        // The 52-character base32 format has no prefix: only beside a name that says so.
+        keywords: &[
+            "personalaccesstoken",
+            "personal_access_token",
+            "ado_pat",
+            "azure_devops",
+            "devops_pat",
+            "azure_pat",
+        ],
+        pattern: r##"(?i)(?:personal_?access_?token|ado_?pat|azure_?devops\w*|devops_?pat|azure_?pat)\w*["']?\s*[:=]\s*["']?([a-z2-7]{52})\b"##,
+        min_entropy: Some(3.5),
+        positives: &["ado_pat = \"fakeqrstuvwxyz234567abcdfakeqrstuvwxyz234567abcdfake\""],
+        negatives: &["ado_pat = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "azure-app-configuration-connection-string",
+        kind: "azure-storage-key",
+        severity: Severity::Critical,
+        keywords: &["azconfig.io"],
+        pattern: r##"azconfig\.io;Id=[^;\s"']{1,64};Secret=([A-Za-z0-9+/]{43}=)"##,
+        positives: &[
+            "Endpoint=https://fake.azconfig.io;Id=FAKE-l0-s0:FAKEfake0123456789FA;Secret=FAKEfake0123+/9876FAKEfake0123+/9876FAKEfak=",
+        ],
+        negatives: &["Endpoint=https://fake.azconfig.io;Id=x;Secret=short"],
+        ..Rule::DEFAULT
     },
 ];
