@@ -195,6 +195,13 @@ impl Lookouts {
     }
 }
 
+/// Digests the strings of a tool call's input (a shell command, the content a
+/// `Write` puts in a file, an edit's new text): secrets and identifiers only. What
+/// the assistant sends is not a file read, so it shows no files.
+pub fn digest_input(t: &str, look: &Lookouts) -> TextDigest {
+    TextDigest { identifiers: look.identifiers.find(t), secrets: look.secrets(t), ..TextDigest::default() }
+}
+
 /// Digests a text, looking out for identifiers and secrets too.
 pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
     let shown = text::shown(t)

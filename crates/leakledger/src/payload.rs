@@ -125,6 +125,24 @@ impl Walker {
         self.calls.len() - 1
     }
 
+    /// The secrets and identifiers in a tool input's strings, when it has any
+    /// (cached like texts, under a key of its own).
+    fn input_digest(&mut self, input: Option<Value<'_>>) -> Option<usize> {
+        let input = input?;
+        let key = xxh3_128(input.raw()) ^ 2;
+        let i = match self.text_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let d = exposure::digest_input(&input_strings(input), &self.look);
+                self.texts.push(d);
+                self.text_index.insert(key, self.texts.len() - 1);
+                self.texts.len() - 1
+            }
+        };
+        let d = &self.texts[i];
+        (!d.secrets.is_empty() || !d.identifiers.is_empty()).then_some(i)
+    }
+
     fn text_digest(&mut self, v: Value<'_>) -> usize {
         let key = xxh3_128(v.raw()) ^ u128::from(v.kind() == Kind::String);
         if let Some(&i) = self.text_index.get(&key) {
@@ -368,6 +386,9 @@ impl Walker {
                 let (path, command) = tool_inputs(args);
                 let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
                 self.pieces.push(Piece::Call(call));
+                if let Some(d) = self.input_digest(args) {
+                    self.pieces.push(Piece::Text(d));
+                }
             }
         }
     }
@@ -400,6 +421,9 @@ impl Walker {
                 let (path, command) = tool_inputs(input);
                 let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
                 self.pieces.push(Piece::Call(call));
+                if let Some(d) = self.input_digest(input) {
+                    self.pieces.push(Piece::Text(d));
+                }
             }
             b"tool_result" | b"tool_call_response" | b"function_call_output" => {
                 if let Some(c) = content {
@@ -446,6 +470,29 @@ impl Walker {
 
 fn text_of(v: Option<Value<'_>>) -> String {
     v.and_then(|v| v.as_str()).map(|s| s.into_owned()).unwrap_or_default()
+}
+
+/// Every string in a tool input (an object, or a JSON string holding one as
+/// OpenAI's `arguments` are), unescaped, one per line; to a depth of 16.
+fn input_strings(input: Value<'_>) -> String {
+    let mut scratch = Vec::new();
+    let input = if input.kind() == Kind::String { input.decode_json(&mut scratch).unwrap_or(input) } else { input };
+    let mut out = String::new();
+    let mut stack = vec![(input, 0u8)];
+    while let Some((v, depth)) = stack.pop() {
+        match v.kind() {
+            Kind::String => {
+                if let Some(s) = v.as_str() {
+                    out.push_str(&s);
+                    out.push('\n');
+                }
+            }
+            Kind::Object if depth < 16 => stack.extend(v.members().map(|(_, m)| (m, depth + 1))),
+            Kind::Array if depth < 16 => stack.extend(v.elements().map(|e| (e, depth + 1))),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The path (`file_path`, `path`, `filename`) and shell command of a tool input,
@@ -500,5 +547,29 @@ mod tests {
         let escaped = serde_json::to_string(inner).unwrap();
         let f = found(&escaped);
         assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["x/y.java"]);
+    }
+
+    #[test]
+    fn secrets_and_identifiers_in_tool_inputs_are_found_but_show_no_file() {
+        let look = Lookouts {
+            identifiers: leakledger_detect::identifiers::Identifiers::new(&["com.mycorp."]),
+            secrets: Some(
+                leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, [7; 32]).unwrap(),
+            ),
+            vault: None,
+        };
+        let mut w = Walker::new(std::sync::Arc::new(look));
+        // A shell command with a token, and a Write whose content holds an AWS key
+        // id and an internal package (OpenAI-style arguments: JSON in a string).
+        let body = r#"{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"curl -H 'Authorization: token ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfa000000' https://api.github.com/user"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c2","type":"function","function":{"name":"write_file","arguments":"{\"path\":\"/w/r/cfg.py\",\"content\":\"import com.mycorp.billing\\nKEY = 'AKIAFAKEFAKEFAKE2345'\\n\"}"}}]}]}"#;
+        let f = w.found(Some(Value::new(Kind::Object, body.as_bytes())), None);
+        let mut kinds: Vec<&str> = f.secrets.iter().map(|s| s.kind).collect();
+        kinds.sort_unstable();
+        assert_eq!(kinds, ["aws-access-key-id", "github-pat"]);
+        assert_eq!(f.identifiers, ["com.mycorp.billing"]);
+        assert!(f.files.is_empty(), "what the assistant writes is not a file read: {:?}", f.files);
+        // The same inputs again (an agent loop resends them): found again, from the cache.
+        let again = w.found(Some(Value::new(Kind::Object, body.as_bytes())), None);
+        assert_eq!(again.secrets.len(), 2);
     }
 }
