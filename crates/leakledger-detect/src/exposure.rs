@@ -3,7 +3,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::identifiers::Identifiers;
-use crate::path::{normalize, strip_diff_prefix};
+use crate::path::{is_test_path, normalize, strip_diff_prefix};
 use crate::repo;
 use crate::secrets;
 use crate::text;
@@ -186,6 +186,11 @@ pub struct Lookouts {
 }
 
 impl Lookouts {
+    /// The secrets in `t` with their byte offsets.
+    fn secrets_at(&self, t: &str) -> Vec<(usize, secrets::Found)> {
+        self.secrets.as_ref().map(|s| s.find_at(t, self.vault.as_ref())).unwrap_or_default()
+    }
+
     fn secrets(&self, t: &str) -> Vec<secrets::Found> {
         match (&self.secrets, &self.vault) {
             (Some(s), Some(v)) => s.find_keeping(t, v),
@@ -204,7 +209,28 @@ pub fn digest_input(t: &str, look: &Lookouts) -> TextDigest {
 
 /// Digests a text, looking out for identifiers and secrets too.
 pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
-    let shown = text::shown(t)
+    let shown_in = text::shown(t);
+    // Byte ranges of the shown files that look like tests or fixtures.
+    let tests: Vec<(usize, usize)> = shown_in
+        .iter()
+        .filter(|s| is_test_path(if s.diff { strip_diff_prefix(s.path) } else { s.path }))
+        .map(|s| {
+            // `content` is a slice of `t`.
+            let start = (s.content.as_ptr() as usize).saturating_sub(t.as_ptr() as usize).min(t.len());
+            (start, start + s.content.len())
+        })
+        .collect();
+    let secrets = look
+        .secrets_at(t)
+        .into_iter()
+        .map(|(at, mut f)| {
+            if tests.iter().any(|&(a, b)| (a..b).contains(&at)) {
+                f.severity = f.severity.lowered();
+            }
+            f
+        })
+        .collect();
+    let shown = shown_in
         .into_iter()
         .map(|s| {
             let path = if s.diff { strip_diff_prefix(s.path) } else { s.path };
@@ -230,7 +256,7 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
         shown,
         remote,
         identifiers: look.identifiers.find(t),
-        secrets: look.secrets(t),
+        secrets,
     }
 }
 
@@ -354,8 +380,16 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
             Item::ToolResult { id, digest, error } => {
                 answered.insert(id);
                 found.identifiers.extend(digest.identifiers.iter().cloned());
-                found.secrets.extend_from_slice(&digest.secrets);
                 let call = calls.get(id).copied();
+                // A file read from a test or fixture path: its secrets rank lower.
+                let in_test = call.and_then(|(_, path, _)| path).is_some_and(is_test_path);
+                found.secrets.extend(digest.secrets.iter().map(|f| {
+                    let mut f = *f;
+                    if in_test {
+                        f.severity = f.severity.lowered();
+                    }
+                    f
+                }));
                 let Some((name, path, command)) = call else { continue };
                 if command.is_some_and(|c| c.contains("git remote")) && found.remote.is_none() {
                     found.remote.clone_from(&digest.remote);
@@ -402,6 +436,25 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_test_files_rank_one_step_lower() {
+        use crate::secrets::{BUILTIN, Scanner, Severity};
+        let look = Lookouts { secrets: Some(Scanner::new(BUILTIN, [1; 32]).unwrap()), ..Lookouts::default() };
+        // One text shows a fixture and a real file, an AWS key id in each.
+        let t = "// File: tests/fixtures/aws.py\nKEY = 'AKIAFAKEFAKEFAKE2345'\n// File: src/app.py\nKEY = 'ASIAFAKEFAKEFAKE7777'\n";
+        let d = digest_text(t, &look);
+        let sev: Vec<Severity> = d.secrets.iter().map(|f| f.severity).collect();
+        assert_eq!(sev, [Severity::High, Severity::Critical]);
+        // A file read from a test path.
+        let r = digest_result("KEY = 'AKIAFAKEFAKEFAKE2345'\n", &look);
+        let read = |path| {
+            let call = Item::ToolCall { id: "1", name: "Read", path: Some(path), command: None };
+            assemble(&[call, Item::ToolResult { id: "1", digest: &r, error: false }]).secrets[0].severity
+        };
+        assert_eq!(read("/w/internal/auth/replay_test.go"), Severity::High);
+        assert_eq!(read("/w/internal/auth/replay.go"), Severity::Critical);
+    }
 
     #[test]
     fn reads_failed_reads_and_remotes() {

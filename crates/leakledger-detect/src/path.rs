@@ -64,6 +64,44 @@ fn split(path: &str) -> (Option<String>, Vec<&str>) {
     (root, segs)
 }
 
+/// Whether a path looks like test code or a test fixture (`tests/`, `testdata/`,
+/// `fixtures/`, `__mocks__/`, `spec/`, `foo_test.go`, `test_foo.py`,
+/// `Foo.test.ts`, `FooTest.java`...): secrets there are more often fake, so they
+/// are ranked one step lower unless they are also seen elsewhere.
+pub fn is_test_path(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "test",
+        "tests",
+        "__tests__",
+        "testdata",
+        "test-data",
+        "test_data",
+        "fixtures",
+        "fixture",
+        "__fixtures__",
+        "spec",
+        "specs",
+        "mocks",
+        "__mocks__",
+        "testing",
+    ];
+    let path = path.replace('\\', "/");
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    let name = parts.next_back().unwrap_or("");
+    if parts.any(|d| DIRS.contains(&d.to_ascii_lowercase().as_str())) {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or(name);
+    let lower = name.to_ascii_lowercase();
+    stem.ends_with("_test")
+        || stem.starts_with("test_")
+        || stem.ends_with("Test")
+        || stem.ends_with("Tests")
+        || stem.ends_with("_spec")
+        || lower.contains(".test.")
+        || lower.contains(".spec.")
+}
+
 /// Strips the `a/` or `b/` prefix a unified diff puts on paths.
 pub fn strip_diff_prefix(path: &str) -> &str {
     path.strip_prefix("a/").or_else(|| path.strip_prefix("b/")).unwrap_or(path)
@@ -72,6 +110,29 @@ pub fn strip_diff_prefix(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_and_fixture_paths() {
+        for p in [
+            "tests/a.py",
+            "src/test/java/FooTest.java",
+            "internal/auth/replay_test.go",
+            "test_login.py",
+            "web/src/__mocks__/api.ts",
+            "pkg/testdata/key.pem",
+            "spec/models/user_spec.rb",
+            "ui/Button.test.tsx",
+            "C:\\repo\\Tests\\Config.cs",
+            "fixtures/aws.json",
+        ] {
+            assert!(is_test_path(p), "{p}");
+        }
+        for p in
+            ["src/main.rs", "config/prod.env", "attestation/key.go", "contest.py", "latest/app.py", "TestFlight.md"]
+        {
+            assert!(!is_test_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn the_many_spellings_of_one_path() {

@@ -212,6 +212,9 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
     // Per secret: occurrences, holders, first (ts, request id, shard).
     type Seen = (u64, BTreeSet<String>, (i64, String, String));
     let mut occ: BTreeMap<usize, Seen> = BTreeMap::new();
+    // Secrets seen somewhere else than a test file: the others rank one step
+    // lower (docs/rules.md, severity by context).
+    let mut outside_tests: BTreeSet<usize> = BTreeSet::new();
     for (si, s) in plan.sessions.iter().enumerate() {
         let org = &world.orgs[s.org];
         orgs.insert(org.name.clone());
@@ -236,6 +239,9 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
                         paths.insert((key, f.path.clone()));
                         blob(&f.content);
                         found.extend(&f.secrets);
+                        if !is_test_file(&f.path) {
+                            outside_tests.extend(f.secrets.iter().map(|&(i, _)| i));
+                        }
                     }
                 }
                 Turn::Diff { file: i, text } => {
@@ -250,11 +256,17 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
                     paths.insert((key, path.clone()));
                     blob(content);
                     found.extend(secrets);
+                    if !is_test_file(path) {
+                        outside_tests.extend(secrets.iter().map(|&(i, _)| i));
+                    }
                 }
                 Turn::Missing { path, .. } => {
                     paths.insert((key, path.clone()));
                 }
-                Turn::Ask { secrets, .. } => found.extend(secrets),
+                Turn::Ask { secrets, .. } => {
+                    found.extend(secrets);
+                    outside_tests.extend(secrets.iter().map(|&(i, _)| i));
+                }
                 Turn::Remote { .. } => {}
             }
             per_turn.push(found);
@@ -291,12 +303,14 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
     let mut occurrences = 0;
     for (&i, (n, holders, (_, request, shard))) in &occ {
         let secret = &world.secrets[i];
-        *by_severity.entry(secret.kind.severity().to_string()).or_insert(0) += 1;
+        let severity =
+            if outside_tests.contains(&i) { secret.kind.severity() } else { lowered(secret.kind.severity()) };
+        *by_severity.entry(severity.to_string()).or_insert(0) += 1;
         *by_kind.entry(secret.kind.name().to_string()).or_insert(0) += 1;
         occurrences += n;
         list.push(SecretTruth {
             kind: secret.kind.name().to_string(),
-            severity: secret.kind.severity().to_string(),
+            severity: severity.to_string(),
             sha256: Sha256::digest(secret.value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
             occurrences: *n,
             holders: holders.iter().cloned().collect(),
@@ -333,5 +347,20 @@ pub(crate) fn compute(plan: &Plan, options: &Options, shards: Vec<ShardInfo>) ->
         },
         inventory: Inventory { repositories: repos.iter().cloned().collect(), files: files.iter().cloned().collect() },
         shards,
+    }
+}
+
+/// Whether the generator made `path` as a test file (`replay_test.go`,
+/// `src/test/java/...`, `tests/...`).
+fn is_test_file(path: &str) -> bool {
+    path.ends_with("_test.go") || path.starts_with("tests/") || path.contains("/test/")
+}
+
+/// One severity step down (`low` stays `low`).
+fn lowered(severity: &'static str) -> &'static str {
+    match severity {
+        "critical" => "high",
+        "high" => "medium",
+        _ => "low",
     }
 }

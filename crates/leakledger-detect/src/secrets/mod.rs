@@ -30,6 +30,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// One step down (`Low` stays `Low`): a secret seen only in a test fixture.
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+        }
+    }
+
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {
@@ -480,6 +489,20 @@ impl Scanner {
             .map(|h| {
                 vault.keep(h.fingerprint, &text[h.start..h.end]);
                 self.found(&h)
+            })
+            .collect()
+    }
+
+    /// As [`Scanner::find`], with each secret's byte offset in `text`; keeps
+    /// values in `vault` when given one.
+    pub fn find_at(&self, text: &str, vault: Option<&Vault>) -> Vec<(usize, Found)> {
+        self.scan(text)
+            .into_iter()
+            .map(|h| {
+                if let Some(v) = vault {
+                    v.keep(h.fingerprint, &text[h.start..h.end]);
+                }
+                (h.start, self.found(&h))
             })
             .collect()
     }
