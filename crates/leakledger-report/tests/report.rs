@@ -180,6 +180,7 @@ impl Sink for Values {
         if let Some(s) = &self.scanner {
             for h in s.scan(&text) {
                 self.found.insert(text[h.start..h.end].to_string());
+                self.found.insert(h.value(&text).to_string());
             }
         }
     }

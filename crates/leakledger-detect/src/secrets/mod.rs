@@ -135,6 +135,17 @@ pub struct Hit {
     pub fingerprint: Fingerprint,
     /// What outputs may show: kind, the format's prefix and the fingerprint.
     pub redacted: String,
+    /// For a secret found inside base64 (its bytes in the text are the encoded
+    /// form, `start..end` the part of the run that holds it): the decoded value.
+    pub decoded: Option<Box<str>>,
+}
+
+impl Hit {
+    /// The secret's value: the decoded one for a secret inside base64, else
+    /// its bytes in `text` (the text it was found in).
+    pub fn value<'t>(&'t self, text: &'t str) -> &'t str {
+        self.decoded.as_deref().unwrap_or_else(|| text.get(self.start..self.end).unwrap_or(""))
+    }
 }
 
 /// A secret as it travels through an analysis: everything but its value.
@@ -218,6 +229,10 @@ pub struct Scanner {
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
+    /// The base64 forms of the critical formats' prefixes (see [`base64_forms`]):
+    /// where one starts a base64 run, the run is decoded and scanned. The flag
+    /// marks forms that count only at the start of a run (all of them today).
+    wrapped: Option<(AhoCorasick, Vec<bool>)>,
 }
 
 /// A rule as a scanner is built from: the rule, its allowlist, and whether its
@@ -385,7 +400,18 @@ impl Scanner {
         // Keywords, each with whether it matches in any case.
         let mut words: Vec<(String, bool)> = Vec::new();
         let mut triggers: Vec<Vec<usize>> = Vec::new();
+        // The literal prefixes of critical fixed formats (case-sensitive rules),
+        // whose base64 forms mark a secret wrapped in base64: few enough for the
+        // automaton's SIMD search.
+        let mut prefixes: Vec<&'static str> = Vec::new();
         for (i, Loaded { rule, allow: rule_allow, any_case }) in rules.into_iter().enumerate() {
+            if !any_case && !rule.pattern.starts_with("(?i)") && rule.severity == Severity::Critical {
+                for k in rule.keywords {
+                    if !prefixes.contains(k) {
+                        prefixes.push(k);
+                    }
+                }
+            }
             let regex = regex::RegexBuilder::new(rule.pattern)
                 .size_limit(1 << 24)
                 .build()
@@ -449,7 +475,23 @@ impl Scanner {
             keywords.push((ac, first));
             first = end;
         }
-        Ok(Scanner { rules: compiled, keywords, triggers, allow, key })
+        let forms: Vec<(String, bool)> = {
+            let mut f: Vec<(String, bool)> = prefixes.iter().flat_map(|k| base64_forms(k)).collect();
+            // One form both anchored and not: keep the unanchored one (it sorts first).
+            f.sort_unstable();
+            f.dedup_by(|b, a| a.0 == b.0);
+            f
+        };
+        let wrapped = if forms.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(forms.iter().map(|f| &f.0))
+                .map_err(|e| RuleError { rule: "(base64 keywords)".into(), reason: e.to_string() })?;
+            Some((ac, forms.into_iter().map(|f| f.1).collect()))
+        };
+        Ok(Scanner { rules: compiled, keywords, triggers, allow, key, wrapped })
     }
 
     /// The rules.
@@ -487,7 +529,7 @@ impl Scanner {
         self.scan(text)
             .into_iter()
             .map(|h| {
-                vault.keep(h.fingerprint, &text[h.start..h.end]);
+                vault.keep(h.fingerprint, h.value(text));
                 self.found(&h)
             })
             .collect()
@@ -500,7 +542,7 @@ impl Scanner {
             .into_iter()
             .map(|h| {
                 if let Some(v) = vault {
-                    v.keep(h.fingerprint, &text[h.start..h.end]);
+                    v.keep(h.fingerprint, h.value(text));
                 }
                 (h.start, self.found(&h))
             })
@@ -524,8 +566,35 @@ impl Scanner {
         Fingerprint(fp)
     }
 
-    /// Every secret in `text`, in order, without overlaps.
+    /// Every secret in `text`, in order, without overlaps: as written, and
+    /// inside base64 runs that hold the base64 form of a distinctive keyword
+    /// (a Kubernetes secret's `data`, a Docker `auth`, a config file attached in
+    /// base64), decoded and scanned once more.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
+        let mut hits = self.scan_plain(text);
+        let Some((wrapped, anchored)) = &self.wrapped else { return resolve(hits) };
+        let bytes = text.as_bytes();
+        let mut done = 0;
+        for m in wrapped.find_iter(bytes) {
+            if m.start() < done || anchored[m.pattern().as_usize()] && m.start() > 0 && is_b64(bytes[m.start() - 1]) {
+                continue;
+            }
+            let (start, end) = base64_run(bytes, m.start());
+            done = end;
+            let Some(decoded) = decode_base64(&bytes[start..end]) else { continue };
+            let Ok(inner) = std::str::from_utf8(&decoded) else { continue };
+            for (generic, h) in self.scan_plain(inner) {
+                // Where in the run the secret's bytes are: 4 characters for 3 bytes.
+                let (a, b) = (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end));
+                let decoded = Some(Box::from(&inner[h.start..h.end]));
+                hits.push((generic, Hit { start: a, end: b, decoded, ..h }));
+            }
+        }
+        resolve(hits)
+    }
+
+    /// The secrets of `text` as written, overlaps not yet resolved.
+    fn scan_plain(&self, text: &str) -> Vec<(bool, Hit)> {
         let bytes = text.as_bytes();
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap.
@@ -583,7 +652,7 @@ impl Scanner {
                 }
             }
         }
-        resolve(hits)
+        hits
     }
 
     fn hit(&self, rule: &'static Rule, raw: &str, start: usize, end: usize) -> Option<Hit> {
@@ -610,7 +679,7 @@ impl Scanner {
         let fingerprint = self.fingerprint(rule.kind, &value);
         let shown = if rule.display.is_empty() { String::new() } else { format!("{}…", rule.display) };
         let redacted = format!("{}:{}[{}]", rule.kind, shown, &fingerprint.to_string()[..12]);
-        Some(Hit { rule: rule.id, kind: rule.kind, severity, start, end, fingerprint, redacted })
+        Some(Hit { rule: rule.id, kind: rule.kind, severity, start, end, fingerprint, redacted, decoded: None })
     }
 }
 
@@ -653,6 +722,74 @@ fn resolve(mut hits: Vec<(bool, Hit)>) -> Vec<Hit> {
         out.push((generic, h));
     }
     out.into_iter().map(|(_, h)| h).collect()
+}
+
+/// The base64 form of a keyword at the start of an encoded value (the usual
+/// case: a token encoded on its own), as the characters that depend on its bytes
+/// alone, five or more; it counts at the start of a run only (flag `true`).
+/// Forms at the other two alignments (a prefix inside an encoded file) would
+/// find more, but searching them cost a quarter of the scan's time
+/// (docs/benchmarks.md), so they are not made.
+fn base64_forms(keyword: &str) -> Vec<(String, bool)> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let k = keyword.as_bytes();
+    // Character i takes bits 6i..6i+6: whole ones only (the last may mix in
+    // what follows the keyword).
+    let chars: String = (0..k.len() * 8 / 6)
+        .map(|i| {
+            let (byte, shift) = (6 * i / 8, 6 * i % 8);
+            let pair = (u16::from(k[byte]) << 8) | u16::from(k.get(byte + 1).copied().unwrap_or(0));
+            ALPHABET[usize::from((pair >> (10 - shift)) & 63)] as char
+        })
+        .collect();
+    if chars.len() >= 5 { vec![(chars, true)] } else { Vec::new() }
+}
+
+fn is_b64(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+/// The base64 run around `at`: back to its first character (at most 16 KiB),
+/// forward past its padding.
+fn base64_run(bytes: &[u8], at: usize) -> (usize, usize) {
+    let b64 = is_b64;
+    let floor = at.saturating_sub(16 << 10);
+    let mut start = at;
+    while start > floor && b64(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = at;
+    while end < bytes.len() && end - start < 64 << 10 && b64(bytes[end]) {
+        end += 1;
+    }
+    while end < bytes.len() && bytes[end] == b'=' && end - start < 64 << 10 {
+        end += 1;
+    }
+    (start, end)
+}
+
+/// Standard base64 (padding optional); `None` for anything else.
+fn decode_base64(run: &[u8]) -> Option<Vec<u8>> {
+    let run = run.strip_suffix(b"==").or_else(|| run.strip_suffix(b"=")).unwrap_or(run);
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(run.len() / 4 * 3 + 2);
+    let (mut acc, mut n) = (0u32, 0u32);
+    for &c in run {
+        acc = (acc << 6) | u32::from(value(c)?);
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((acc >> n) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// A fresh key from the operating system's randomness (via the standard
@@ -750,6 +887,62 @@ mod tests {
         assert_eq!(hits[0].severity, Severity::High);
         let bad = format!("ghp_{body}000000");
         assert_eq!(scanner().scan(&bad)[0].severity, Severity::Low);
+    }
+
+    /// Standard base64 with padding, for the tests.
+    fn b64(data: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in data.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                out.push(if i <= c.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64_forms_and_decoding() {
+        let k = "github_pat_";
+        let forms = base64_forms(k);
+        assert_eq!(forms.len(), 1);
+        let enc = b64(format!("{k}FAKEfake").as_bytes());
+        assert!(enc.starts_with(forms[0].0.as_str()), "{enc} {forms:?}");
+        for lead in ["", "a", "ab", "abc", "abcd"] {
+            let enc = b64(format!("{lead}{k}FAKEfake").as_bytes());
+            assert_eq!(decode_base64(enc.as_bytes()).unwrap(), format!("{lead}{k}FAKEfake").as_bytes());
+        }
+        assert_eq!(base64_forms("AKIA"), [("QUtJQ".to_string(), true)]);
+        assert!(base64_forms("A3T").is_empty(), "too short to tell from other base64");
+        assert_eq!(decode_base64(b"not base64!"), None);
+    }
+
+    #[test]
+    fn secrets_inside_base64_are_found_as_the_same_secrets() {
+        let s = scanner();
+        let key = "AKIAFAKEFAKEFAKE2345";
+        let stripe = "sk_live_51FAKEfakeFAKEfakeFAKEfake00";
+        // A Kubernetes secret: each value encoded on its own; the second is a
+        // whole file that starts with its secret.
+        let text = format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  aws: {}\n  stripe: {}\n",
+            b64(key.as_bytes()),
+            b64(format!("{stripe}\n# rotated 2024-04\n").as_bytes())
+        );
+        let hits = s.scan(&text);
+        let kinds: Vec<&str> = hits.iter().map(|h| h.kind).collect();
+        assert_eq!(kinds, ["aws-access-key-id", "stripe-secret-key"], "{hits:?}");
+        assert_eq!(hits[0].fingerprint, s.scan(key)[0].fingerprint, "one secret, plain or wrapped");
+        assert_eq!((hits[0].value(&text), hits[1].value(&text)), (key, stripe));
+        // The redactor takes the encoded values out too.
+        let red = s.redact(&text);
+        assert!(!red.contains(&b64(key.as_bytes())), "{red}");
+        assert!(red.contains("kind: Secret"));
+        // Base64 without a keyword's form is left alone (no decoding of every run).
+        assert!(s.scan(&b64(b"just some words, no secret here at all")).is_empty());
     }
 
     #[test]
