@@ -45,6 +45,36 @@ const CODE: &[&str] = &[
     "",
 ];
 
+/// Fake credentials of several formats (obviously fake: FAKE in each), one of
+/// which a [`code_text`] carries every few kilobytes.
+const FAKE_SECRETS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID=AKIAFAKEFAKEFAKE2345",
+    "token = \"ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfa000000\"",
+    "STRIPE_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00",
+    "slack: xoxb-123456789012-123456789012-FAKEfakeFAKEfakeFAKEfake",
+    "DATABASE_URL=postgres://app:FAKEpassw0rd@db.internal:5432/ledger",
+];
+
+/// About `size` bytes of source code as an assistant's message carries it: a
+/// `// File:` marker, code lines, and a fake credential every ~8 KiB.
+pub fn code_text(rng: &mut Rng, size: usize) -> String {
+    let mut code = String::with_capacity(size + 256);
+    code.push_str("// File: src/main/java/com/example/Service");
+    code.push_str(&rng.below(10_000).to_string());
+    code.push_str(".java\n");
+    let mut next_secret = 8 << 10;
+    while code.len() < size {
+        if code.len() >= next_secret {
+            code.push_str(FAKE_SECRETS[rng.below(FAKE_SECRETS.len() as u64) as usize]);
+            code.push('\n');
+            next_secret += 8 << 10;
+        }
+        code.push_str(CODE[rng.below(CODE.len() as u64) as usize]);
+        code.push('\n');
+    }
+    code
+}
+
 /// Appends one record of roughly `size` bytes to `out`.
 pub fn record(rng: &mut Rng, n: u64, size: usize, out: &mut Vec<u8>) {
     let org = rng.below(87);

@@ -100,3 +100,70 @@ proptest! {
         prop_assert_eq!(scan.bytes(), bytes.len() as u64);
     }
 }
+
+/// The JSONL reference reader over any bytes: lines that serde_json reads as an
+/// object are records; other non-blank lines are malformed.
+fn reference_jsonl(bytes: &[u8]) -> (u64, u64) {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let (mut records, mut malformed) = (0, 0);
+    if bytes.is_empty() {
+        return (0, 0);
+    }
+    for raw in body.split(|&b| b == b'\n') {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            continue;
+        }
+        match serde_json::from_slice::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Object(_)) => records += 1,
+            _ => malformed += 1,
+        }
+    }
+    (records, malformed)
+}
+
+fn bytes_with_lines() -> impl Strategy<Value = Vec<u8>> {
+    // Arbitrary bytes, with newlines, braces and quotes more likely than chance
+    // so that lines and near-JSON appear.
+    proptest::collection::vec(
+        prop_oneof![4 => any::<u8>(), 1 => Just(b'\n'), 1 => Just(b'{'), 1 => Just(b'}'), 1 => Just(b'"'), 1 => Just(b':')],
+        0..600,
+    )
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 48, rng_seed: RngSeed::Fixed(20_261_126), failure_persistence: None, ..Config::default() })]
+    /// Any bytes, read as each format, mapped or streamed: the scan finishes
+    /// without a panic and every byte is accounted for; as JSONL, the records and
+    /// malformed lines are what the reference reader finds.
+    #[test]
+    fn arbitrary_bytes_in_any_format_never_panic_and_jsonl_counts_match(
+        bytes in bytes_with_lines(),
+        with_object in any::<bool>(),
+        chunk in 1usize..64,
+        way in prop_oneof![Just(Way::Mapped), Just(Way::Read), Just(Way::Gzip)],
+    ) {
+        let mut bytes = bytes;
+        if with_object {
+            bytes.extend_from_slice(b"\n{\"request_id\":\"r\",\"body\":{\"messages\":[]}}\n");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_as(dir.path(), "any.log", &bytes, way);
+        for format in [
+            leakledger::Format::Jsonl,
+            leakledger::Format::Gcp,
+            leakledger::Format::Cloudwatch,
+            leakledger::Format::Otlp,
+            leakledger::Format::Json,
+            leakledger::Format::Text,
+        ] {
+            let options = Options::new().format(Some(format)).chunk_size(chunk).mmap(!matches!(way, Way::Read));
+            let (o, scan) = scan(&[path.as_path()], &options);
+            prop_assert_eq!(scan.bytes(), bytes.len() as u64, "{:?}", format);
+            if format == leakledger::Format::Jsonl {
+                prop_assert_eq!((o.records.len() as u64, o.malformed), reference_jsonl(&bytes));
+            }
+        }
+    }
+}

@@ -223,7 +223,9 @@ pub struct Scanner {
     rules: Vec<Compiled>,
     /// The keywords in groups small enough for the automaton's SIMD search
     /// (Teddy), each with the index of its first keyword.
-    keywords: Vec<(AhoCorasick, usize)>,
+    /// The flag: the group's keywords are in lower case and searched in the
+    /// text's lower-cased copy (the keywords of rules that ignore case).
+    keywords: Vec<(AhoCorasick, usize, bool)>,
     /// For each keyword pattern, the rules it triggers.
     triggers: Vec<Vec<usize>>,
     /// Values no rule reports (a rule file's global allowlist).
@@ -428,34 +430,42 @@ impl Scanner {
                 _ => 512,
             };
             compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
-            for k in rule.keywords {
-                let variants = if any_case {
-                    vec![k.to_ascii_lowercase()]
-                } else {
-                    case_variants(k, rule.pattern.starts_with("(?i)"))
-                };
-                for variant in variants {
-                    let variant = (variant, any_case);
-                    match words.iter().position(|w| *w == variant) {
-                        Some(j) => {
-                            if !triggers[j].contains(&i) {
-                                triggers[j].push(i)
-                            }
+            // A rule file's keywords match in any case: they are searched, in lower
+            // case, in the text's lower-cased copy. Built-in rules that ignore
+            // case give their keywords in the usual casings instead: searching
+            // lower-cased text is slower (its bytes are less varied, so the SIMD
+            // search's buckets collide more; docs/benchmarks.md).
+            let variants: Vec<(String, bool)> = rule
+                .keywords
+                .iter()
+                .flat_map(|k| {
+                    if any_case {
+                        vec![(k.to_ascii_lowercase(), true)]
+                    } else {
+                        case_variants(k, rule.pattern.starts_with("(?i)")).into_iter().map(|w| (w, false)).collect()
+                    }
+                })
+                .collect();
+            for word in variants {
+                match words.iter().position(|w| *w == word) {
+                    Some(j) => {
+                        if !triggers[j].contains(&i) {
+                            triggers[j].push(i)
                         }
-                        None => {
-                            words.push(variant);
-                            triggers.push(vec![i]);
-                        }
+                    }
+                    None => {
+                        words.push(word);
+                        triggers.push(vec![i]);
                     }
                 }
             }
         }
-        // Case-sensitive keywords let the automaton use its SIMD (Teddy) search;
-        // rules whose regex ignores case get their keywords in the usual casings.
-        // Teddy takes a few dozen patterns; past that the automaton falls back to
-        // a scalar search several times slower, so large sets are searched in
-        // groups, one fast pass each (docs/benchmarks.md).
-        // Keywords that match in any case come last, in automata of their own.
+        // Exact keywords let the automaton use its SIMD (Teddy) search (a rule
+        // file's any-case keywords too, on the lower-cased text). Teddy takes a
+        // few dozen patterns; past that the automaton falls back to a scalar
+        // search several times slower, so large sets are searched in groups, one
+        // fast pass each (docs/benchmarks.md). Lower-case keywords come last, in
+        // groups of their own.
         let mut order: Vec<usize> = (0..words.len()).collect();
         order.sort_by_key(|&j| words[j].1);
         let triggers: Vec<Vec<usize>> = order.iter().map(|&j| std::mem::take(&mut triggers[j])).collect();
@@ -463,16 +473,14 @@ impl Scanner {
         let mut keywords = Vec::new();
         let mut first = 0;
         while first < words.len() {
-            let any_case = words[first].1;
-            // Case-insensitive sets get no SIMD search in any size: one automaton.
-            let end = if any_case { words.len() } else { (first + KEYWORD_GROUP).min(words.len()) };
-            let end = first + words[first..end].iter().take_while(|w| w.1 == any_case).count();
+            let lowered = words[first].1;
+            let end = (first + KEYWORD_GROUP).min(words.len());
+            let end = first + words[first..end].iter().take_while(|w| w.1 == lowered).count();
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::LeftmostLongest)
-                .ascii_case_insensitive(any_case)
                 .build(words[first..end].iter().map(|w| &w.0))
                 .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
-            keywords.push((ac, first));
+            keywords.push((ac, first, lowered));
             first = end;
         }
         let forms: Vec<(String, bool)> = {
@@ -605,10 +613,19 @@ impl Scanner {
         // ones). Each search resumes one byte after the last match's start, not
         // after its end: keywords that overlap (`A3T` and `T3BlbkFJ` in
         // `...A3T3BlbkFJ...`) must each be found.
-        for (ac, first) in &self.keywords {
+        let mut lower: Vec<u8> = Vec::new();
+        for (ac, first, lowered) in &self.keywords {
+            let hay = if *lowered {
+                if lower.is_empty() {
+                    lower = bytes.to_ascii_lowercase();
+                }
+                &lower[..]
+            } else {
+                bytes
+            };
             let mut pos = 0;
-            while pos < bytes.len() {
-                let Some(m) = ac.find(aho_corasick::Input::new(bytes).span(pos..bytes.len())) else { break };
+            while pos < hay.len() {
+                let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..hay.len())) else { break };
                 pos = m.start() + 1;
                 // The window starts at the line start, at most 256 bytes back.
                 let back = m.start().saturating_sub(256);
