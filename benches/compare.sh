@@ -31,8 +31,16 @@ cargo build --release -q -p leakledger-cli || { log "cannot build leakledger"; e
 LL=target/release/leakledger
 "$LL" rules --export-regex >"$WORK/rules.regex"
 # Line-oriented tools cannot take a pattern that matches a newline literally
-# (the PuTTY key block); it is left out for them and said so.
-grep -v 'PuTTY-User-Key-File' "$WORK/rules.regex" >"$WORK/rules-lines.regex"
+# (the PuTTY key block, YAML nested under a name): ripgrep refuses those, so each
+# pattern is tried alone and the ones it refuses are left out and counted.
+: >"$WORK/rules-lines.regex"
+LEFT_OUT=0
+if command -v rg >/dev/null; then
+    while IFS= read -r re; do
+        rg -q -e "$re" /dev/null 2>/dev/null
+        if [ $? -le 1 ]; then printf '%s\n' "$re" >>"$WORK/rules-lines.regex"; else LEFT_OUT=$((LEFT_OUT + 1)); fi
+    done <"$WORK/rules.regex"
+fi
 
 venv_ready=""
 venv() {
@@ -106,7 +114,7 @@ for size in $SIZES; do
             ;;
         ripgrep)
             if command -v rg >/dev/null; then
-                row "ripgrep -z -a -c, the same rules' regexes (PuTTY left out)" "$mib" \
+                row "ripgrep -z -a -c, the same rules' regexes ($LEFT_OUT multi-line left out)" "$mib" \
                     "$(measure rg -z -a -c -f "$WORK/rules-lines.regex" "$dir/dump")"
             else
                 row "ripgrep" "$mib" "not installed (apt-get install ripgrep)"
