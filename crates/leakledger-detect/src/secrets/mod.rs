@@ -590,10 +590,17 @@ impl Scanner {
             let (start, end) = base64_run(bytes, m.start());
             done = end;
             let Some(decoded) = decode_base64(&bytes[start..end]) else { continue };
-            let Ok(inner) = std::str::from_utf8(&decoded) else { continue };
-            for (generic, h) in self.scan_plain(inner) {
+            // Binary beside the secret (a config file's bytes) is replaced, which
+            // moves offsets: then the whole run stands for the secret.
+            let inner = String::from_utf8_lossy(&decoded);
+            let exact = matches!(inner, std::borrow::Cow::Borrowed(_));
+            for (generic, h) in self.scan_plain(&inner) {
                 // Where in the run the secret's bytes are: 4 characters for 3 bytes.
-                let (a, b) = (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end));
+                let (a, b) = if exact {
+                    (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end))
+                } else {
+                    (start, end)
+                };
                 let decoded = Some(Box::from(&inner[h.start..h.end]));
                 hits.push((generic, Hit { start: a, end: b, decoded, ..h }));
             }
@@ -958,6 +965,11 @@ mod tests {
         let red = s.redact(&text);
         assert!(!red.contains(&b64(key.as_bytes())), "{red}");
         assert!(red.contains("kind: Secret"));
+        // Binary after the secret (not UTF-8): still found, the whole run redacted.
+        let blob = b64(&[key.as_bytes(), b"\n\xff\xfe\x00binary"].concat());
+        let text = format!("data: {blob}\n");
+        assert_eq!(s.scan(&text).iter().map(|h| h.kind).collect::<Vec<_>>(), ["aws-access-key-id"]);
+        assert!(!s.redact(&text).contains(&blob[..8]), "{}", s.redact(&text));
         // Base64 without a keyword's form is left alone (no decoding of every run).
         assert!(s.scan(&b64(b"just some words, no secret here at all")).is_empty());
     }
