@@ -96,12 +96,12 @@ impl Registration {
     /// Registers `bytes` (a live mapping) under `name` (escaped here, since it
     /// will be written to a terminal).
     pub(crate) fn new(bytes: &[u8], name: &str) -> Registration {
+        if !INSTALLED.load(Ordering::Acquire) || bytes.is_empty() {
+            return Registration { slot: None, _name: Box::default() };
+        }
         let mut escaped: Vec<u8> = name.chars().flat_map(char::escape_debug).collect::<String>().into_bytes();
         escaped.truncate(4096);
         let name: Box<[u8]> = escaped.into_boxed_slice();
-        if !INSTALLED.load(Ordering::Acquire) || bytes.is_empty() {
-            return Registration { slot: None, _name: name };
-        }
         let slot = MAPS.iter().position(|s| !s.used.swap(true, Ordering::AcqRel));
         if let Some(i) = slot {
             let s = &MAPS[i];

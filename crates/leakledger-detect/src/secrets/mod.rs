@@ -534,13 +534,7 @@ impl Scanner {
     /// As [`Scanner::find`], keeping each secret's value in `vault`: for a report
     /// made with the values revealed on purpose.
     pub fn find_keeping(&self, text: &str, vault: &Vault) -> Vec<Found> {
-        self.scan(text)
-            .into_iter()
-            .map(|h| {
-                vault.keep(h.fingerprint, h.value(text));
-                self.found(&h)
-            })
-            .collect()
+        self.find_at(text, Some(vault)).into_iter().map(|(_, f)| f).collect()
     }
 
     /// As [`Scanner::find`], with each secret's byte offset in `text`; keeps
@@ -776,14 +770,13 @@ fn is_b64(c: u8) -> bool {
 /// The base64 run around `at`: back to its first character (at most 16 KiB),
 /// forward past its padding.
 fn base64_run(bytes: &[u8], at: usize) -> (usize, usize) {
-    let b64 = is_b64;
     let floor = at.saturating_sub(16 << 10);
     let mut start = at;
-    while start > floor && b64(bytes[start - 1]) {
+    while start > floor && is_b64(bytes[start - 1]) {
         start -= 1;
     }
     let mut end = at;
-    while end < bytes.len() && end - start < 64 << 10 && b64(bytes[end]) {
+    while end < bytes.len() && end - start < 64 << 10 && is_b64(bytes[end]) {
         end += 1;
     }
     while end < bytes.len() && bytes[end] == b'=' && end - start < 64 << 10 {
