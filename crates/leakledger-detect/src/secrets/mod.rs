@@ -1,10 +1,11 @@
-//! Secret detection: literal keywords found with one Aho-Corasick pass decide
-//! which rules run, and each rule's regex runs only in a window around its
+//! Secret detection: literal keywords found in one pass (see [`literals`])
+//! decide which rules run, and each rule's regex runs only in a window around its
 //! keyword. Matches are validated (checksums, entropy, placeholders), resolved
 //! (a generic rule yields to a specific one on the same bytes), fingerprinted
 //! with a keyed hash and shown only in redacted form.
 
 pub mod config;
+mod literals;
 mod rules;
 
 use std::fmt;
@@ -221,20 +222,21 @@ struct Compiled {
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
 pub struct Scanner {
     rules: Vec<Compiled>,
-    /// The keywords in groups small enough for the automaton's SIMD search
-    /// (Teddy), each with the index of its first keyword.
-    /// The flag: the group's keywords are in lower case and searched in the
-    /// text's lower-cased copy (the keywords of rules that ignore case).
-    keywords: Vec<(AhoCorasick, usize, bool)>,
-    /// For each keyword pattern, the rules it triggers.
-    triggers: Vec<Vec<usize>>,
+    /// The keywords of four bytes or more, found in one pass, and after them
+    /// (ids from `triggers.len()` on) the base64 forms of the critical
+    /// formats' prefixes (see [`base64_forms`]): where one starts a base64
+    /// run, the run is decoded and scanned.
+    literals: literals::Literals,
+    /// Shorter keywords, in groups small enough for the automaton's SIMD
+    /// search (Teddy), each with the keywords' indexes. The flag: the group's
+    /// keywords are in lower case and searched in the text's lower-cased copy
+    /// (a rule file's keywords, which match in any case).
+    short: Vec<(AhoCorasick, Vec<usize>, bool)>,
+    /// For each keyword, its length and the rules it triggers.
+    triggers: Vec<(usize, Vec<usize>)>,
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
-    /// The base64 forms of the critical formats' prefixes (see [`base64_forms`]):
-    /// where one starts a base64 run, the run is decoded and scanned. The flag
-    /// marks forms that count only at the start of a run (all of them today).
-    wrapped: Option<(AhoCorasick, Vec<bool>)>,
 }
 
 /// A rule as a scanner is built from: the rule, its allowlist, and whether its
@@ -460,46 +462,33 @@ impl Scanner {
                 }
             }
         }
-        // Exact keywords let the automaton use its SIMD (Teddy) search (a rule
-        // file's any-case keywords too, on the lower-cased text). Teddy takes a
-        // few dozen patterns; past that the automaton falls back to a scalar
-        // search several times slower, so large sets are searched in groups, one
-        // fast pass each (docs/benchmarks.md). Lower-case keywords come last, in
-        // groups of their own.
-        let mut order: Vec<usize> = (0..words.len()).collect();
-        order.sort_by_key(|&j| words[j].1);
-        let triggers: Vec<Vec<usize>> = order.iter().map(|&j| std::mem::take(&mut triggers[j])).collect();
-        let words: Vec<(String, bool)> = order.into_iter().map(|j| std::mem::take(&mut words[j])).collect();
-        let mut keywords = Vec::new();
-        let mut first = 0;
-        while first < words.len() {
-            let lowered = words[first].1;
-            let end = (first + KEYWORD_GROUP).min(words.len());
-            let end = first + words[first..end].iter().take_while(|w| w.1 == lowered).count();
-            let ac = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(words[first..end].iter().map(|w| &w.0))
-                .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
-            keywords.push((ac, first, lowered));
-            first = end;
-        }
-        let forms: Vec<(String, bool)> = {
-            let mut f: Vec<(String, bool)> = prefixes.iter().flat_map(|k| base64_forms(k)).collect();
-            // One form both anchored and not: keep the unanchored one (it sorts first).
+        let forms: Vec<String> = {
+            let mut f: Vec<String> = prefixes.iter().flat_map(|k| base64_forms(k)).collect();
             f.sort_unstable();
-            f.dedup_by(|b, a| a.0 == b.0);
+            f.dedup();
             f
         };
-        let wrapped = if forms.is_empty() {
-            None
-        } else {
-            let ac = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(forms.iter().map(|f| &f.0))
-                .map_err(|e| RuleError { rule: "(base64 keywords)".into(), reason: e.to_string() })?;
-            Some((ac, forms.into_iter().map(|f| f.1).collect()))
-        };
-        Ok(Scanner { rules: compiled, keywords, triggers, allow, key, wrapped })
+        // Keywords of four bytes or more, then the base64 forms (five or more),
+        // in one pass; shorter keywords by the automaton's SIMD search, a few
+        // dozen to a group (past that it falls back to a scalar search several
+        // times slower), lower-case ones in groups of their own.
+        let literals = literals::Literals::new(
+            words.iter().map(|(w, any)| (w.as_bytes(), *any)).chain(forms.iter().map(|f| (f.as_bytes(), false))),
+        );
+        let mut shorter: Vec<usize> = (0..words.len()).filter(|&j| words[j].0.len() < 4).collect();
+        shorter.sort_by_key(|&j| words[j].1);
+        let mut short = Vec::new();
+        for run in shorter.chunk_by(|&a, &b| words[a].1 == words[b].1) {
+            for group in run.chunks(KEYWORD_GROUP) {
+                let ac = AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(group.iter().map(|&j| &words[j].0))
+                    .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?;
+                short.push((ac, group.to_vec(), words[group[0]].1));
+            }
+        }
+        let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
+        Ok(Scanner { rules: compiled, literals, short, triggers, allow, key })
     }
 
     /// The rules.
@@ -573,22 +562,23 @@ impl Scanner {
     /// (a Kubernetes secret's `data`, a Docker `auth`, a config file attached in
     /// base64), decoded and scanned once more.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
-        let mut hits = self.scan_plain(text);
-        let Some((wrapped, anchored)) = &self.wrapped else { return resolve(hits) };
+        let mut forms = Vec::new();
+        let mut hits = self.scan_plain(text, Some(&mut forms));
         let bytes = text.as_bytes();
         let mut done = 0;
-        for m in wrapped.find_iter(bytes) {
-            if m.start() < done || anchored[m.pattern().as_usize()] && m.start() > 0 && is_b64(bytes[m.start() - 1]) {
+        for at in forms {
+            // A form counts at the start of a run only.
+            if at < done || at > 0 && is_b64(bytes[at - 1]) {
                 continue;
             }
-            let (start, end) = base64_run(bytes, m.start());
+            let (start, end) = base64_run(bytes, at);
             done = end;
             let Some(decoded) = decode_base64(&bytes[start..end]) else { continue };
             // Binary beside the secret (a config file's bytes) is replaced, which
             // moves offsets: then the whole run stands for the secret.
             let inner = String::from_utf8_lossy(&decoded);
             let exact = matches!(inner, std::borrow::Cow::Borrowed(_));
-            for (generic, h) in self.scan_plain(&inner) {
+            for (generic, h) in self.scan_plain(&inner, None) {
                 // Where in the run the secret's bytes are: 4 characters for 3 bytes.
                 let (a, b) = if exact {
                     (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end))
@@ -602,20 +592,36 @@ impl Scanner {
         resolve(hits)
     }
 
-    /// The secrets of `text` as written, overlaps not yet resolved.
-    fn scan_plain(&self, text: &str) -> Vec<(bool, Hit)> {
+    /// The secrets of `text` as written, overlaps not yet resolved; with
+    /// `forms`, where a base64 form of a critical prefix starts, by position.
+    fn scan_plain(&self, text: &str, mut forms: Option<&mut Vec<usize>>) -> Vec<(bool, Hit)> {
         let bytes = text.as_bytes();
         // Which rules to run, and from where: one window per keyword hit, merged
-        // per rule when they overlap.
+        // per rule when they overlap. Every keyword found counts, overlapping
+        // ones too (`A3T` and `T3BlbkFJ` in `...A3T3BlbkFJ...`; `secret` and
+        // `secret_access_key`: the specific rule wins in `resolve`).
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        // Leftmost-longest, so the automaton can skip ahead with its prefilter (a
-        // keyword that is a prefix of a longer one, `secret` of
-        // `secret_access_key`, triggers the longer one's rules, the specific
-        // ones). Each search resumes one byte after the last match's start, not
-        // after its end: keywords that overlap (`A3T` and `T3BlbkFJ` in
-        // `...A3T3BlbkFJ...`) must each be found.
+        let mut window = |at: usize, word: usize| {
+            // The window starts at the line start, at most 256 bytes back.
+            let back = at.saturating_sub(256);
+            let start = memchr::memrchr(b'\n', &bytes[back..at]).map_or(back, |p| back + p + 1);
+            let (len, rules) = &self.triggers[word];
+            for &r in rules {
+                let end = (at + len + self.rules[r].reach).min(bytes.len());
+                windows.push((r, start, end));
+            }
+        };
+        let words = self.triggers.len();
+        self.literals.find(bytes, |at, id, _| match id as usize {
+            w if w < words => window(at, w),
+            _ => {
+                if let Some(f) = forms.as_deref_mut() {
+                    f.push(at)
+                }
+            }
+        });
         let mut lower: Vec<u8> = Vec::new();
-        for (ac, first, lowered) in &self.keywords {
+        for (ac, group, lowered) in &self.short {
             let hay = if *lowered {
                 if lower.is_empty() {
                     lower = bytes.to_ascii_lowercase();
@@ -624,17 +630,13 @@ impl Scanner {
             } else {
                 bytes
             };
+            // Each search resumes one byte after the last match's start, so
+            // that overlapping keywords are all found.
             let mut pos = 0;
             while pos < hay.len() {
                 let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..hay.len())) else { break };
                 pos = m.start() + 1;
-                // The window starts at the line start, at most 256 bytes back.
-                let back = m.start().saturating_sub(256);
-                let start = memchr::memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |p| back + p + 1);
-                for &r in &self.triggers[first + m.pattern().as_usize()] {
-                    let end = (m.end() + self.rules[r].reach).min(bytes.len());
-                    windows.push((r, start, end));
-                }
+                window(m.start(), group[m.pattern().as_usize()]);
             }
         }
         if windows.is_empty() {
@@ -744,11 +746,8 @@ fn resolve(mut hits: Vec<(bool, Hit)>) -> Vec<Hit> {
 
 /// The base64 form of a keyword at the start of an encoded value (the usual
 /// case: a token encoded on its own), as the characters that depend on its bytes
-/// alone, five or more; it counts at the start of a run only (flag `true`).
-/// Forms at the other two alignments (a prefix inside an encoded file) would
-/// find more, but searching them cost a quarter of the scan's time
-/// (docs/benchmarks.md), so they are not made.
-fn base64_forms(keyword: &str) -> Vec<(String, bool)> {
+/// alone, five or more; it counts at the start of a run only.
+fn base64_forms(keyword: &str) -> Option<String> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let k = keyword.as_bytes();
     // Character i takes bits 6i..6i+6: whole ones only (the last may mix in
@@ -760,7 +759,7 @@ fn base64_forms(keyword: &str) -> Vec<(String, bool)> {
             ALPHABET[usize::from((pair >> (10 - shift)) & 63)] as char
         })
         .collect();
-    if chars.len() >= 5 { vec![(chars, true)] } else { Vec::new() }
+    (chars.len() >= 5).then_some(chars)
 }
 
 fn is_b64(c: u8) -> bool {
@@ -924,16 +923,15 @@ mod tests {
     #[test]
     fn base64_forms_and_decoding() {
         let k = "github_pat_";
-        let forms = base64_forms(k);
-        assert_eq!(forms.len(), 1);
+        let form = base64_forms(k).unwrap();
         let enc = b64(format!("{k}FAKEfake").as_bytes());
-        assert!(enc.starts_with(forms[0].0.as_str()), "{enc} {forms:?}");
+        assert!(enc.starts_with(form.as_str()), "{enc} {form}");
         for lead in ["", "a", "ab", "abc", "abcd"] {
             let enc = b64(format!("{lead}{k}FAKEfake").as_bytes());
             assert_eq!(decode_base64(enc.as_bytes()).unwrap(), format!("{lead}{k}FAKEfake").as_bytes());
         }
-        assert_eq!(base64_forms("AKIA"), [("QUtJQ".to_string(), true)]);
-        assert!(base64_forms("A3T").is_empty(), "too short to tell from other base64");
+        assert_eq!(base64_forms("AKIA").as_deref(), Some("QUtJQ"));
+        assert!(base64_forms("A3T").is_none(), "too short to tell from other base64");
         assert_eq!(decode_base64(b"not base64!"), None);
     }
 

@@ -1,0 +1,273 @@
+//! Many keywords found in one pass over the text.
+//!
+//! A SIMD literal search (Teddy) holds a few dozen patterns; past that its
+//! buckets collide and every byte becomes a candidate. The rule set has some
+//! three hundred keywords, which as groups of Teddy searches took nineteen
+//! passes over every text and most of the scan's time (docs/benchmarks.md).
+//!
+//! Here every keyword of four bytes or more is known by a hash of its first
+//! four bytes, one bit in a table of 2^16 bits (8 KiB, in L1). The text is read
+//! once: the four bytes at each position are hashed and their bit tested, eight
+//! positions to a branch. A set bit (a keyword's prefix, or one collision in
+//! a few hundred) is confirmed against the keywords that share the prefix,
+//! found by binary search. The cost hardly grows with the number of keywords.
+
+/// Hash-table bits: 2^16 bits, 8 KiB.
+const BITS: u32 = 16;
+
+/// A multiplicative hash of four bytes, to `BITS` bits.
+#[inline(always)]
+fn hash(w: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize
+}
+
+/// Four bytes with ASCII letters in lower case.
+#[inline(always)]
+fn lower(w: u32) -> u32 {
+    u32::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()))
+}
+
+/// A keyword as the search confirms it.
+#[derive(Clone, Debug)]
+struct Word {
+    bytes: Box<[u8]>,
+    any_case: bool,
+    id: u32,
+}
+
+/// A set of keywords of four bytes or more, each matched exactly or in any
+/// case, found at every position where one starts (overlapping ones too).
+#[derive(Clone, Debug)]
+pub(crate) struct Literals {
+    /// Bit `hash(w)` is set for the first four bytes `w` of every keyword (of
+    /// every casing of an any-case keyword).
+    filter: Box<[u64]>,
+    /// The keywords' lower-cased first four bytes, sorted, beside `words`.
+    keys: Vec<u32>,
+    words: Vec<Word>,
+    /// The CPU has AVX2 (its gather tests eight positions at once).
+    avx2: bool,
+}
+
+impl Literals {
+    /// The keywords, each with whether it matches in any case; a keyword's id
+    /// is its index. Keywords shorter than four bytes are not taken (the
+    /// caller searches them another way) and are never reported.
+    pub(crate) fn new<'a>(keywords: impl IntoIterator<Item = (&'a [u8], bool)>) -> Self {
+        let mut filter = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
+        let mut words: Vec<(u32, Word)> = Vec::new();
+        for (id, (bytes, any_case)) in keywords.into_iter().enumerate() {
+            let Some(head) = bytes.first_chunk::<4>() else { continue };
+            let w = u32::from_le_bytes(*head);
+            let mut set = |w: u32| {
+                let h = hash(w);
+                filter[h >> 6] |= 1 << (h & 63);
+            };
+            if any_case {
+                // Every casing of the four bytes: at most 16.
+                for mask in 0u32..16 {
+                    let b = head.map(|c| c.to_ascii_lowercase());
+                    let cased: [u8; 4] =
+                        std::array::from_fn(|i| if mask >> i & 1 == 1 { b[i].to_ascii_uppercase() } else { b[i] });
+                    set(u32::from_le_bytes(cased));
+                }
+            } else {
+                set(w);
+            }
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            words.push((lower(w), Word { bytes: bytes.into(), any_case, id }));
+        }
+        words.sort_by_key(|(k, w)| (*k, w.id));
+        let (keys, words) = words.into_iter().unzip();
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let avx2 = false;
+        Literals { filter, keys, words, avx2 }
+    }
+
+    #[inline(always)]
+    fn test(&self, w: u32) -> u64 {
+        let h = hash(w);
+        // `h >> 6` is below the table's length by construction of `hash`.
+        self.filter[h >> 6] >> (h & 63) & 1
+    }
+
+    /// Calls `found(position, id, length)` for every keyword occurrence in
+    /// `hay`, by position (keywords at one position in no set order).
+    pub(crate) fn find(&self, hay: &[u8], mut found: impl FnMut(usize, u32, usize)) {
+        let n = hay.len();
+        #[cfg(target_arch = "x86_64")]
+        let mut i = if self.avx2 {
+            // SAFETY: the CPU has AVX2 (checked when built).
+            #[allow(unsafe_code)]
+            unsafe {
+                self.find_avx2(hay, &mut found)
+            }
+        } else {
+            0
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let mut i = 0;
+        // Eight positions a step, from two overlapping 8-byte loads; one branch.
+        while i + 12 <= n {
+            let a = u64::from_le_bytes(hay[i..i + 8].try_into().unwrap_or_default());
+            let b = u64::from_le_bytes(hay[i + 4..i + 12].try_into().unwrap_or_default());
+            let mut passed = 0;
+            for k in 0..4 {
+                passed |= self.test((a >> (8 * k)) as u32) << k | self.test((b >> (8 * k)) as u32) << (k + 4);
+            }
+            while passed != 0 {
+                let p = i + passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                self.confirm(hay, p, &mut found);
+            }
+            i += 8;
+        }
+        while i + 4 <= n {
+            if self.test(u32::from_le_bytes([hay[i], hay[i + 1], hay[i + 2], hay[i + 3]])) != 0 {
+                self.confirm(hay, i, &mut found);
+            }
+            i += 1;
+        }
+    }
+
+    /// [`Literals::find`] eight positions a step: the four bytes at each
+    /// position gathered into a vector by a shuffle, hashed, and their bits
+    /// fetched with one gather. Returns where it stopped (16 bytes or fewer
+    /// before the end).
+    #[cfg(target_arch = "x86_64")]
+    #[allow(unsafe_code)]
+    #[target_feature(enable = "avx2")]
+    fn find_avx2(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
+        use std::arch::x86_64::*;
+        // Lane 0 takes the four bytes at positions 0..4, lane 1 at 4..8, of one
+        // 16-byte load copied into both lanes.
+        let shuffle = _mm256_setr_epi8(
+            0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
+        );
+        let multiplier = _mm256_set1_epi32(0x9E37_79B1_u32 as i32);
+        let low5 = _mm256_set1_epi32(31);
+        let table = self.filter.as_ptr().cast::<i32>();
+        let mut i = 0;
+        while i + 16 <= hay.len() {
+            // SAFETY: the load reads hay[i..i + 16], inside `hay`. The gather
+            // reads 32-bit word `h >> 5` of the table for 16-bit hashes `h`:
+            // below 2^11, the table's length in 32-bit words (2^16 bits).
+            let passed = unsafe {
+                let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>()));
+                let w = _mm256_shuffle_epi8(v, shuffle);
+                let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
+                let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
+                // Bit `h & 31` of each word to the sign bit: shift left by 31 - (h & 31).
+                let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
+                _mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32
+            };
+            let mut passed = passed;
+            while passed != 0 {
+                let p = i + passed.trailing_zeros() as usize;
+                passed &= passed - 1;
+                self.confirm(hay, p, found);
+            }
+            i += 8;
+        }
+        i
+    }
+
+    /// Reports the keywords that start at `p` (which has four bytes after it
+    /// whose hash's bit is set).
+    #[inline]
+    fn confirm(&self, hay: &[u8], p: usize, found: &mut impl FnMut(usize, u32, usize)) {
+        let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
+        let key = lower(w);
+        let from = self.keys.partition_point(|&k| k < key);
+        for (k, word) in self.keys[from..].iter().zip(&self.words[from..]) {
+            if *k != key {
+                break;
+            }
+            let Some(there) = hay.get(p..p + word.bytes.len()) else { continue };
+            let same = if word.any_case { there.eq_ignore_ascii_case(&word.bytes) } else { *there == *word.bytes };
+            if same {
+                found(p, word.id, word.bytes.len());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (position, id) where a keyword starts, the slow way.
+    fn naive(words: &[(&[u8], bool)], hay: &[u8]) -> Vec<(usize, u32)> {
+        let mut out = Vec::new();
+        for p in 0..hay.len() {
+            for (id, (w, any)) in words.iter().enumerate() {
+                if w.len() < 4 {
+                    continue;
+                }
+                if let Some(t) = hay.get(p..p + w.len())
+                    && (if *any { t.eq_ignore_ascii_case(w) } else { t == *w })
+                {
+                    out.push((p, id as u32));
+                }
+            }
+        }
+        out
+    }
+
+    fn fast(lit: &Literals, hay: &[u8]) -> Vec<(usize, u32)> {
+        let mut out = Vec::new();
+        lit.find(hay, |p, id, _| out.push((p, id)));
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn finds_every_occurrence_overlapping_and_in_any_case() {
+        let words: Vec<(&[u8], bool)> = vec![
+            (b"ghp_", false),
+            (b"secret", true),
+            (b"secret_access_key", false),
+            (b"AKIA", false),
+            (b"akia", false),
+            (b"abc", false),
+            (b"aaaa", false),
+            (b"A3T3BlbkFJ", false),
+            (b"T3BlbkFJ", false),
+        ];
+        let mut lit = Literals::new(words.iter().copied());
+        // Deterministic pseudo-random text over a small alphabet, so keywords
+        // and near-misses occur often, at every alignment and at both ends.
+        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bB";
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut hay: Vec<u8> = Vec::new();
+        for round in 0..4000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if round % 7 == 0 {
+                hay.extend_from_slice(words[(x % words.len() as u64) as usize].0);
+            } else {
+                hay.push(alphabet[(x % alphabet.len() as u64) as usize]);
+            }
+        }
+        // The vector path where the CPU has one, and the scalar path.
+        for vector in [lit.avx2, false] {
+            lit.avx2 = vector;
+            for cut in [0, 1, 3, 4, 5, 11, 12, 13, 15, 16, 17, 24, 100, hay.len()] {
+                for start in [0, 1, 2, 7] {
+                    let h = &hay[start.min(cut)..cut];
+                    assert_eq!(fast(&lit, h), naive(&words, h), "cut {cut} start {start} vector {vector}");
+                }
+            }
+        }
+        assert!(!naive(&words, &hay).is_empty());
+    }
+
+    #[test]
+    fn short_keywords_are_left_to_the_caller() {
+        let lit = Literals::new([(&b"abc"[..], false)]);
+        assert!(fast(&lit, b"xxabcxxabc").is_empty());
+    }
+}
