@@ -114,7 +114,8 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
         secrets: Some(scanner),
         vault: config.reveal_secrets.then(Default::default),
     });
-    let scan = dump.scan(|| Partial::new(look.clone()));
+    let walkers = std::sync::Arc::new(payload::Walkers::new(look));
+    let scan = dump.scan(|| Partial::sharing(walkers.clone()));
     finish(scan)
 }
 

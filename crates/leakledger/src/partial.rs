@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use leakledger_dump::{Record, Sink};
 
 use crate::inventory::Inventory;
-use crate::payload::Walker;
+use crate::payload::{Walker, Walkers};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// What one worker has seen: mergeable, associatively and commutatively, so
@@ -45,14 +45,24 @@ pub struct Partial {
     /// (`Request::context`), likewise appended on merge.
     pub(crate) contexts: Vec<Context>,
     context_index: HashMap<Context, u32, Seeded>,
-    /// The worker's payload walker and its digest cache (not merged).
-    walker: Walker,
+    /// The payload walkers of the analysis, one per thread ([`Walkers`]).
+    walkers: std::sync::Arc<Walkers>,
+    /// A walker of this partial's own, for a thread outside the pool.
+    own: Option<Walker>,
+    /// The last walked payload's message hashes ([`Walker::history`]).
+    messages: Vec<u64>,
 }
 
 impl Partial {
     /// An empty partial whose walker looks out for identifiers and secrets.
     pub fn new(look: std::sync::Arc<leakledger_detect::exposure::Lookouts>) -> Self {
-        Partial { walker: Walker::new(look), ..Partial::default() }
+        Self::sharing(std::sync::Arc::new(Walkers::new(look)))
+    }
+
+    /// An empty partial that walks payloads with `walkers`, shared with the
+    /// other partials of the pass.
+    pub(crate) fn sharing(walkers: std::sync::Arc<Walkers>) -> Self {
+        Partial { walkers, ..Partial::default() }
     }
 
     /// Records seen again with the same request id and content (at-least-once
@@ -63,7 +73,7 @@ impl Partial {
 
     /// What the pass looked out for (identifiers, the secret rules, the vault).
     pub fn lookouts(&self) -> &leakledger_detect::exposure::Lookouts {
-        self.walker.lookouts()
+        self.walkers.lookouts()
     }
 
     /// The exposure inventory.
@@ -109,8 +119,8 @@ impl Partial {
     /// prefixes' are kept (only for a request that names no parent: the others
     /// are linked already). Returned as [`Request::history`] holds it: bit 0
     /// set when the prefixes were kept.
-    fn history(&mut self, org: u64, user: u64, keep_prefixes: bool) -> u64 {
-        let (messages, system) = self.walker.history();
+    fn history(&mut self, org: u64, user: u64, system: u64, keep_prefixes: bool) -> u64 {
+        let messages = &self.messages;
         if messages.is_empty() {
             return 0;
         }
@@ -241,7 +251,14 @@ impl Sink for Partial {
                 return;
             }
         }
-        let found = self.walker.found(r.payload, r.response);
+        let messages = &mut self.messages;
+        let (found, system) = self.walkers.with(&mut self.own, |w| {
+            let found = w.found(r.payload, r.response);
+            let (m, system) = w.history();
+            messages.clear();
+            messages.extend_from_slice(m);
+            (found, system)
+        });
         let (repo, strength) = self.inventory.add(r, &found);
         if dedup != 0 && (!found.secrets.is_empty() || !found.identifiers.is_empty()) {
             let org = r.org.and_then(|v| v.as_str()).map(|o| o.into_owned()).unwrap_or_default();
@@ -263,7 +280,7 @@ impl Sink for Partial {
         let org = self.intern(r.org);
         let user = self.intern(r.user);
         let parent = id_hash(r.parent_id);
-        let history = self.history(org, user, parent == 0);
+        let history = self.history(org, user, system, parent == 0);
         let trace = self.trace(id_hash(r.trace_id));
         let context = self.context(Context { org, user, repo, strength });
         self.requests.push(Request {

@@ -9,13 +9,18 @@
 use std::collections::HashMap;
 
 use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
+use std::sync::{Arc, Mutex, TryLockError};
+
 use leakledger_dump::{Cursor, Kind, Value};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 /// How deep unknown JSON is searched for text.
 const MAX_DEPTH: usize = 24;
-/// Cached digests per worker before the cache is emptied.
-const CACHE_LIMIT: usize = 1 << 18;
+/// Cached digests per walker (one per thread) before the cache is emptied.
+/// Larger made 5M small distinct requests slower (tables of several MiB miss
+/// the CPU cache on every insert); smaller walked re-sent histories again
+/// (docs/benchmarks.md).
+const CACHE_LIMIT: usize = 1 << 17;
 
 /// A walked item: indexes into the walker's arenas, so cached messages replay
 /// their pieces without allocating.
@@ -63,12 +68,64 @@ pub(crate) struct Walker {
     messages_pending: bool,
 }
 
-impl Walker {
-    /// What it looks out for.
+/// Payload walkers, one per thread, shared by every [`crate::Partial`] of an
+/// analysis made on that thread.
+///
+/// A parallel fold makes a partial for each piece of work it splits off (sixty
+/// for a 1 GiB dump on two threads), and a walker's caches (the messages and
+/// texts it has digested) pay off only if they outlive one piece: a session
+/// re-sends its history in every request. With a walker per partial, two
+/// threads walked 60% more message bytes than one (docs/benchmarks.md).
+/// Caches change how fast a payload is walked, never what it yields.
+#[derive(Debug)]
+pub(crate) struct Walkers {
+    look: Arc<Lookouts>,
+    slots: Box<[Mutex<Option<Walker>>]>,
+}
+
+impl Default for Walkers {
+    fn default() -> Self {
+        Walkers::new(Arc::default())
+    }
+}
+
+impl Walkers {
+    /// Walkers looking out for `look`, made on first use.
+    pub(crate) fn new(look: Arc<Lookouts>) -> Self {
+        // Slots by pool thread index (threads past the last share it by
+        // modulo and, if busy, fall back to the caller's own walker).
+        Walkers { look, slots: (0..64).map(|_| Mutex::new(None)).collect() }
+    }
+
+    /// What the walkers look out for.
     pub(crate) fn lookouts(&self) -> &Lookouts {
         &self.look
     }
 
+    /// Runs `f` with this thread's walker; `own` (made on first use) when the
+    /// thread is outside a pool or its slot is taken.
+    pub(crate) fn with<R>(&self, own: &mut Option<Walker>, f: impl FnOnce(&mut Walker) -> R) -> R {
+        let Some(i) = rayon::current_thread_index() else {
+            return f(own.get_or_insert_with(|| Walker::new(self.look.clone())));
+        };
+        let slot = &self.slots[i % self.slots.len()];
+        let mut held = match slot.try_lock() {
+            Ok(held) => held,
+            // A panic while walking (contained per source) may have left the
+            // caches half-written: start that thread's walker afresh.
+            Err(TryLockError::Poisoned(p)) => {
+                let mut held = p.into_inner();
+                *held = None;
+                slot.clear_poison();
+                held
+            }
+            Err(TryLockError::WouldBlock) => return f(own.get_or_insert_with(|| Walker::new(self.look.clone()))),
+        };
+        f(held.get_or_insert_with(|| Walker::new(self.look.clone())))
+    }
+}
+
+impl Walker {
     /// A walker looking out for `look`.
     pub(crate) fn new(look: std::sync::Arc<Lookouts>) -> Self {
         Walker { look, ..Walker::default() }
@@ -515,6 +572,38 @@ fn tool_inputs(input: Option<Value<'_>>) -> (Option<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A walker that has digested one text (a non-empty cache).
+    fn digest_one(w: &mut Walker) -> usize {
+        w.found(Some(Value::new(Kind::String, b"some text")), None);
+        w.texts.len()
+    }
+
+    #[test]
+    fn a_thread_keeps_its_walker_across_partials_and_recovers_from_a_panic() {
+        let walkers = Walkers::default();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        pool.install(|| {
+            let (mut a, mut b) = (None, None);
+            walkers.with(&mut a, digest_one);
+            // Another partial on the same thread finds the cache filled.
+            assert_eq!(walkers.with(&mut b, |w| w.texts.len()), 1);
+            assert!(a.is_none() && b.is_none(), "the thread's walker, not their own");
+            // Busy (re-entered): the caller's own walker.
+            walkers.with(&mut a, |_| walkers.with(&mut b, digest_one));
+            assert_eq!(b.as_ref().map(|w| w.texts.len()), Some(1));
+            // A panic while walking: the next walk starts from empty caches.
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                walkers.with(&mut a, |_| panic!("a bug while walking"))
+            }));
+            assert!(panicked.is_err());
+            assert_eq!(walkers.with(&mut a, |w| w.texts.len()), 0);
+        });
+        // Outside any pool: the caller's own walker.
+        let mut own = None;
+        walkers.with(&mut own, digest_one);
+        assert!(own.is_some());
+    }
 
     fn found(json: &str) -> exposure::Found {
         let v = Value::new(
