@@ -399,7 +399,184 @@ fn masks(block: &[u8; 64]) -> (u64, u64) {
 
 /// With `b[i]` opening an object or array, returns the index just past its close.
 /// Bracket kinds are checked to a depth of 64; deeper, only the count is kept.
+///
+/// A walker descends level by level and each level skips its values whole, so
+/// the bytes of a message are skipped once per enclosing level. Hence 64 bytes
+/// at a time: quote, backslash and bracket masks; the escaped quotes removed
+/// (as in [`skip_string`]); the string interiors from a prefix XOR of the
+/// quotes; and only the brackets outside strings visited one by one. At the end
+/// of the input without a close, or at a backslash outside strings,
+/// [`skip_container_bytes`] gives the answer.
 fn skip_container(b: &[u8], i: usize) -> Result<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: the CPU has AVX2 and carry-less multiplication.
+        #[allow(unsafe_code)]
+        return unsafe { skip_container_avx2(b, i) };
+    }
+    skip_container_with(b, i, structure, prefix_xor)
+}
+
+/// [`skip_container`] with the masks made by AVX2, two 32-byte halves, and
+/// the prefix XOR by one carry-less multiplication (by all ones).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq")]
+fn skip_container_avx2(b: &[u8], i: usize) -> Result<usize> {
+    use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_set1_epi8};
+    let prefix_xor =
+        |x: u64| _mm_cvtsi128_si64(_mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1))) as u64;
+    skip_container_with(b, i, |block| structure_avx2(block), prefix_xor)
+}
+
+/// The loop of [`skip_container`], over the masks `structure` makes.
+#[inline(always)]
+fn skip_container_with(
+    b: &[u8],
+    i: usize,
+    structure: impl Fn(&[u8; 64]) -> (u64, u64, u64, u64),
+    prefix_xor: impl Fn(u64) -> u64,
+) -> Result<usize> {
+    let mut depth: usize = 0;
+    // Bit d of `kinds` is 1 when level d is an array.
+    let mut kinds: u64 = 0;
+    // Whether the block's first byte is escaped; all ones when it is inside a string.
+    let (mut carry, mut inside) = (0u64, 0u64);
+    let mut j = i;
+    while j < b.len() {
+        // The last block, padded with spaces; the others read in place.
+        let mut tail = [b' '; 64];
+        let block: &[u8; 64] = match b.get(j..j + 64) {
+            Some(full) => full.try_into().unwrap_or(&tail),
+            None => {
+                tail[..b.len() - j].copy_from_slice(&b[j..]);
+                &tail
+            }
+        };
+        let (quotes, backslashes, opens, closes) = structure(block);
+        let escaped = escaped_by(backslashes, &mut carry);
+        let strings = prefix_xor(quotes & !escaped) ^ inside;
+        inside = ((strings as i64) >> 63) as u64;
+        if backslashes & !strings != 0 {
+            // A backslash outside strings: not JSON, and the masks no longer
+            // read it as the byte-by-byte reader does.
+            return skip_container_bytes(b, i);
+        }
+        let mut brackets = (opens | closes) & !strings;
+        while brackets != 0 {
+            let at = j + brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let c = b[at];
+            if c == b'{' || c == b'[' {
+                if depth < 64 {
+                    let bit = 1u64 << depth;
+                    if c == b'[' {
+                        kinds |= bit;
+                    } else {
+                        kinds &= !bit;
+                    }
+                }
+                depth += 1;
+            } else {
+                if depth == 0 {
+                    return err(at, "unbalanced bracket");
+                }
+                depth -= 1;
+                if depth < 64 && (kinds & (1u64 << depth) != 0) != (c == b']') {
+                    return err(at, "mismatched bracket");
+                }
+                if depth == 0 {
+                    return Ok(at + 1);
+                }
+            }
+        }
+        j += 64;
+    }
+    skip_container_bytes(b, i)
+}
+
+/// Bit k set where bits 0..=k of `x` hold an odd number of ones: with `x` the
+/// unescaped quotes, the bytes from an opening quote up to its closing one.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The quote, backslash, opening-bracket and closing-bracket masks of a
+/// 64-byte block (bit k: byte k). `{` and `[` differ by 0x20 only, as do `}`
+/// and `]`: one comparison each after setting that bit.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[inline]
+fn structure(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let (mut quotes, mut backslashes, mut opens, mut closes) = (0u64, 0u64, 0u64, 0u64);
+    // SAFETY: SSE2 is part of every x86_64 target; each unaligned 16-byte load
+    // reads inside the 64-byte array.
+    unsafe {
+        let (q, s) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+        let (o, c, bit) = (_mm_set1_epi8(b'{' as i8), _mm_set1_epi8(b'}' as i8), _mm_set1_epi8(0x20));
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let folded = _mm_or_si128(v, bit);
+            let mask = |x| u64::from(_mm_movemask_epi8(x) as u16) << (16 * k);
+            quotes |= mask(_mm_cmpeq_epi8(v, q));
+            backslashes |= mask(_mm_cmpeq_epi8(v, s));
+            opens |= mask(_mm_cmpeq_epi8(folded, o));
+            closes |= mask(_mm_cmpeq_epi8(folded, c));
+        }
+    }
+    (quotes, backslashes, opens, closes)
+}
+
+/// As [`structure`], with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn structure_avx2(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let (q, s) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
+    let (o, c, bit) = (_mm256_set1_epi8(b'{' as i8), _mm256_set1_epi8(b'}' as i8), _mm256_set1_epi8(0x20));
+    let (mut quotes, mut backslashes, mut opens, mut closes) = (0u64, 0u64, 0u64, 0u64);
+    for k in 0..2 {
+        // SAFETY: each unaligned 32-byte load reads inside the 64-byte array.
+        let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(32 * k).cast::<__m256i>()) };
+        let folded = _mm256_or_si256(v, bit);
+        let mask = |x| u64::from(_mm256_movemask_epi8(x) as u32) << (32 * k);
+        quotes |= mask(_mm256_cmpeq_epi8(v, q));
+        backslashes |= mask(_mm256_cmpeq_epi8(v, s));
+        opens |= mask(_mm256_cmpeq_epi8(folded, o));
+        closes |= mask(_mm256_cmpeq_epi8(folded, c));
+    }
+    (quotes, backslashes, opens, closes)
+}
+
+/// The quote, backslash, opening-bracket and closing-bracket masks of a
+/// 64-byte block (bit k: byte k).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn structure(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    let (mut quotes, mut backslashes, mut opens, mut closes) = (0u64, 0u64, 0u64, 0u64);
+    for (k, &c) in block.iter().enumerate() {
+        quotes |= u64::from(c == b'"') << k;
+        backslashes |= u64::from(c == b'\\') << k;
+        opens |= u64::from(c | 0x20 == b'{') << k;
+        closes |= u64::from(c | 0x20 == b'}') << k;
+    }
+    (quotes, backslashes, opens, closes)
+}
+
+/// [`skip_container`] byte by byte: the reference it is tested against, and
+/// what names the error when a container does not close.
+fn skip_container_bytes(b: &[u8], i: usize) -> Result<usize> {
     let mut depth: usize = 0;
     // Bit d of `kinds` is 1 when level d is an array.
     let mut kinds: u64 = 0;
@@ -674,6 +851,24 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config { cases: 2000, rng_seed: proptest::test_runner::RngSeed::Fixed(7), failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn skip_container_agrees_with_the_byte_by_byte_reader(
+            // Brackets of both kinds, quotes and backslash runs, across blocks.
+            body in proptest::collection::vec(proptest::prop_oneof![
+                3 => proptest::strategy::Just(b'"'), 4 => proptest::strategy::Just(b'\\'), 12 => proptest::strategy::Just(b'a'),
+                3 => proptest::strategy::Just(b'{'), 3 => proptest::strategy::Just(b'}'), 3 => proptest::strategy::Just(b'['),
+                3 => proptest::strategy::Just(b']'), 1 => proptest::strategy::Just(b'\n')], 0..600),
+            at in 0usize..600,
+            array in proptest::bool::ANY,
+        ) {
+            let mut b = body;
+            let at = at.min(b.len());
+            b.insert(at, if array { b'[' } else { b'{' });
+            let expected = skip_container_bytes(&b, at);
+            proptest::prop_assert_eq!(skip_container(&b, at), expected);
+            proptest::prop_assert_eq!(skip_container_with(&b, at, structure, prefix_xor), expected);
+        }
+
         #[test]
         fn skip_string_agrees_with_the_byte_by_byte_reader(
             // Quotes rare and backslash runs common: long strings whose runs
