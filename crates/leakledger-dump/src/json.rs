@@ -465,28 +465,8 @@ fn skip_container_with(
         while brackets != 0 {
             let at = j + brackets.trailing_zeros() as usize;
             brackets &= brackets - 1;
-            let c = b[at];
-            if c == b'{' || c == b'[' {
-                if depth < 64 {
-                    let bit = 1u64 << depth;
-                    if c == b'[' {
-                        kinds |= bit;
-                    } else {
-                        kinds &= !bit;
-                    }
-                }
-                depth += 1;
-            } else {
-                if depth == 0 {
-                    return err(at, "unbalanced bracket");
-                }
-                depth -= 1;
-                if depth < 64 && (kinds & (1u64 << depth) != 0) != (c == b']') {
-                    return err(at, "mismatched bracket");
-                }
-                if depth == 0 {
-                    return Ok(at + 1);
-                }
+            if let Some(end) = bracket(b[at], at, &mut depth, &mut kinds)? {
+                return Ok(end);
             }
         }
         j += 64;
@@ -574,6 +554,33 @@ fn structure(block: &[u8; 64]) -> (u64, u64, u64, u64) {
     (quotes, backslashes, opens, closes)
 }
 
+/// One bracket at `at` of a container being skipped: `depth` and `kinds`
+/// (bit d set when level d is an array, kept to a depth of 64) follow it.
+/// Returns the index past the container when this bracket closes it.
+#[inline]
+fn bracket(c: u8, at: usize, depth: &mut usize, kinds: &mut u64) -> Result<Option<usize>> {
+    if c == b'{' || c == b'[' {
+        if *depth < 64 {
+            let bit = 1u64 << *depth;
+            if c == b'[' {
+                *kinds |= bit;
+            } else {
+                *kinds &= !bit;
+            }
+        }
+        *depth += 1;
+        return Ok(None);
+    }
+    if *depth == 0 {
+        return err(at, "unbalanced bracket");
+    }
+    *depth -= 1;
+    if *depth < 64 && (*kinds & (1u64 << *depth) != 0) != (c == b']') {
+        return err(at, "mismatched bracket");
+    }
+    Ok((*depth == 0).then_some(at + 1))
+}
+
 /// [`skip_container`] byte by byte: the reference it is tested against, and
 /// what names the error when a container does not close.
 fn skip_container_bytes(b: &[u8], i: usize) -> Result<usize> {
@@ -587,30 +594,9 @@ fn skip_container_bytes(b: &[u8], i: usize) -> Result<usize> {
                 j = skip_string(b, j)?;
                 continue;
             }
-            c @ (b'{' | b'[') => {
-                if depth < 64 {
-                    let bit = 1u64 << depth;
-                    if c == b'[' {
-                        kinds |= bit;
-                    } else {
-                        kinds &= !bit;
-                    }
-                }
-                depth += 1;
-            }
-            c @ (b'}' | b']') => {
-                if depth == 0 {
-                    return err(j, "unbalanced bracket");
-                }
-                depth -= 1;
-                if depth < 64 {
-                    let is_array = kinds & (1u64 << depth) != 0;
-                    if is_array != (c == b']') {
-                        return err(j, "mismatched bracket");
-                    }
-                }
-                if depth == 0 {
-                    return Ok(j + 1);
+            c @ (b'{' | b'[' | b'}' | b']') => {
+                if let Some(end) = bracket(c, j, &mut depth, &mut kinds)? {
+                    return Ok(end);
                 }
             }
             _ => {}
