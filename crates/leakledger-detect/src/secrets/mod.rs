@@ -325,6 +325,46 @@ fn case_variants(k: &str, insensitive: bool) -> Vec<String> {
     v
 }
 
+/// The rules' regexes, compiled on every core: some take tens of
+/// milliseconds (bounded repetitions of Unicode classes unroll), and the
+/// whole set, compiled in turn, was most of a small scan's start-up.
+fn compile_all(rules: &[Loaded]) -> Result<Vec<Regex>, RuleError> {
+    let compile = |rule: &Rule| {
+        regex::RegexBuilder::new(rule.pattern)
+            .size_limit(1 << 24)
+            .build()
+            .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rules.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Regex, RuleError>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (1..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(l) = rules.get(i) else { return out };
+                        out.push((i, compile(l.rule)));
+                    }
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(l) = rules.get(i) else { break };
+            out.push((i, compile(l.rule)));
+        }
+        for w in workers {
+            out.extend(w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        out
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(s: &str) -> f64 {
     let mut counts = [0u32; 256];
@@ -400,6 +440,7 @@ impl Scanner {
 
     /// Compiles rules, each with its allowlist, and a global allowlist.
     pub fn build(rules: Vec<Loaded>, allow: Allow, key: [u8; 32]) -> Result<Self, RuleError> {
+        let regexes = compile_all(&rules)?;
         let mut compiled = Vec::with_capacity(rules.len());
         // Keywords, each with whether it matches in any case.
         let mut words: Vec<(String, bool)> = Vec::new();
@@ -416,10 +457,7 @@ impl Scanner {
                     }
                 }
             }
-            let regex = regex::RegexBuilder::new(rule.pattern)
-                .size_limit(1 << 24)
-                .build()
-                .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })?;
+            let regex = regexes[i].clone();
             if rule.keywords.is_empty() {
                 return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
             }
@@ -432,19 +470,20 @@ impl Scanner {
                 _ => 512,
             };
             compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
-            // A rule file's keywords match in any case: they are searched, in lower
-            // case, in the text's lower-cased copy. Built-in rules that ignore
-            // case give their keywords in the usual casings instead: searching
-            // lower-cased text is slower (its bytes are less varied, so the SIMD
-            // search's buckets collide more; docs/benchmarks.md).
+            // A rule file's keywords match in any case, and so do those of a
+            // built-in rule that ignores case. The one-pass search takes them
+            // in any case from four bytes on; shorter ones are searched in the
+            // usual casings (built-in rules) or, in lower case, in the text's
+            // lower-cased copy (a rule file's).
+            let insensitive = rule.pattern.starts_with("(?i)");
             let variants: Vec<(String, bool)> = rule
                 .keywords
                 .iter()
                 .flat_map(|k| {
-                    if any_case {
+                    if any_case || insensitive && k.len() >= 4 {
                         vec![(k.to_ascii_lowercase(), true)]
                     } else {
-                        case_variants(k, rule.pattern.starts_with("(?i)")).into_iter().map(|w| (w, false)).collect()
+                        case_variants(k, insensitive).into_iter().map(|w| (w, false)).collect()
                     }
                 })
                 .collect();
