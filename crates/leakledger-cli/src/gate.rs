@@ -56,8 +56,14 @@ fn scan_reader(
         let eof = buf.len() < WINDOW;
         // Cut at a char boundary (a UTF-8 sequence may be split by the window).
         let text = String::from_utf8_lossy(&buf);
-        let line_of =
-            |off: usize| lines_before + memchr::memchr_iter(b'\n', &text.as_bytes()[..off]).count() as u64 + 1;
+        // Line numbers from the window's newline offsets, found once (counting
+        // from the window's start for each finding was quadratic: a dump
+        // line with many secrets took seconds).
+        let newlines = std::cell::OnceCell::new();
+        let line_of = |off: usize| {
+            let at: &Vec<usize> = newlines.get_or_init(|| memchr::memchr_iter(b'\n', text.as_bytes()).collect());
+            lines_before + at.partition_point(|&n| n < off) as u64 + 1
+        };
         for h in scanner.scan(&text) {
             let abs = base + h.start as u64;
             if seen.insert((abs, h.rule.to_string())) {
