@@ -224,9 +224,12 @@ pub struct Scanner {
     rules: Vec<Compiled>,
     /// The keywords of four bytes or more, found in one pass, and after them
     /// (ids from `triggers.len()` on) the base64 forms of the critical
-    /// formats' prefixes (see [`base64_forms`]): where one starts a base64
-    /// run, the run is decoded and scanned.
+    /// formats' prefixes (see [`base64_forms`]): where one lies in a base64
+    /// run, on the run's 4-character grid, the run is decoded and scanned.
     literals: literals::Literals,
+    /// For each base64 form, how many characters of its 4-character group
+    /// come before it.
+    leads: Vec<u8>,
     /// Shorter keywords, in groups small enough for the automaton's SIMD
     /// search (Teddy), each with the keywords' indexes. The flag: the group's
     /// keywords are in lower case and searched in the text's lower-cased copy
@@ -501,10 +504,10 @@ impl Scanner {
                 }
             }
         }
-        let forms: Vec<String> = {
-            let mut f: Vec<String> = prefixes.iter().flat_map(|k| base64_forms(k)).collect();
+        let forms: Vec<(String, u8)> = {
+            let mut f: Vec<(String, u8)> = prefixes.iter().flat_map(|k| base64_forms(k)).collect();
             f.sort_unstable();
-            f.dedup();
+            f.dedup_by(|b, a| a.0 == b.0);
             f
         };
         // Keywords of four bytes or more, then the base64 forms (five or more),
@@ -512,7 +515,7 @@ impl Scanner {
         // dozen to a group (past that it falls back to a scalar search several
         // times slower), lower-case ones in groups of their own.
         let literals = literals::Literals::new(
-            words.iter().map(|(w, any)| (w.as_bytes(), *any)).chain(forms.iter().map(|f| (f.as_bytes(), false))),
+            words.iter().map(|(w, any)| (w.as_bytes(), *any)).chain(forms.iter().map(|f| (f.0.as_bytes(), false))),
         );
         let mut shorter: Vec<usize> = (0..words.len()).filter(|&j| words[j].0.len() < 4).collect();
         shorter.sort_by_key(|&j| words[j].1);
@@ -527,7 +530,8 @@ impl Scanner {
             }
         }
         let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
-        Ok(Scanner { rules: compiled, literals, short, triggers, allow, key })
+        let leads = forms.iter().map(|f| f.1).collect();
+        Ok(Scanner { rules: compiled, literals, leads, short, triggers, allow, key })
     }
 
     /// The rules.
@@ -605,12 +609,12 @@ impl Scanner {
         let mut hits = self.scan_plain(text, Some(&mut forms));
         let bytes = text.as_bytes();
         let mut done = 0;
-        for at in forms {
-            // A form counts at the start of a run only.
-            if at < done || at > 0 && is_b64(bytes[at - 1]) {
+        for (at, lead) in forms {
+            if at < done {
                 continue;
             }
-            let (start, end) = base64_run(bytes, at);
+            // A form off the run's grid is a chance match, not the keyword.
+            let Some((start, end)) = base64_run(bytes, at, usize::from(lead)) else { continue };
             done = end;
             let Some(decoded) = decode_base64(&bytes[start..end]) else { continue };
             // Binary beside the secret (a config file's bytes) is replaced, which
@@ -632,8 +636,9 @@ impl Scanner {
     }
 
     /// The secrets of `text` as written, overlaps not yet resolved; with
-    /// `forms`, where a base64 form of a critical prefix starts, by position.
-    fn scan_plain(&self, text: &str, mut forms: Option<&mut Vec<usize>>) -> Vec<(bool, Hit)> {
+    /// `forms`, where a base64 form of a critical prefix starts, by position,
+    /// with its lead (see `leads`).
+    fn scan_plain(&self, text: &str, mut forms: Option<&mut Vec<(usize, u8)>>) -> Vec<(bool, Hit)> {
         let bytes = text.as_bytes();
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap. Every keyword found counts, overlapping
@@ -655,7 +660,7 @@ impl Scanner {
             w if w < words => window(at, w),
             _ => {
                 if let Some(f) = forms.as_deref_mut() {
-                    f.push(at)
+                    f.push((at, self.leads.get(id as usize - words).copied().unwrap_or(0)))
                 }
             }
         });
@@ -783,35 +788,55 @@ fn resolve(mut hits: Vec<(bool, Hit)>) -> Vec<Hit> {
     out.into_iter().map(|(_, h)| h).collect()
 }
 
-/// The base64 form of a keyword at the start of an encoded value (the usual
-/// case: a token encoded on its own), as the characters that depend on its bytes
-/// alone, five or more; it counts at the start of a run only.
-fn base64_forms(keyword: &str) -> Option<String> {
+/// The base64 forms of a keyword, one for each of the three places it can
+/// start in a 3-byte group (at the start of an encoded value, the usual case
+/// of a token encoded on its own, or anywhere inside an encoded file): the
+/// characters that depend on its bytes alone, five or more, each with how
+/// many characters of its 4-character group come before it.
+fn base64_forms(keyword: &str) -> Vec<(String, u8)> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let k = keyword.as_bytes();
-    // Character i takes bits 6i..6i+6: whole ones only (the last may mix in
-    // what follows the keyword).
-    let chars: String = (0..k.len() * 8 / 6)
-        .map(|i| {
-            let (byte, shift) = (6 * i / 8, 6 * i % 8);
-            let pair = (u16::from(k[byte]) << 8) | u16::from(k.get(byte + 1).copied().unwrap_or(0));
-            ALPHABET[usize::from((pair >> (10 - shift)) & 63)] as char
-        })
-        .collect();
-    (chars.len() >= 5).then_some(chars)
+    let mut forms = Vec::new();
+    for place in 0..3usize {
+        // The keyword after `place` bytes of its group; character i takes
+        // bits 6i..6i+6, and only those wholly inside the keyword count.
+        let k: Vec<u8> = std::iter::repeat_n(0, place).chain(keyword.bytes()).collect();
+        let (first, end) = ((8 * place).div_ceil(6), k.len() * 8 / 6);
+        let chars: String = (first..end)
+            .map(|i| {
+                let (byte, shift) = (6 * i / 8, 6 * i % 8);
+                let pair = (u16::from(k[byte]) << 8) | u16::from(k.get(byte + 1).copied().unwrap_or(0));
+                ALPHABET[usize::from((pair >> (10 - shift)) & 63)] as char
+            })
+            .collect();
+        if chars.len() >= 5 {
+            forms.push((chars, (first % 4) as u8));
+        }
+    }
+    forms
 }
 
 fn is_b64(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
 }
 
-/// The base64 run around `at`: back to its first character (at most 16 KiB),
-/// forward past its padding.
-fn base64_run(bytes: &[u8], at: usize) -> (usize, usize) {
-    let floor = at.saturating_sub(16 << 10);
-    let mut start = at;
+/// The base64 run around a form at `at` that has `lead` characters of its
+/// 4-character group before it: from the run's first character (or, past
+/// 16 KiB back, a group boundary) to past its padding, at most 64 KiB. `None`
+/// when the form is off the grid of a run whose start is in reach.
+fn base64_run(bytes: &[u8], at: usize, lead: usize) -> Option<(usize, usize)> {
+    let group = at.checked_sub(lead)?;
+    let floor = group.saturating_sub(16 << 10);
+    let mut start = group;
     while start > floor && is_b64(bytes[start - 1]) {
         start -= 1;
+    }
+    if start > floor || floor == 0 || !is_b64(bytes[floor - 1]) {
+        // The run's true start: the form must be on its grid.
+        if (group - start) % 4 != 0 || bytes[start..group].iter().any(|&c| !is_b64(c)) {
+            return None;
+        }
+    } else {
+        start = group - (group - start) / 4 * 4;
     }
     let mut end = at;
     while end < bytes.len() && end - start < 64 << 10 && is_b64(bytes[end]) {
@@ -820,7 +845,7 @@ fn base64_run(bytes: &[u8], at: usize) -> (usize, usize) {
     while end < bytes.len() && bytes[end] == b'=' && end - start < 64 << 10 {
         end += 1;
     }
-    (start, end)
+    Some((start, end))
 }
 
 /// Standard base64 (padding optional); `None` for anything else.
@@ -962,15 +987,20 @@ mod tests {
     #[test]
     fn base64_forms_and_decoding() {
         let k = "github_pat_";
-        let form = base64_forms(k).unwrap();
-        let enc = b64(format!("{k}FAKEfake").as_bytes());
-        assert!(enc.starts_with(form.as_str()), "{enc} {form}");
+        let forms = base64_forms(k);
+        assert_eq!(forms.len(), 3);
+        for (place, lead) in ["", "a", "ab"].iter().zip([0usize, 2, 3]) {
+            let enc = b64(format!("{place}{k}FAKEfake").as_bytes());
+            let (form, l) = &forms[place.len()];
+            assert_eq!((enc.find(form.as_str()), usize::from(*l)), (Some(lead), lead), "{enc} {form}");
+        }
         for lead in ["", "a", "ab", "abc", "abcd"] {
             let enc = b64(format!("{lead}{k}FAKEfake").as_bytes());
             assert_eq!(decode_base64(enc.as_bytes()).unwrap(), format!("{lead}{k}FAKEfake").as_bytes());
         }
-        assert_eq!(base64_forms("AKIA").as_deref(), Some("QUtJQ"));
-        assert!(base64_forms("A3T").is_none(), "too short to tell from other base64");
+        // After one byte, "AKIA" leaves four whole characters: too few.
+        assert_eq!(base64_forms("AKIA"), [("QUtJQ".to_string(), 0), ("BS0lB".to_string(), 3)]);
+        assert!(base64_forms("A3T").is_empty(), "too short to tell from other base64");
         assert_eq!(decode_base64(b"not base64!"), None);
     }
 
@@ -1000,6 +1030,18 @@ mod tests {
         let text = format!("data: {blob}\n");
         assert_eq!(s.scan(&text).iter().map(|h| h.kind).collect::<Vec<_>>(), ["aws-access-key-id"]);
         assert!(!s.redact(&text).contains(&blob[..8]), "{}", s.redact(&text));
+        // A key inside an encoded file, at each place in a 3-byte group, in a
+        // run longer than the 16 KiB looked back.
+        for pad in [0, 1, 2] {
+            let file = format!("{}\nstripe_key: {stripe}\n", "# settings\n".repeat(1700 + pad));
+            let text = format!("config: {}\n", b64(file.as_bytes()));
+            let hits = s.scan(&text);
+            assert_eq!(hits.iter().map(|h| h.kind).collect::<Vec<_>>(), ["stripe-secret-key"], "place {pad}");
+            assert_eq!(hits[0].fingerprint, s.scan(stripe)[0].fingerprint);
+        }
+        // A form off the run's grid is not the keyword.
+        let form = &base64_forms("sk_live_")[0].0;
+        assert!(s.scan(&format!("x {}{form}AAAAAAAAAAAAAAAAAAAA\n", "QUFB".repeat(3) + "Q")).is_empty());
         // Base64 without a keyword's form is left alone (no decoding of every run).
         assert!(s.scan(&b64(b"just some words, no secret here at all")).is_empty());
     }
