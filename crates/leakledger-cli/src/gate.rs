@@ -37,8 +37,17 @@ fn severity_name<S: serde::Serializer>(s: &Severity, out: S) -> Result<S::Ok, S:
     out.serialize_str(s.name())
 }
 
-/// Scans `r` window by window; findings are keyed by absolute offset so the
-/// overlap never reports one twice.
+/// A window of the input: its bytes (the previous window's last `OVERLAP`
+/// bytes first), the offset of its first byte, and the newlines before it.
+struct Window {
+    bytes: Vec<u8>,
+    base: u64,
+    lines_before: u64,
+}
+
+/// Scans `r` window by window: this thread reads, the pool's threads scan
+/// (at most two windows a thread in flight, 16 MiB each); findings are keyed
+/// by absolute offset so the overlap never reports one twice.
 fn scan_reader(
     r: &mut impl Read,
     name: &str,
@@ -46,65 +55,96 @@ fn scan_reader(
     ids: &Identifiers,
     out: &mut Vec<Finding>,
 ) -> io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(WINDOW);
-    let mut base = 0u64; // offset of buf[0]
-    let mut lines_before = 0u64; // newlines before buf[0]
+    use rayon::prelude::*;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Window>(rayon::current_num_threads().max(1));
+    let found = std::thread::scope(|s| {
+        let scanning = s.spawn(move || {
+            rx.into_iter().par_bridge().flat_map_iter(|w| scan_window(&w, name, scanner, ids)).collect::<Vec<_>>()
+        });
+        let read = read_windows(r, |w| tx.send(w).is_ok());
+        drop(tx);
+        let found = scanning.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        read.map(|()| found)
+    })?;
     let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
+    for (abs, f) in found {
+        if seen.insert((abs, f.rule.clone() + &f.redacted)) {
+            out.push(f);
+        }
+    }
+    Ok(())
+}
+
+/// Reads `r` as windows of `WINDOW` bytes, each after the first starting with
+/// the previous one's last `OVERLAP` bytes, and hands them to `take` (which
+/// returns false to stop).
+fn read_windows(r: &mut impl Read, mut take: impl FnMut(Window) -> bool) -> io::Result<()> {
+    let (mut carry, mut base, mut lines_before) = (Vec::new(), 0u64, 0u64);
     loop {
-        let before = buf.len();
-        (&mut *r).take((WINDOW - before) as u64).read_to_end(&mut buf)?;
-        let eof = buf.len() < WINDOW;
-        // Cut at a char boundary (a UTF-8 sequence may be split by the window).
-        let text = String::from_utf8_lossy(&buf);
-        // Line numbers from the window's newline offsets, found once (counting
-        // from the window's start for each finding was quadratic: a dump
-        // line with many secrets took seconds).
-        let newlines = std::cell::OnceCell::new();
-        let line_of = |off: usize| {
-            let at: &Vec<usize> = newlines.get_or_init(|| memchr::memchr_iter(b'\n', text.as_bytes()).collect());
-            lines_before + at.partition_point(|&n| n < off) as u64 + 1
-        };
-        for h in scanner.scan(&text) {
-            let abs = base + h.start as u64;
-            if seen.insert((abs, h.rule.to_string())) {
-                out.push(Finding {
-                    path: name.to_string(),
-                    line: line_of(h.start),
-                    kind: h.kind.to_string(),
-                    rule: h.rule.to_string(),
-                    severity: h.severity,
-                    fingerprint: h.fingerprint.to_string(),
-                    redacted: h.redacted.clone(),
-                });
-            }
-        }
-        if !ids.is_empty() {
-            for id in ids.find(&text) {
-                for (at, _) in text.match_indices(id.as_str()) {
-                    let abs = base + at as u64;
-                    if seen.insert((abs, format!("identifier:{id}"))) {
-                        out.push(Finding {
-                            path: name.to_string(),
-                            line: line_of(at),
-                            kind: "proprietary-identifier".into(),
-                            rule: "identifier".into(),
-                            severity: Severity::Medium,
-                            fingerprint: String::new(),
-                            redacted: id.clone(),
-                        });
-                    }
-                }
-            }
-        }
-        if eof {
+        let mut bytes = Vec::with_capacity(WINDOW);
+        bytes.append(&mut carry);
+        (&mut *r).take((WINDOW - bytes.len()) as u64).read_to_end(&mut bytes)?;
+        if bytes.len() < WINDOW {
+            take(Window { bytes, base, lines_before });
             return Ok(());
         }
-        // Keep the last OVERLAP bytes for the next window.
-        let keep_from = buf.len() - OVERLAP;
-        lines_before += memchr::memchr_iter(b'\n', &buf[..keep_from]).count() as u64;
+        let keep_from = bytes.len() - OVERLAP;
+        carry.extend_from_slice(&bytes[keep_from..]);
+        let window = Window { base, lines_before, bytes };
         base += keep_from as u64;
-        buf.drain(..keep_from);
+        lines_before += memchr::memchr_iter(b'\n', &window.bytes[..keep_from]).count() as u64;
+        if !take(window) {
+            return Ok(());
+        }
     }
+}
+
+/// The findings of one window, each with its absolute offset.
+fn scan_window(w: &Window, name: &str, scanner: &Scanner, ids: &Identifiers) -> Vec<(u64, Finding)> {
+    // Cut at a char boundary (a UTF-8 sequence may be split by the window).
+    let text = String::from_utf8_lossy(&w.bytes);
+    // Line numbers from the window's newline offsets, found once (counting
+    // from the window's start for each finding was quadratic: a dump line
+    // with many secrets took seconds).
+    let newlines = std::cell::OnceCell::new();
+    let line_of = |off: usize| {
+        let at: &Vec<usize> = newlines.get_or_init(|| memchr::memchr_iter(b'\n', text.as_bytes()).collect());
+        w.lines_before + at.partition_point(|&n| n < off) as u64 + 1
+    };
+    let mut out = Vec::new();
+    for h in scanner.scan(&text) {
+        out.push((
+            w.base + h.start as u64,
+            Finding {
+                path: name.to_string(),
+                line: line_of(h.start),
+                kind: h.kind.to_string(),
+                rule: h.rule.to_string(),
+                severity: h.severity,
+                fingerprint: h.fingerprint.to_string(),
+                redacted: h.redacted.clone(),
+            },
+        ));
+    }
+    if !ids.is_empty() {
+        for id in ids.find(&text) {
+            for (at, _) in text.match_indices(id.as_str()) {
+                out.push((
+                    w.base + at as u64,
+                    Finding {
+                        path: name.to_string(),
+                        line: line_of(at),
+                        kind: "proprietary-identifier".into(),
+                        rule: "identifier".into(),
+                        severity: Severity::Medium,
+                        fingerprint: String::new(),
+                        redacted: id.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The findings as a SARIF 2.1.0 log: a rule per rule id that found something,

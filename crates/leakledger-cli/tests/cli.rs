@@ -288,6 +288,17 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
     big.extend_from_slice(format!(" {FAKE_STRIPE} \n").as_bytes());
     big.extend(vec![b'y'; 1 << 20]);
     std::fs::write(dir.path().join("big.log"), &big).unwrap();
+    // Line numbers in later windows (scanned in parallel): 100-byte lines,
+    // a secret on line 250,001 (window 2) and on line 400,000 (window 3).
+    let mut lines = String::with_capacity(41 << 20);
+    for n in 1..=410_000u32 {
+        if n == 250_001 || n == 400_000 {
+            lines.push_str(&format!("{:<64} {FAKE_STRIPE}\n", n));
+        } else {
+            lines.push_str(&format!("{:<99}\n", n));
+        }
+    }
+    std::fs::write(dir.path().join("lines.log"), &lines).unwrap();
     let (code, out, err) = run(bin().args(["gate", "--json"]).arg(dir.path()));
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -303,7 +314,15 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
             )
         })
         .collect();
-    assert_eq!(f, [("big.log".into(), 1, "stripe-secret-key".into()), ("id_rsa".into(), 3, "private-key".into())]);
+    assert_eq!(
+        f,
+        [
+            ("big.log".into(), 1, "stripe-secret-key".into()),
+            ("id_rsa".into(), 3, "private-key".into()),
+            ("lines.log".into(), 250_001, "stripe-secret-key".into()),
+            ("lines.log".into(), 400_000, "stripe-secret-key".into()),
+        ]
+    );
 }
 
 #[test]
