@@ -117,12 +117,7 @@ fn read_windows(
 
 /// The findings of one window, each with its absolute offset.
 fn scan_window(w: &Window, name: &str, scanner: &Scanner, ids: &Identifiers) -> Vec<(u64, Finding)> {
-    // Checked as UTF-8 by the fast validator; replacement characters only
-    // where it fails (a window may also cut a character in two).
-    let text = match std::str::from_utf8(&w.bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => String::from_utf8_lossy(&w.bytes),
-    };
+    let text = leakledger::lossy(&w.bytes);
     // Line numbers from the window's newline offsets, found once (counting
     // from the window's start for each finding was quadratic: a dump line
     // with many secrets took seconds).
@@ -235,7 +230,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
         } else {
             bail!("--redact takes standard input or one file");
         }
-        let text = String::from_utf8_lossy(&text);
+        let text = leakledger::lossy(&text);
         out.write_all(scanner.redact(&text).as_bytes())?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);

@@ -236,7 +236,7 @@ impl Walker {
                 }
                 exposure::digest_result(&joined, &self.look)
             }
-            _ => exposure::digest_result(&String::from_utf8_lossy(v.raw()), &self.look),
+            _ => exposure::digest_result(&leakledger_dump::lossy(v.raw()), &self.look),
         };
         self.results.push(d);
         self.result_index.insert(key, self.results.len() - 1);
