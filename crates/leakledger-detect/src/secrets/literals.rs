@@ -27,10 +27,35 @@ fn lower(w: u32) -> u32 {
     u32::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()))
 }
 
-/// A keyword as the search confirms it.
+/// Eight bytes with ASCII letters in lower case (SWAR, as the standard
+/// library lowers ASCII a word at a time).
+#[inline(always)]
+fn lower8(v: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let seven = v & (0x7f * ONES);
+    let above_z = seven + (0x7f - u64::from(b'Z')) * ONES;
+    let from_a = seven + (0x80 - u64::from(b'A')) * ONES;
+    let upper = !v & (from_a ^ above_z) & (0x80 * ONES);
+    v | upper >> 2
+}
+
+/// Bucket of a lower-cased 4-byte head in the confirmation table.
+#[inline(always)]
+fn bucket(key: u32) -> usize {
+    (key.wrapping_mul(0x85EB_CA6B) >> (32 - BUCKET_BITS)) as usize
+}
+
+/// Confirmation-table buckets: 2^12.
+const BUCKET_BITS: u32 = 12;
+
+/// A keyword as the search confirms it: its first eight bytes (lower-cased
+/// when it matches in any case) and which of them it has, compared with one
+/// load; the rest, if any, compared after.
 #[derive(Clone, Debug)]
 struct Word {
     bytes: Box<[u8]>,
+    head: u64,
+    mask: u64,
     any_case: bool,
     id: u32,
 }
@@ -42,8 +67,9 @@ pub(crate) struct Literals {
     /// Bit `hash(w)` is set for the first four bytes `w` of every keyword (of
     /// every casing of an any-case keyword).
     filter: Box<[u64]>,
-    /// The keywords' lower-cased first four bytes, sorted, beside `words`.
-    keys: Vec<u32>,
+    /// For each bucket of lower-cased 4-byte heads, the range of `words`
+    /// (sorted by bucket) that fall in it.
+    buckets: Box<[(u16, u16)]>,
     words: Vec<Word>,
     /// The CPU has AVX2 (its gather tests eight positions at once).
     avx2: bool,
@@ -55,7 +81,7 @@ impl Literals {
     /// caller searches them another way) and are never reported.
     pub(crate) fn new<'a>(keywords: impl IntoIterator<Item = (&'a [u8], bool)>) -> Self {
         let mut filter = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
-        let mut words: Vec<(u32, Word)> = Vec::new();
+        let mut words: Vec<(usize, Word)> = Vec::new();
         for (id, (bytes, any_case)) in keywords.into_iter().enumerate() {
             let Some(head) = bytes.first_chunk::<4>() else { continue };
             let w = u32::from_le_bytes(*head);
@@ -75,15 +101,30 @@ impl Literals {
                 set(w);
             }
             let id = u32::try_from(id).unwrap_or(u32::MAX);
-            words.push((lower(w), Word { bytes: bytes.into(), any_case, id }));
+            let n = bytes.len().min(8);
+            let mut first = [0u8; 8];
+            first[..n].copy_from_slice(&bytes[..n]);
+            let head = u64::from_le_bytes(first);
+            let mask = u64::MAX >> (64 - 8 * n);
+            let head = if any_case { lower8(head) } else { head };
+            words.push((bucket(lower(w)), Word { bytes: bytes.into(), head, mask, any_case, id }));
         }
-        words.sort_by_key(|(k, w)| (*k, w.id));
-        let (keys, words) = words.into_iter().unzip();
+        words.sort_by_key(|(b, w)| (*b, w.id));
+        let mut buckets = vec![(0u16, 0u16); 1 << BUCKET_BITS].into_boxed_slice();
+        for (i, (b, _)) in words.iter().enumerate() {
+            let i = u16::try_from(i).unwrap_or(u16::MAX);
+            let slot = &mut buckets[*b];
+            if slot.1 == 0 {
+                slot.0 = i;
+            }
+            slot.1 = slot.1.saturating_add(1);
+        }
+        let words = words.into_iter().map(|(_, w)| w).collect();
         #[cfg(target_arch = "x86_64")]
         let avx2 = std::arch::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
         let avx2 = false;
-        Literals { filter, keys, words, avx2 }
+        Literals { filter, buckets, words, avx2 }
     }
 
     #[inline(always)]
@@ -179,17 +220,35 @@ impl Literals {
     #[inline]
     fn confirm(&self, hay: &[u8], p: usize, found: &mut impl FnMut(usize, u32, usize)) {
         let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
-        let key = lower(w);
-        let from = self.keys.partition_point(|&k| k < key);
-        for (k, word) in self.keys[from..].iter().zip(&self.words[from..]) {
-            if *k != key {
-                break;
+        let (from, n) = self.buckets[bucket(lower(w))];
+        if n == 0 {
+            return;
+        }
+        let v = match hay.get(p..p + 8) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
+            None => {
+                let mut eight = [0u8; 8];
+                eight[..hay.len() - p].copy_from_slice(&hay[p..]);
+                u64::from_le_bytes(eight)
             }
-            let Some(there) = hay.get(p..p + word.bytes.len()) else { continue };
-            let same = if word.any_case { there.eq_ignore_ascii_case(&word.bytes) } else { *there == *word.bytes };
-            if same {
-                found(p, word.id, word.bytes.len());
+        };
+        let low = lower8(v);
+        let (from, n) = (usize::from(from), usize::from(n));
+        for word in self.words.get(from..from + n).unwrap_or_default() {
+            if (if word.any_case { low } else { v }) & word.mask != word.head {
+                continue;
             }
+            let len = word.bytes.len();
+            if len > 8 {
+                let Some(there) = hay.get(p + 8..p + len) else { continue };
+                let rest = &word.bytes[8..];
+                if !(if word.any_case { there.eq_ignore_ascii_case(rest) } else { there == rest }) {
+                    continue;
+                }
+            } else if p + len > hay.len() {
+                continue;
+            }
+            found(p, word.id, len);
         }
     }
 }
@@ -263,6 +322,16 @@ mod tests {
             }
         }
         assert!(!naive(&words, &hay).is_empty());
+    }
+
+    #[test]
+    fn lower8_lowers_ascii_letters_only() {
+        for b in 0..=255u8 {
+            let v = u64::from_le_bytes([b, b'A', b'Z', b'@', b'[', b'a', 0xC1, b'z']);
+            let expected =
+                u64::from_le_bytes([b, b'A', b'Z', b'@', b'[', b'a', 0xC1, b'z'].map(|c| c.to_ascii_lowercase()));
+            assert_eq!(lower8(v), expected, "{b}");
+        }
     }
 
     #[test]
