@@ -3,7 +3,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::identifiers::Identifiers;
-use crate::path::{is_test_path, normalize, strip_diff_prefix};
+use crate::path::{normalize, ranks_lower, strip_diff_prefix};
 use crate::repo;
 use crate::secrets;
 use crate::text;
@@ -206,10 +206,11 @@ pub fn digest_input(t: &str, look: &Lookouts) -> TextDigest {
 /// Digests a text, looking out for identifiers and secrets too.
 pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
     let shown_in = text::shown(t);
-    // Byte ranges of the shown files that look like tests or fixtures.
+    // Byte ranges of the shown files that look like tests, fixtures, examples
+    // or documentation.
     let tests: Vec<(usize, usize)> = shown_in
         .iter()
-        .filter(|s| is_test_path(if s.diff { strip_diff_prefix(s.path) } else { s.path }))
+        .filter(|s| ranks_lower(if s.diff { strip_diff_prefix(s.path) } else { s.path }))
         .map(|s| {
             // `content` is a slice of `t`.
             let start = (s.content.as_ptr() as usize).saturating_sub(t.as_ptr() as usize).min(t.len());
@@ -377,8 +378,9 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
                 answered.insert(id);
                 found.identifiers.extend(digest.identifiers.iter().cloned());
                 let call = calls.get(id).copied();
-                // A file read from a test or fixture path: its secrets rank lower.
-                let in_test = call.and_then(|(_, path, _)| path).is_some_and(is_test_path);
+                // A file read from a test, fixture, example or documentation
+                // path: its secrets rank lower.
+                let in_test = call.and_then(|(_, path, _)| path).is_some_and(ranks_lower);
                 found.secrets.extend(digest.secrets.iter().map(|f| {
                     let mut f = *f;
                     if in_test {
@@ -450,6 +452,9 @@ mod tests {
         };
         assert_eq!(read("/w/internal/auth/replay_test.go"), Severity::High);
         assert_eq!(read("/w/internal/auth/replay.go"), Severity::Critical);
+        // An example file checked in beside the real one.
+        assert_eq!(read("/w/.env.example"), Severity::High);
+        assert_eq!(read("/w/.env"), Severity::Critical);
     }
 
     #[test]

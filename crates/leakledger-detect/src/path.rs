@@ -102,6 +102,39 @@ pub fn is_test_path(path: &str) -> bool {
         || lower.contains(".spec.")
 }
 
+/// Whether a path looks like an example, a template or documentation: a file
+/// checked in to show a setting, not to hold it (`.env.example`,
+/// `config.sample.yml`, `settings.py.dist`, `app.env.template`, `examples/`,
+/// `docs/`, `README.md`). A value there is more often a sample than a live key,
+/// so it ranks one step lower, as in test code (it is still reported).
+pub fn is_example_path(path: &str) -> bool {
+    const DIRS: &[&str] = &["example", "examples", "sample", "samples", "demo", "demos", "doc", "docs"];
+    const MARKS: &[&str] = &["example", "sample", "template", "tmpl", "dist"];
+    const DOCS: &[&str] = &["md", "markdown", "rst", "adoc"];
+    let path = path.replace('\\', "/").to_ascii_lowercase();
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    let name = parts.next_back().unwrap_or("");
+    if parts.any(|d| DIRS.contains(&d)) {
+        return true;
+    }
+    // Name parts after the first (`.env.example`: `env`, `example`), or the
+    // first when it is a mark on its own (`example.env`).
+    let mut pieces = name.split('.').filter(|p| !p.is_empty());
+    let first = pieces.next().unwrap_or("");
+    let rest: Vec<&str> = pieces.collect();
+    if rest.last().is_some_and(|ext| DOCS.contains(ext)) {
+        return true;
+    }
+    (!rest.is_empty() && MARKS.contains(&first)) || rest.iter().any(|p| MARKS.contains(p))
+}
+
+/// Whether a secret seen in a file at `path` ranks one step lower: test code
+/// and fixtures ([`is_test_path`]), examples and documentation
+/// ([`is_example_path`]).
+pub fn ranks_lower(path: &str) -> bool {
+    is_test_path(path) || is_example_path(path)
+}
+
 /// Strips the `a/` or `b/` prefix a unified diff puts on paths.
 pub fn strip_diff_prefix(path: &str) -> &str {
     path.strip_prefix("a/").or_else(|| path.strip_prefix("b/")).unwrap_or(path)
@@ -131,6 +164,28 @@ mod tests {
             ["src/main.rs", "config/prod.env", "attestation/key.go", "contest.py", "latest/app.py", "TestFlight.md"]
         {
             assert!(!is_test_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn example_template_and_documentation_paths() {
+        for p in [
+            ".env.example",
+            "config/app.sample.yml",
+            "settings.py.dist",
+            "deploy/app.env.template",
+            "example.env",
+            "examples/quickstart.py",
+            "docs/setup.md",
+            "README.md",
+            "guide.rst",
+            "C:\\repo\\Samples\\Program.cs",
+        ] {
+            assert!(is_example_path(p), "{p}");
+            assert!(ranks_lower(p), "{p}");
+        }
+        for p in [".env", "config/prod.yml", "src/example_client.rs", "templates_loader.py", "distance.go", "md5.c"] {
+            assert!(!is_example_path(p), "{p}");
         }
     }
 
