@@ -21,12 +21,6 @@ fn hash(w: u32) -> usize {
     (w.wrapping_mul(0x9E37_79B1) >> (32 - BITS)) as usize
 }
 
-/// Four bytes with ASCII letters in lower case.
-#[inline(always)]
-fn lower(w: u32) -> u32 {
-    u32::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()))
-}
-
 /// Eight bytes with ASCII letters in lower case (SWAR, as the standard
 /// library lowers ASCII a word at a time).
 #[inline(always)]
@@ -107,7 +101,7 @@ impl Literals {
             let head = u64::from_le_bytes(first);
             let mask = u64::MAX >> (64 - 8 * n);
             let head = if any_case { lower8(head) } else { head };
-            words.push((bucket(lower(w)), Word { bytes: bytes.into(), head, mask, any_case, id }));
+            words.push((bucket(lower8(u64::from(w)) as u32), Word { bytes: bytes.into(), head, mask, any_case, id }));
         }
         words.sort_by_key(|(b, w)| (*b, w.id));
         let mut buckets = vec![(0u16, 0u16); 1 << BUCKET_BITS].into_boxed_slice();
@@ -219,11 +213,8 @@ impl Literals {
     /// whose hash's bit is set).
     #[inline]
     fn confirm(&self, hay: &[u8], p: usize, found: &mut impl FnMut(usize, u32, usize)) {
-        let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
-        let (from, n) = self.buckets[bucket(lower(w))];
-        if n == 0 {
-            return;
-        }
+        // Eight bytes from `p` (zeros past the end), and lower-cased: the
+        // bucket is of the lower-cased first four.
         let v = match hay.get(p..p + 8) {
             Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
             None => {
@@ -233,6 +224,10 @@ impl Literals {
             }
         };
         let low = lower8(v);
+        let (from, n) = self.buckets[bucket(low as u32)];
+        if n == 0 {
+            return;
+        }
         let (from, n) = (usize::from(from), usize::from(n));
         for word in self.words.get(from..from + n).unwrap_or_default() {
             if (if word.any_case { low } else { v }) & word.mask != word.head {

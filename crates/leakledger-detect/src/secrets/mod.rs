@@ -340,25 +340,18 @@ fn compile_all(rules: &[Loaded]) -> Result<Vec<Regex>, RuleError> {
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rules.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<Regex, RuleError>)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (1..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(l) = rules.get(i) else { return out };
-                        out.push((i, compile(l.rule)));
-                    }
-                })
-            })
-            .collect();
+    // Each thread takes the next rule until none is left.
+    let work = || {
         let mut out = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(l) = rules.get(i) else { break };
+            let Some(l) = rules.get(i) else { return out };
             out.push((i, compile(l.rule)));
         }
+    };
+    let mut done: Vec<(usize, Result<Regex, RuleError>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut out = work();
         for w in workers {
             out.extend(w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
