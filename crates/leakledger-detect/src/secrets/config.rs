@@ -293,7 +293,7 @@ secretGroup = 1
 keywords = ["legacy="]
 kind = "acme-token"
 severity = "critical"
-positives = ["legacy={fa4e0123456789ab}"]
+positives = ["legacy={fa4e7c21b9d03e5a}"]
 negatives = ["legacy={short}"]
 
 [[rules]]
@@ -325,13 +325,13 @@ path = '''\.p12$'''
         assert_eq!(skipped, ["no-keyword", "broken", "wrong-example", "path-only"]);
         let s = Scanner::with_file(&f, [3; 32]).unwrap();
         // Keywords match in any case, as gitleaks matches them.
-        let hits = s.scan("TOKEN=ACME_Fa4e0123456789abcdEFGH01");
+        let hits = s.scan("TOKEN=ACME_Fa4e7c21b9d03e5aQkPz9mWx");
         assert_eq!(hits.len(), 1, "{hits:?}");
         assert_eq!((hits[0].kind, hits[0].severity), ("acme-token", Severity::Medium));
         // The secret group, our kind and severity; a Go-style literal brace.
-        let hits = s.scan("x legacy={fa4e0123456789ab} y");
+        let hits = s.scan("x legacy={fa4e7c21b9d03e5a} y");
         assert_eq!((hits[0].kind, hits[0].severity), ("acme-token", Severity::Critical));
-        assert_eq!(&"x legacy={fa4e0123456789ab} y"[hits[0].start..hits[0].end], "fa4e0123456789ab");
+        assert_eq!(&"x legacy={fa4e7c21b9d03e5a} y"[hits[0].start..hits[0].end], "fa4e7c21b9d03e5a");
         // The rule's allowlist, the global regex and stopword, the entropy floor.
         assert!(s.scan(&format!("acme_{}", "0".repeat(24))).is_empty());
         assert!(!s.scan("acme_n0tasecret0123456789abcd").is_empty());

@@ -6,6 +6,7 @@
 
 pub mod config;
 mod literals;
+mod made_up;
 mod rules;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use hmac::{Hmac, Mac};
 use regex::Regex;
 use sha2::Sha256;
 
+pub use made_up::looks_made_up;
 pub use rules::BUILTIN;
 
 /// How urgently a secret must be rotated (design.md §5, §6).
@@ -732,6 +734,9 @@ impl Scanner {
                 }
             }
             _ => {}
+        }
+        if looks_made_up(value.strip_prefix(rule.display).unwrap_or(&value)) {
+            severity = Severity::Low;
         }
         let fingerprint = self.fingerprint(rule.kind, &value);
         let shown = if rule.display.is_empty() { String::new() } else { format!("{}…", rule.display) };
