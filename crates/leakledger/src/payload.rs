@@ -279,7 +279,7 @@ impl Walker {
         if !c.enter_object() {
             return;
         }
-        let (mut structured, mut role, mut attributes, mut otel_body) = (false, false, None, None);
+        let (mut structured, mut role, mut attributes, mut otel_body) = (false, false, false, None);
         let mut others = Vec::new();
         while let Some(k) = c.next_key() {
             match k {
@@ -295,7 +295,12 @@ impl Walker {
                         self.system(sys);
                     }
                 }
-                b"attributes" if c.peek() == Some(b'[') => attributes = c.value(),
+                b"attributes" if !structured && c.peek() == Some(b'[') => {
+                    // Walked where it stands, like `messages`: an OTLP span's
+                    // attributes hold nearly all of its bytes.
+                    attributes = true;
+                    self.otel(&mut c, depth);
+                }
                 b"role" => {
                     role = true;
                     c.value();
@@ -310,8 +315,10 @@ impl Walker {
         if structured {
             return;
         }
-        if let Some(attrs) = attributes {
-            self.otel(attrs, otel_body, depth);
+        if attributes {
+            if let Some(body) = otel_body {
+                self.body(body, depth + 1);
+            }
         } else if role {
             self.message(v, depth);
         } else {
@@ -502,11 +509,13 @@ impl Walker {
         }
     }
 
-    /// An OTLP span or log record: GenAI message attributes hold JSON strings.
-    fn otel(&mut self, attrs: Value<'_>, body: Option<Value<'_>>, depth: usize) {
-        for kv in attrs.elements() {
-            let key = kv.get("key").and_then(|k| k.as_str()).unwrap_or_default();
-            let Some(value) = kv.get("value").and_then(|v| v.members().next().map(|(_, v)| v)) else { continue };
+    /// An OTLP span's or log record's attributes, the cursor at their array:
+    /// GenAI message attributes hold JSON strings.
+    fn otel(&mut self, c: &mut Cursor<'_>, depth: usize) {
+        c.enter_array();
+        while c.next_element() {
+            let Some((key, Some(value))) = leakledger_dump::otlp_attribute(c) else { continue };
+            let key = key.as_str().unwrap_or_default();
             match key.as_ref() {
                 "gen_ai.system_instructions" => self.system(value),
                 k if k.starts_with("gen_ai.input.messages")
@@ -518,9 +527,6 @@ impl Walker {
                 }
                 _ => {}
             }
-        }
-        if let Some(body) = body {
-            self.body(body, depth + 1);
         }
     }
 }

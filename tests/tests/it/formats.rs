@@ -342,3 +342,23 @@ fn otlp_logs_before_spans_keep_their_line_numbers() {
     let lines: Vec<u64> = o.records.iter().map(|r| r.line).collect();
     assert_eq!(lines, [1, 1, 2, 2, 3, 3]);
 }
+
+#[test]
+fn otlp_a_broken_span_is_one_malformed_record_and_the_next_spans_still_count() {
+    // The second span misses a colon; its brackets balance, so the walk passes
+    // over it and reads the third.
+    let line = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeSpans":[{"spans":[{"spanId":"a"},{"spanId" "b","attributes":[]},{"spanId":"c","attributes":[{"key":"user.id","value":{"stringValue":"u"}}]}]}]}]}"#;
+    let o = scan_every_way("broken-span.jsonl", format!("{line}\n").as_bytes(), &opts().format(Some(Format::Otlp)));
+    let ids: Vec<_> = o.records.iter().map(|r| (r.request_id.as_deref(), r.org.as_deref())).collect();
+    assert_eq!(ids, [(Some("a"), Some("acme")), (Some("c"), Some("acme"))]);
+    assert_eq!(o.records[1].user.as_deref(), Some("u"));
+    assert_eq!(o.malformed, 1);
+}
+
+#[test]
+fn otlp_resource_attributes_apply_when_the_scopes_come_first() {
+    let doc = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"spanId":"l1"}]}],"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]}}]}"#;
+    let o = scan_every_way("late-resource.json", doc.as_bytes(), &opts());
+    assert_eq!(o.records.len(), 1);
+    assert_eq!((o.records[0].request_id.as_deref(), o.records[0].org.as_deref()), (Some("l1"), Some("acme")));
+}

@@ -12,6 +12,8 @@ mod otlp;
 mod sniff;
 mod text;
 
+pub use otlp::attribute as otlp_attribute;
+
 use std::fmt;
 use std::str::FromStr;
 
