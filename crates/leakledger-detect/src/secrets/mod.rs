@@ -10,6 +10,7 @@ mod made_up;
 mod rules;
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hmac::{Hmac, Mac};
@@ -214,11 +215,31 @@ impl fmt::Display for Fingerprint {
 
 struct Compiled {
     rule: &'static Rule,
-    regex: Regex,
+    /// Compiled when a window first needs it (built-in rules; see
+    /// [`Compiled::regex`]), or at build (a rule file's, whose errors are
+    /// reported then).
+    regex: OnceLock<Option<Regex>>,
     /// Values this rule lets pass (its allowlists).
     allow: Allow,
     /// Bytes the regex may need after the keyword.
     reach: usize,
+}
+
+impl Compiled {
+    /// The rule's regex. A built-in one is compiled on first use: most dumps
+    /// touch a fraction of the rules, and compiling all of them was most of a
+    /// small scan's start-up (the test suite compiles every one).
+    fn regex(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| compile(self.rule).ok()).as_ref()
+    }
+}
+
+/// A rule's regex, with the size limit every rule gets.
+fn compile(rule: &Rule) -> Result<Regex, RuleError> {
+    regex::RegexBuilder::new(rule.pattern)
+        .size_limit(1 << 24)
+        .build()
+        .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })
 }
 
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
@@ -330,16 +351,10 @@ fn case_variants(k: &str, insensitive: bool) -> Vec<String> {
     v
 }
 
-/// The rules' regexes, compiled on every core: some take tens of
-/// milliseconds (bounded repetitions of Unicode classes unroll), and the
-/// whole set, compiled in turn, was most of a small scan's start-up.
-fn compile_all(rules: &[Loaded]) -> Result<Vec<Regex>, RuleError> {
-    let compile = |rule: &Rule| {
-        regex::RegexBuilder::new(rule.pattern)
-            .size_limit(1 << 24)
-            .build()
-            .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })
-    };
+/// Rules' regexes, compiled on every core: some take tens of milliseconds
+/// (bounded repetitions of Unicode classes unroll), and a rule file may hold
+/// hundreds (gitleaks' has 222).
+fn compile_all(rules: &[&Rule]) -> Result<Vec<Regex>, RuleError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rules.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Each thread takes the next rule until none is left.
@@ -347,8 +362,8 @@ fn compile_all(rules: &[Loaded]) -> Result<Vec<Regex>, RuleError> {
         let mut out = Vec::new();
         loop {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(l) = rules.get(i) else { return out };
-            out.push((i, compile(l.rule)));
+            let Some(rule) = rules.get(i) else { return out };
+            out.push((i, compile(rule)));
         }
     };
     let mut done: Vec<(usize, Result<Regex, RuleError>)> = std::thread::scope(|s| {
@@ -438,7 +453,11 @@ impl Scanner {
 
     /// Compiles rules, each with its allowlist, and a global allowlist.
     pub fn build(rules: Vec<Loaded>, allow: Allow, key: [u8; 32]) -> Result<Self, RuleError> {
-        let regexes = compile_all(&rules)?;
+        // Built-in rules compile on first use; others now, so that a broken
+        // one is an error here.
+        let builtin = |r: &Rule| BUILTIN.iter().any(|b| std::ptr::eq(b, r));
+        let eager: Vec<&Rule> = rules.iter().map(|l| l.rule).filter(|r| !builtin(r)).collect();
+        let mut regexes = compile_all(&eager)?.into_iter();
         let mut compiled = Vec::with_capacity(rules.len());
         // Keywords, each with whether it matches in any case.
         let mut words: Vec<(String, bool)> = Vec::new();
@@ -455,7 +474,7 @@ impl Scanner {
                     }
                 }
             }
-            let regex = regexes[i].clone();
+            let regex = if builtin(rule) { OnceLock::new() } else { OnceLock::from(regexes.next()) };
             if rule.keywords.is_empty() {
                 return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
             }
@@ -695,7 +714,8 @@ impl Scanner {
             // Windows start and end on char boundaries only by luck: widen to them.
             let (start, end) = (floor_char(text, start), ceil_char(text, end));
             let window = &text[start..end];
-            for caps in c.regex.captures_iter(window) {
+            let Some(regex) = c.regex() else { continue };
+            for caps in regex.captures_iter(window) {
                 // The rule's group, or for a pattern of alternatives that each
                 // capture the value (quoted one way or another), the first later
                 // group that took part.
@@ -904,6 +924,14 @@ mod tests {
                 assert!(!hits.iter().any(|h| h.rule == rule.id), "{}: hit in negative {n:?}: {hits:?}", rule.id);
             }
         }
+    }
+
+    /// Built-in regexes compile when first needed, where an error would
+    /// only silence the rule: every one compiles here.
+    #[test]
+    fn every_builtin_regex_compiles_within_the_size_limit() {
+        let rules: Vec<&Rule> = BUILTIN.iter().collect();
+        assert_eq!(compile_all(&rules).map(|r| r.len()).ok(), Some(BUILTIN.len()));
     }
 
     #[test]
