@@ -379,8 +379,9 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
                 found.identifiers.extend(digest.identifiers.iter().cloned());
                 let call = calls.get(id).copied();
                 // A file read from a test, fixture, example or documentation
-                // path: its secrets rank lower.
-                let in_test = call.and_then(|(_, path, _)| path).is_some_and(ranks_lower);
+                // path: its secrets rank lower. (Asked only when it has some:
+                // each request repeats its history's reads.)
+                let in_test = !digest.secrets.is_empty() && call.and_then(|(_, path, _)| path).is_some_and(ranks_lower);
                 found.secrets.extend(digest.secrets.iter().map(|f| {
                     let mut f = *f;
                     if in_test {
