@@ -9,6 +9,8 @@ use leakledger_detect::secrets::{Fingerprint, Found as SecretFound};
 use leakledger_dump::{Location, Record};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::partial::Seeded;
+
 /// A file whose content leaked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileEntry {
@@ -51,18 +53,18 @@ pub struct OrgEntry {
 /// (`local/ORG/NAME`) can be re-keyed to its strongest once chains are known.
 #[derive(Clone, Debug, Default)]
 pub struct Inventory {
-    pub(crate) orgs: HashMap<String, OrgEntry>,
+    pub(crate) orgs: HashMap<String, OrgEntry, Seeded>,
     /// Repository key hash to entry (with its evidence strength).
-    pub(crate) repos: HashMap<u64, (RepoEntry, Evidence)>,
+    pub(crate) repos: HashMap<u64, (RepoEntry, Evidence), Seeded>,
     /// (repository hash, path hash) to entry.
-    pub(crate) files: HashMap<(u64, u64), FileEntry>,
-    pub(crate) paths: HashSet<(u64, u64)>,
+    pub(crate) files: HashMap<(u64, u64), FileEntry, Seeded>,
+    pub(crate) paths: HashSet<(u64, u64), Seeded>,
     /// Content hash to length and first exposure.
-    pub(crate) blobs: HashMap<u128, (u64, Location)>,
+    pub(crate) blobs: HashMap<u128, (u64, Location), Seeded>,
     /// (organisation, proprietary identifier) to its findings.
-    pub(crate) identifiers: HashMap<(String, String), IdentifierEntry>,
+    pub(crate) identifiers: HashMap<(String, String), IdentifierEntry, Seeded>,
     /// Secrets by fingerprint.
-    pub(crate) secrets: HashMap<Fingerprint, SecretEntry>,
+    pub(crate) secrets: HashMap<Fingerprint, SecretEntry, Seeded>,
 }
 
 /// A distinct secret: where and how often it leaked, never its value.
@@ -115,7 +117,7 @@ fn earlier(a: Location, b: Location) -> Location {
 }
 
 /// Keeps the entry first seen (smallest location), whichever order merges come in.
-fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V, first: impl Fn(&V) -> Location) {
+fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V, Seeded>, k: K, v: V, first: impl Fn(&V) -> Location) {
     match map.get_mut(&k) {
         Some(e) => {
             if earlier(first(e), first(&v)) != first(e) {

@@ -7,12 +7,13 @@
 //! a request were seen in an earlier one.
 
 use std::collections::HashMap;
-
-use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
 use std::sync::{Arc, Mutex, TryLockError};
 
+use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
 use leakledger_dump::{Cursor, Kind, Value};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+
+use crate::partial::Seeded;
 
 /// How deep unknown JSON is searched for text.
 const MAX_DEPTH: usize = 24;
@@ -48,11 +49,11 @@ pub(crate) struct Walker {
     look: std::sync::Arc<Lookouts>,
     texts: Vec<TextDigest>,
     results: Vec<ResultDigest>,
-    text_index: HashMap<u128, usize>,
-    result_index: HashMap<u128, usize>,
+    text_index: HashMap<u128, usize, Seeded>,
+    result_index: HashMap<u128, usize, Seeded>,
     /// Whole messages seen before, by their bytes: the pieces they gave, as a
     /// range of `message_pieces`. A resent conversation is mostly such messages.
-    message_index: HashMap<u128, (usize, usize)>,
+    message_index: HashMap<u128, (usize, usize), Seeded>,
     message_pieces: Vec<Piece>,
     /// Tool calls, and the ids tool results answer (as calls with only an id).
     calls: Vec<Call>,
