@@ -367,8 +367,10 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
     let norm = |p: &str| normalize(p, cwd);
     // The latest call of each id seen so far, and the ids answered: maps, so a
     // request of a million tool messages stays linear.
-    let mut calls: std::collections::HashMap<&str, (&str, Option<&str>, Option<&str>)> = Default::default();
-    let mut answered: std::collections::HashSet<&str> = Default::default();
+    // Seeded per process (foldhash): the ids are the dump's, and SipHash cost
+    // 2% of a pass that rebuilds these maps for every request.
+    let mut calls: foldhash::HashMap<&str, (&str, Option<&str>, Option<&str>)> = Default::default();
+    let mut answered: foldhash::HashSet<&str> = Default::default();
     for item in items {
         match *item {
             Item::ToolCall { id, name, path, command } => {
