@@ -128,8 +128,14 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     // request that two workers each saw once is folded (see `Request::body`).
     // Each request's history (with its kept prefixes, owned by position) rides
     // along through the sort.
-    let unsorted = std::mem::take(&mut scan.sink.requests);
-    let prefixes = std::mem::take(&mut scan.sink.prefixes);
+    let parts = std::mem::take(&mut scan.sink.parts);
+    let mut unsorted = Vec::with_capacity(parts.iter().map(|p| p.requests.len()).sum());
+    let mut prefixes = Vec::with_capacity(parts.iter().map(|p| p.prefixes.len()).sum());
+    for part in parts {
+        let (requests, kept) = part.into_merged();
+        unsorted.extend(requests);
+        prefixes.extend(kept);
+    }
     // The k-th request that kept prefixes owns `prefixes[k]`: note each one's k.
     let mut k = 0u32;
     let rank: Vec<u32> = unsorted
