@@ -202,6 +202,36 @@ impl<'a> Cursor<'a> {
         self.b.get(from..self.i).unwrap_or_default()
     }
 
+    /// Walks the elements of the array at the cursor (anything else is consumed
+    /// and walks nothing). `each` gets [`Element::At`] with the cursor at an
+    /// element, to consume it; an element whose walk breaks is then passed over
+    /// whole, where its brackets balance, and given back as [`Element::Broken`],
+    /// and the walk goes on with the next. So one broken element costs that
+    /// element, not the rest of the document. When the array itself breaks (a
+    /// trailing comma, junk between elements), the cursor is left broken for
+    /// the level above to pass over.
+    pub fn each_element(&mut self, mut each: impl FnMut(Element<'_, 'a>)) {
+        if self.peek() != Some(b'[') {
+            self.value();
+            return;
+        }
+        self.enter_array();
+        while self.next_element() {
+            let from = self.i;
+            each(Element::At(self));
+            if self.broken {
+                self.resume_after(from);
+                if self.broken {
+                    return;
+                }
+                each(Element::Broken(self.since(from)));
+            } else if self.i == from {
+                // Not consumed by `each`: consumed here, so the walk moves on.
+                self.value();
+            }
+        }
+    }
+
     /// Goes on after the value that starts at `from` (an earlier
     /// [`Cursor::offset`]), skipped whole, with the walk no longer broken: to
     /// pass over one broken element of an array whose brackets balance. When
@@ -291,14 +321,23 @@ impl<'a> Cursor<'a> {
         match self.peek() {
             Some(b',') => {
                 self.i += 1;
-                self.peek().is_some_and(|c| c != b']')
+                if matches!(self.peek(), Some(b']') | None) {
+                    // A trailing comma, or the end inside the array: not JSON.
+                    self.stop();
+                    return false;
+                }
+                true
             }
             Some(b']') => {
                 self.i += 1;
                 false
             }
             Some(_) => true,
-            None => false,
+            None => {
+                // The end inside the array (or a walk already stopped).
+                self.stop();
+                false
+            }
         }
     }
 
@@ -316,6 +355,15 @@ impl<'a> Cursor<'a> {
             }
         }
     }
+}
+
+/// One step of [`Cursor::each_element`].
+#[derive(Debug)]
+pub enum Element<'c, 'a> {
+    /// The cursor at an element, to be consumed.
+    At(&'c mut Cursor<'a>),
+    /// The bytes of an element whose walk broke, now passed over.
+    Broken(&'a [u8]),
 }
 
 /// Why a piece of JSON could not be scanned, and where (an offset into the slice

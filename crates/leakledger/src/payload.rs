@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, TryLockError};
 
 use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
-use leakledger_dump::{Cursor, Kind, Value};
+use leakledger_dump::{Cursor, Element, Kind, Value};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::partial::Seeded;
@@ -513,9 +513,10 @@ impl Walker {
     /// An OTLP span's or log record's attributes, the cursor at their array:
     /// GenAI message attributes hold JSON strings.
     fn otel(&mut self, c: &mut Cursor<'_>, depth: usize) {
-        c.enter_array();
-        while c.next_element() {
-            let Some((key, Some(value))) = leakledger_dump::otlp_attribute(c) else { continue };
+        // A broken attribute is passed over, not the rest of the object.
+        c.each_element(|e| {
+            let Element::At(c) = e else { return };
+            let Some((key, Some(value))) = leakledger_dump::otlp_attribute(c) else { return };
             let key = key.as_str().unwrap_or_default();
             match key.as_ref() {
                 "gen_ai.system_instructions" => self.system(value),
@@ -528,7 +529,7 @@ impl Walker {
                 }
                 _ => {}
             }
-        }
+        });
     }
 }
 
@@ -618,6 +619,16 @@ mod tests {
             json.trim_matches('"').as_bytes(),
         );
         Walker::default().found(Some(v), None)
+    }
+
+    #[test]
+    fn a_broken_otel_attribute_costs_only_itself() {
+        // The first attribute's value is not JSON; the GenAI messages after it,
+        // and the span's body, are still read.
+        let f = found(
+            r#"{"attributes":[{"key":"a","value":{"x":bad}},{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\":\"user\",\"content\":\"// File: src/a.py\\nx = 1\\n\"}]"}}],"body":{"stringValue":"// File: src/b.py\nprint(1)\n"}}"#,
+        );
+        assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["src/a.py", "src/b.py"]);
     }
 
     #[test]

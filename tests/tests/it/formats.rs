@@ -362,3 +362,23 @@ fn otlp_resource_attributes_apply_when_the_scopes_come_first() {
     assert_eq!(o.records.len(), 1);
     assert_eq!((o.records[0].request_id.as_deref(), o.records[0].org.as_deref()), (Some("l1"), Some("acme")));
 }
+
+#[test]
+fn otlp_a_broken_attribute_resource_or_scope_costs_only_itself() {
+    // A resource attribute that is not JSON (`x`): the span still counts, with
+    // the resource's other attributes.
+    let line1 = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"a","value":{"intValue":x}},{"key":"tenant.id","value":{"stringValue":"acme"}}]},"scopeSpans":[{"spans":[{"spanId":"01"}]}]}]}"#;
+    // Junk in one scope's spans, a trailing comma in another's: the spans
+    // before them and every later scope and resource still count.
+    let line2 = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"spanId":"02"},x,{"spanId":"03"}]},{"spans":[{"spanId":"04"},]},{"spans":[{"spanId":"05"}]}]},{"scopeSpans":[{"spans":[{"spanId":"06"}]}]}]}"#;
+    let o = scan_every_way(
+        "broken-parts.jsonl",
+        format!("{line1}\n{line2}\n").as_bytes(),
+        &opts().format(Some(Format::Otlp)),
+    );
+    let ids: Vec<_> = o.records.iter().map(|r| r.request_id.as_deref().unwrap_or("")).collect();
+    assert_eq!(ids, ["01", "02", "04", "05", "06"]);
+    assert_eq!(o.records[0].org.as_deref(), Some("acme"));
+    // The two broken scopes, each once.
+    assert_eq!(o.malformed, 2);
+}

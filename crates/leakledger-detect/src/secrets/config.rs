@@ -60,6 +60,10 @@ struct FileRule {
     display: Option<String>,
     #[serde(default)]
     generic: Option<bool>,
+    /// Ours: the value is one a person chooses (a password), so a typed-looking
+    /// value is not ranked low (see `looks_made_up`).
+    #[serde(default)]
+    chosen: bool,
     #[serde(default)]
     positives: Vec<String>,
     #[serde(default)]
@@ -230,6 +234,7 @@ fn one(r: FileRule, skipped: &mut Vec<RuleError>) -> Result<Loaded, RuleError> {
         display: leak(r.display.unwrap_or_default()),
         // gitleaks' catch-all rules are named so; a specific rule beats them.
         generic: r.generic.unwrap_or(r.id.starts_with("generic")),
+        chosen: r.chosen,
         positives: leak_all(r.positives),
         negatives: leak_all(r.negatives),
     };

@@ -96,6 +96,10 @@ pub struct Rule {
     pub display: &'static str,
     /// A generic rule yields to any specific rule that matches the same bytes.
     pub generic: bool,
+    /// The value is chosen by a person (a password, a signing secret), not
+    /// drawn at random by the issuer: [`looks_made_up`] does not judge it,
+    /// since `Testing2024` may well be a live database password.
+    pub chosen: bool,
     /// Texts the rule must find a secret in.
     pub positives: &'static [&'static str],
     /// Texts the rule must not find a secret in.
@@ -117,6 +121,7 @@ impl Rule {
         validator: None,
         display: "",
         generic: false,
+        chosen: false,
         positives: &[],
         negatives: &[],
     };
@@ -790,7 +795,9 @@ impl Scanner {
             }
             _ => {}
         }
-        if looks_made_up(value.strip_prefix(rule.display).unwrap_or(&value)) {
+        // A random token of a format that a person typed instead; values a
+        // person chooses anyway (passwords, generic assignments) are not judged.
+        if !rule.chosen && !rule.generic && looks_made_up(value.strip_prefix(rule.display).unwrap_or(&value)) {
             severity = Severity::Low;
         }
         let fingerprint = self.fingerprint(rule.kind, &value);
@@ -959,6 +966,27 @@ mod tests {
                 assert!(!hits.iter().any(|h| h.rule == rule.id), "{}: hit in negative {n:?}: {hits:?}", rule.id);
             }
         }
+    }
+
+    #[test]
+    fn typed_tokens_rank_low_and_chosen_passwords_keep_their_severity() {
+        let s = scanner();
+        let typed = s.scan("STRIPE_KEY=sk_live_1234567890abcdefghijklmn");
+        assert_eq!(
+            typed.iter().map(|h| (h.kind, h.severity)).collect::<Vec<_>>(),
+            [("stripe-secret-key", Severity::Low)]
+        );
+        let drawn = s.scan("STRIPE_KEY=sk_live_9f3kQ0pLm2nB7vC1xZ8wR4tY");
+        assert_eq!(
+            drawn.iter().map(|h| (h.kind, h.severity)).collect::<Vec<_>>(),
+            [("stripe-secret-key", Severity::Critical)]
+        );
+        // A password a person picked may read like a test value and still be live.
+        let chosen = s.scan("DATABASE_URL=postgres://app:Testing2024-12345678@db.internal:5432/app");
+        assert!(
+            chosen.iter().any(|h| h.kind == "database-url-password" && h.severity == Severity::Critical),
+            "{chosen:?}"
+        );
     }
 
     /// Built-in regexes compile when first needed, where an error would

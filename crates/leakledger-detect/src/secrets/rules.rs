@@ -203,6 +203,7 @@ pub static BUILTIN: &[Rule] = &[
             r"postgres://user:${DB_PASSWORD}@db/app",
             r"postgres://localhost/app",
         ],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -299,6 +300,7 @@ pub static BUILTIN: &[Rule] = &[
             "jwtsecret: 'F4k3-s3cr3t/v4lu3_w1th#punctuation!'",
         ],
         negatives: &["JWT_SECRET=${JWT_SECRET}", "jwt_secret: changeme"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1362,6 +1364,7 @@ pub static BUILTIN: &[Rule] = &[
             "spring.datasource.url=jdbc:sqlserver://db.internal:1433;database=app;user=app;password=FakePassw0rdFake",
         ],
         negatives: &["jdbc:postgresql://db/app?password=${DB_PASSWORD}"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1373,6 +1376,7 @@ pub static BUILTIN: &[Rule] = &[
         min_entropy: Some(2.5),
         positives: &["SMTP_URL=smtp://mailer:FakeMailPassw0rd@smtp.internal:587"],
         negatives: &["ftp://anonymous:changeme@ftp.internal", "ftp://ftp.internal/pub"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1386,6 +1390,7 @@ pub static BUILTIN: &[Rule] = &[
             "Server=tcp:fake.database.windows.net,1433;Database=app;User ID=app;Password=FakePassw0rd9;Encrypt=true",
         ],
         negatives: &["Server=db;User=app;Password=${DB_PASSWORD};"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1397,6 +1402,7 @@ pub static BUILTIN: &[Rule] = &[
         min_entropy: Some(2.5),
         positives: &["machine api.fake.internal login deploy password FakeNetrcPassw0rd"],
         negatives: &["machine host login me password changeme"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1408,6 +1414,7 @@ pub static BUILTIN: &[Rule] = &[
         min_entropy: Some(3.0),
         positives: &["Authorization: Basic FAKEfake0123+/9876FAKEfake0123+/"],
         negatives: &["Authorization: Basic <credentials>"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1421,6 +1428,7 @@ pub static BUILTIN: &[Rule] = &[
             "{\"auths\": {\"registry.fake.internal\": {\"auth\": \"FAKEfake0123+/9876FAKEfake0123+/9876FAKE\"}}}",
         ],
         negatives: &["{\"auths\": {}}"],
+        chosen: true,
         ..Rule::DEFAULT
     },
     Rule {

@@ -5,7 +5,7 @@
 //! events whole.
 
 use super::{Emit, Format, Locator};
-use crate::json::{Cursor, Kind, Value};
+use crate::json::{Cursor, Element, Kind, Value};
 use crate::record::{Field, Fields, Record, alias};
 
 /// Priority for the OTLP structural ids: below any alias found in attributes, so
@@ -18,7 +18,9 @@ const STRUCTURAL: u8 = 200;
 /// OTLP lines cost 2.4 times as much per byte as the other formats.) Records
 /// come out in document order; a resource's attributes apply to its spans when
 /// `resource` comes first, as exporters write it, and otherwise its scopes are
-/// read after the rest of the resource.
+/// read after the rest of the resource. A broken element (resource, scope,
+/// span) is one malformed record and the walk goes on after it; a broken
+/// attribute costs only itself.
 pub(super) fn parse<E: Emit>(doc: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {
     let mut c = Cursor::over(doc);
     if !c.enter_object() {
@@ -33,26 +35,15 @@ pub(super) fn parse<E: Emit>(doc: Value<'_>, loc: &mut Locator<'_>, out: &mut E)
                 continue;
             }
         };
-        if !enter_array(&mut c) {
-            continue;
-        }
-        while c.next_element() {
-            if c.peek() == Some(b'{') {
-                resource(&mut c, level, loc, out);
-            } else if c.value().is_none() {
-                break;
+        // Elements that are not objects are passed over by `each_element`.
+        c.each_element(|e| match e {
+            Element::At(c) => {
+                if c.peek() == Some(b'{') {
+                    resource(c, level, loc, out);
+                }
             }
-        }
-    }
-}
-
-/// Enters the array at the cursor, or consumes a value of another kind: false.
-fn enter_array(c: &mut Cursor<'_>) -> bool {
-    if c.peek() == Some(b'[') {
-        c.enter_array()
-    } else {
-        c.value();
-        false
+            Element::Broken(bytes) => out.malformed(loc.of(bytes), "broken OTLP resource"),
+        });
     }
 }
 
@@ -66,7 +57,7 @@ fn resource<'a, E: Emit>(c: &mut Cursor<'a>, (scopes, items): (&[u8], &[u8]), lo
         if k == b"resource" && c.peek() == Some(b'{') {
             c.enter_object();
             while let Some(k) = c.next_key() {
-                if k == b"attributes" && c.peek() == Some(b'[') {
+                if k == b"attributes" {
                     attributes(c, &mut base);
                 } else if c.value().is_none() {
                     break;
@@ -76,74 +67,77 @@ fn resource<'a, E: Emit>(c: &mut Cursor<'a>, (scopes, items): (&[u8], &[u8]), lo
         } else if k == scopes && !resource_seen {
             // Read once the resource's attributes are known.
             later.extend(c.value());
-        } else if k == scopes && enter_array(c) {
+        } else if k == scopes {
             scopes_at(c, items, &base, loc, out);
         } else if c.value().is_none() {
             break;
         }
     }
     for v in later {
-        let mut c = Cursor::over(v);
-        if enter_array(&mut c) {
-            scopes_at(&mut c, items, &base, loc, out);
-        }
+        scopes_at(&mut Cursor::over(v), items, &base, loc, out);
     }
 }
 
-/// The elements of a `scopeSpans` or `scopeLogs` array, the cursor inside it.
+/// A `scopeSpans` or `scopeLogs` array at the cursor.
 fn scopes_at<'a, E: Emit>(c: &mut Cursor<'a>, items: &[u8], base: &Fields<'a>, loc: &mut Locator<'_>, out: &mut E) {
-    while c.next_element() {
-        if c.peek() != Some(b'{') {
-            if c.value().is_none() {
-                break;
+    c.each_element(|e| match e {
+        Element::At(c) => {
+            if c.peek() != Some(b'{') {
+                return;
             }
-            continue;
-        }
-        c.enter_object();
-        while let Some(k) = c.next_key() {
-            if k == items && enter_array(c) {
-                while c.next_element() {
-                    one(c, base, loc, out);
+            c.enter_object();
+            while let Some(k) = c.next_key() {
+                if k == items {
+                    c.each_element(|e| match e {
+                        Element::At(c) => one(c, base, loc, out),
+                        Element::Broken(bytes) => out.malformed(loc.of(bytes), "broken span or log record"),
+                    });
+                } else if c.value().is_none() {
+                    break;
                 }
-            } else if k != items && c.value().is_none() {
-                break;
             }
         }
-    }
+        Element::Broken(bytes) => out.malformed(loc.of(bytes), "broken OTLP scope"),
+    });
 }
 
-/// Offers each `{"key", "value": {"stringValue"...}}` attribute to the alias
-/// table; the cursor at the array's `[`.
+/// Offers each `{"key", "value": {"stringValue"...}}` attribute of the array at
+/// the cursor to the alias table. A broken attribute is passed over.
 fn attributes<'a>(c: &mut Cursor<'a>, fields: &mut Fields<'a>) {
-    c.enter_array();
-    while c.next_element() {
-        let Some((key, value)) = attribute(c) else { continue };
-        let Some((field, prio)) = alias(key.raw()) else { continue };
-        if let Some(v) = value {
-            fields.offer(field, prio, v);
+    c.each_element(|e| {
+        let Element::At(c) = e else { return };
+        let Some((key, Some(value))) = attribute(c) else { return };
+        if let Some((field, prio)) = alias(key.raw()) {
+            fields.offer(field, prio, value);
         }
-    }
+    });
 }
 
 /// One attribute at the cursor: its key and the inside of its `AnyValue` (the
-/// value object's one member's value). `None` for an element that is not an
-/// object or has no key.
+/// value object's first member's value), as `json::get` would find them (the
+/// first `key` and `value` members count). `None` for an element that is not
+/// an object or has no key.
 pub fn attribute<'a>(c: &mut Cursor<'a>) -> Option<(Value<'a>, Option<Value<'a>>)> {
     if c.peek() != Some(b'{') {
         c.value();
         return None;
     }
     c.enter_object();
-    let (mut key, mut value) = (None, None);
+    let (mut key, mut value, mut value_seen) = (None, None, false);
     while let Some(k) = c.next_key() {
         match k {
-            b"key" => key = c.value(),
-            b"value" if c.peek() == Some(b'{') => {
+            b"key" if key.is_none() => key = c.value(),
+            b"value" if !value_seen && c.peek() == Some(b'{') => {
+                value_seen = true;
                 c.enter_object();
                 if c.next_key().is_some() {
                     value = c.value();
                     while c.next_key().is_some() && c.value().is_some() {}
                 }
+            }
+            b"value" if !value_seen => {
+                value_seen = true;
+                c.value();
             }
             _ => {
                 c.value();
@@ -153,7 +147,8 @@ pub fn attribute<'a>(c: &mut Cursor<'a>) -> Option<(Value<'a>, Option<Value<'a>>
     Some((key?, value))
 }
 
-/// One span or log record at the cursor.
+/// One span or log record at the cursor. A broken one leaves the cursor
+/// broken, for [`Cursor::each_element`] to pass over and report.
 fn one<'a, E: Emit>(c: &mut Cursor<'a>, base: &Fields<'a>, loc: &mut Locator<'_>, out: &mut E) {
     let from = c.offset();
     if c.peek() != Some(b'{') {
@@ -165,7 +160,7 @@ fn one<'a, E: Emit>(c: &mut Cursor<'a>, base: &Fields<'a>, loc: &mut Locator<'_>
     let mut fields = *base;
     c.enter_object();
     while let Some(k) = c.next_key() {
-        if k == b"attributes" && c.peek() == Some(b'[') {
+        if k == b"attributes" {
             attributes(c, &mut fields);
             continue;
         }
@@ -184,15 +179,10 @@ fn one<'a, E: Emit>(c: &mut Cursor<'a>, base: &Fields<'a>, loc: &mut Locator<'_>
         }
     }
     if c.broken() {
-        // The document's brackets balance (it was skipped whole before), so
-        // the span can be passed over and the walk go on with the next one.
-        out.malformed(loc.of(c.since(from)), "broken span or log record");
-        c.resume_after(from);
         return;
     }
     let raw = c.since(from);
-    let here = loc.of(raw);
-    let mut r = Record::empty(here, Format::Otlp, raw);
+    let mut r = Record::empty(loc.of(raw), Format::Otlp, raw);
     fields.apply(&mut r);
     r.payload = Some(Value::new(Kind::Object, raw));
     out.record(&r);
