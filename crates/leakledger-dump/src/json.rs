@@ -884,10 +884,14 @@ pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
 fn unescape_into_with(raw: &[u8], out: &mut Vec<u8>, wide: bool) -> bool {
     let mut ok = true;
     let mut i = 0;
+    // Where the wide blocks may be tried again: past the block that stopped
+    // them, so that text dense with `\u` escapes does not retry one block per
+    // escape.
+    let mut wide_from = 0;
     out.reserve(raw.len() + 16);
     while i < raw.len() {
         #[cfg(target_arch = "x86_64")]
-        if wide {
+        if wide && i >= wide_from {
             // SAFETY: `wide` says the CPU has the features.
             #[allow(unsafe_code)]
             {
@@ -896,9 +900,10 @@ fn unescape_into_with(raw: &[u8], out: &mut Vec<u8>, wide: bool) -> bool {
             if i >= raw.len() {
                 break;
             }
+            wide_from = i + 64;
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = wide;
+        let _ = (wide, &mut wide_from);
         while let Some(block) = raw.get(i..i + 16) {
             let block: &[u8; 16] = block.try_into().unwrap_or(&[0; 16]);
             let at = backslash_in(block);
