@@ -236,7 +236,7 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::offset`]), skipped whole, with the walk no longer broken: to
     /// pass over one broken element of an array whose brackets balance. When
     /// the value cannot be skipped either, the walk stays stopped.
-    pub fn resume_after(&mut self, from: usize) {
+    fn resume_after(&mut self, from: usize) {
         if let Ok((_, end)) = scan_value(self.b, from) {
             self.i = end;
             self.broken = false;
@@ -404,7 +404,8 @@ pub(crate) fn skip_string(b: &[u8], i: usize) -> Result<usize> {
     let mut carry = 0u64;
     while j + 64 <= b.len() {
         let block: &[u8; 64] = b[j..j + 64].try_into().unwrap_or(&[0; 64]);
-        let (quotes, backslashes) = masks(block);
+        // The bracket masks are left unused, and dropped once inlined.
+        let (quotes, backslashes, _, _) = structure(block);
         let escaped = escaped_by(backslashes, &mut carry);
         let ends = quotes & !escaped;
         if ends != 0 {
@@ -441,39 +442,6 @@ fn escaped_by(backslashes: u64, carry: &mut u64) -> u64 {
     let escaped = code ^ (backslashes | *carry);
     *carry = (code & backslashes) >> 63;
     escaped
-}
-
-/// The quote and backslash masks of a 64-byte block (bit k: byte k).
-#[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
-#[inline]
-fn masks(block: &[u8; 64]) -> (u64, u64) {
-    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
-    let (mut quotes, mut backslashes) = (0u64, 0u64);
-    // SAFETY: SSE2 is part of every x86_64 target; each unaligned 16-byte load
-    // reads inside the 64-byte array.
-    unsafe {
-        let q = _mm_set1_epi8(b'"' as i8);
-        let s = _mm_set1_epi8(b'\\' as i8);
-        for k in 0..4 {
-            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
-            quotes |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u16) << (16 * k);
-            backslashes |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(v, s)) as u16) << (16 * k);
-        }
-    }
-    (quotes, backslashes)
-}
-
-/// The quote and backslash masks of a 64-byte block (bit k: byte k).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn masks(block: &[u8; 64]) -> (u64, u64) {
-    let (mut quotes, mut backslashes) = (0u64, 0u64);
-    for (k, &c) in block.iter().enumerate() {
-        quotes |= u64::from(c == b'"') << k;
-        backslashes |= u64::from(c == b'\\') << k;
-    }
-    (quotes, backslashes)
 }
 
 /// With `b[i]` opening an object or array, returns the index just past its close.
