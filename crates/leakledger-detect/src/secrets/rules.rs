@@ -140,10 +140,14 @@ pub static BUILTIN: &[Rule] = &[
         id: "stripe-secret-key",
         kind: "stripe-secret-key",
         severity: Severity::Critical,
-        keywords: &["sk_live_", "rk_live_"],
-        pattern: r"\b((?:sk|rk)_live_[A-Za-z0-9]{24,247})\b",
+        // `_prod_` is how some accounts' keys read besides `_live_`.
+        keywords: &["sk_live_", "rk_live_", "sk_prod_", "rk_prod_"],
+        pattern: r"\b((?:sk|rk)_(?:live|prod)_[A-Za-z0-9]{24,247})\b",
         display: "sk_live_",
-        positives: &[r"STRIPE_SECRET_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00"],
+        positives: &[
+            r"STRIPE_SECRET_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00",
+            r"rk_prod_51FAKEfakeFAKEfakeFAKEfake00",
+        ],
         negatives: &[r"sk_test_51FAKEfakeFAKEfakeFAKEfake00", r"sk_live_short"],
         ..Rule::DEFAULT
     },
@@ -496,10 +500,10 @@ pub static BUILTIN: &[Rule] = &[
         kind: "gitlab-token",
         severity: Severity::High,
         keywords: &["glptt-"],
-        pattern: r##"\b(glptt-[0-9a-f]{40})\b"##,
+        pattern: r##"\b(glptt-[0-9A-Za-z_\-]{40})(?:[^0-9A-Za-z_\-]|$)"##,
         display: "glptt-",
         positives: &["curl -F token=glptt-fa4e0123456789bcdfa4e0123456789bcdfa4e01"],
-        negatives: &["glptt-fa4e012345"],
+        negatives: &["glptt-fa4e012345", "glptt-fa4e0123456789bcdfa4e0123456789bcdfa4e01ab"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -507,9 +511,10 @@ pub static BUILTIN: &[Rule] = &[
         kind: "gitlab-token",
         severity: Severity::High,
         keywords: &["glrt-", "GR1348941"],
-        pattern: r##"\b((?:glrt-t\d_[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{7,9}|(?:glrt-|GR1348941)[0-9A-Za-z_\-]{20}))(?:[^0-9A-Za-z_\-.]|$)"##,
+        // Registration tokens (`GR1348941`) run 20 to 50 characters.
+        pattern: r##"\b((?:glrt-t\d_[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{7,9}|glrt-[0-9A-Za-z_\-]{20}|GR1348941[0-9A-Za-z_\-]{20,50}))(?:[^0-9A-Za-z_\-.]|$)"##,
         display: "glrt-",
-        positives: &["token = \"glrt-FAKEfake0123_-9876FA\""],
+        positives: &["token = \"glrt-FAKEfake0123_-9876FA\"", "GR1348941FAKEfake0123_-9876FAKEfake0123_"],
         negatives: &["glrt-short"],
         ..Rule::DEFAULT
     },
@@ -529,13 +534,18 @@ pub static BUILTIN: &[Rule] = &[
         kind: "gitlab-token",
         severity: Severity::Medium,
         keywords: &["glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-"],
-        pattern: r##"\b((?:glft|glsoat)-[0-9A-Za-z_\-]{20}|glimt-[0-9A-Za-z_\-]{25}|glagent-[0-9A-Za-z_\-]{50}|gloas-[0-9a-f]{64}|glcbt-[0-9a-fA-F]{1,5}_[0-9A-Za-z_\-]{20})(?:[^0-9A-Za-z_\-]|$)"##,
+        // Lengths as GitLab's token formats have had them: SCIM and feed
+        // tokens up to 50 characters, job tokens with or without the hex
+        // partition part.
+        pattern: r##"\b((?:glft|glsoat)-[0-9A-Za-z_\-]{20,50}|glimt-[0-9A-Za-z_\-]{25}|glagent-[0-9A-Za-z_\-]{50,1024}|gloas-[0-9A-Za-z_\-]{64}|glcbt-(?:[0-9a-fA-F]{1,5}_)?[0-9A-Za-z_\-]{20,50})(?:[^0-9A-Za-z_\-]|$)"##,
         display: "gl",
         positives: &[
             "feed token glft-FAKEfake0123_-9876FA",
             "glagent-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-",
+            "glsoat-FAKEfake0123_-9876FAKEfake0123_-9876",
+            "glcbt-FAKEfake0123_-9876FA",
         ],
-        negatives: &["glft-abc"],
+        negatives: &["glft-abc", "glsoat-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -560,6 +570,20 @@ pub static BUILTIN: &[Rule] = &[
             "JIRA_API_TOKEN=ATATT3FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa",
         ],
         negatives: &["ATATT3short"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "atlassian-api-token-legacy",
+        kind: "atlassian-api-token",
+        severity: Severity::High,
+        // Tokens made before `ATATT3` are 24 letters and digits: found only
+        // assigned to a name that says Jira, Confluence or Atlassian.
+        keywords: &["jira", "confluence", "atlassian"],
+        pattern: r##"(?i)(?:jira|confluence|atlassian)[\w.\-]{0,20}["']?\s*(?:[:=]|=>|:=)\s*["']?([a-z0-9]{24})(?:["'\s,;]|$)"##,
+        min_entropy: Some(3.5),
+        validator: Some(Validator::LettersAndDigits),
+        positives: &["JIRA_API_TOKEN=FAKEfake0123456789FAKEfa"],
+        negatives: &["JIRA_API_TOKEN=${JIRA_TOKEN}", "jira_project = 'PAYMENTSPLATFORMTEAMKEYS'"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -589,9 +613,13 @@ pub static BUILTIN: &[Rule] = &[
         kind: "doppler-token",
         severity: Severity::High,
         keywords: &["dp.pt.", "dp.st.", "dp.sa.", "dp.ct.", "dp.scim.", "dp.audit."],
-        pattern: r##"\b(dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44})\b"##,
+        // Service tokens may name their config: `dp.st.dev.…`.
+        pattern: r##"\b(dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_\-]{2,35}\.)?[A-Za-z0-9]{40,44})\b"##,
         display: "dp.",
-        positives: &["DOPPLER_TOKEN=dp.pt.FAKEfake0123456789FAKEfake0123456789FAKEfak"],
+        positives: &[
+            "DOPPLER_TOKEN=dp.pt.FAKEfake0123456789FAKEfake0123456789FAKEfak",
+            "dp.st.dev.FAKEfake0123456789FAKEfake0123456789FAKEfak",
+        ],
         negatives: &["dp.pt.short"],
         ..Rule::DEFAULT
     },
@@ -1143,6 +1171,32 @@ pub static BUILTIN: &[Rule] = &[
         ..Rule::DEFAULT
     },
     Rule {
+        id: "twitter-api-key",
+        kind: "twitter-token",
+        severity: Severity::Medium,
+        // Consumer keys (25 characters) and client ids have no prefix: only a
+        // name that says Twitter, assigned (not passed to a call).
+        keywords: &["twitter"],
+        pattern: r##"(?i)twitter[\w.\-]{0,25}["']?\s*(?:[:=]|=>|:=)\s*["']?([0-9a-z]{18,25})(?:["'\s,;]|$)"##,
+        min_entropy: Some(3.0),
+        validator: Some(Validator::LettersAndDigits),
+        positives: &["TWITTER_API_KEY = 'FAKEfake0123456789FAKEf'", "TWITTER_ID: \"FAKEfake0123456789Fa\","],
+        negatives: &["TWITTER_API_KEY = '${TWITTER_KEY}'", "twitter_handle = 'someone'"],
+        ..Rule::DEFAULT
+    },
+    Rule {
+        id: "twitter-api-secret",
+        kind: "twitter-token",
+        severity: Severity::High,
+        keywords: &["twitter"],
+        pattern: r##"(?i)twitter[\w.\-]{0,25}["']?\s*(?:[:=]|=>|:=)\s*["']?([0-9a-z]{35,50})(?:["'\s,;]|$)"##,
+        min_entropy: Some(3.5),
+        validator: Some(Validator::LettersAndDigits),
+        positives: &["TWITTER_API_SECRET = 'FAKEfake0123456789FAKEfake0123456789FAKEfa'"],
+        negatives: &["Twitter(auth=OAuth('FAKEfake0123456789FAKEfake0123456789FAKEfa'))"],
+        ..Rule::DEFAULT
+    },
+    Rule {
         id: "facebook-access-token",
         kind: "facebook-token",
         severity: Severity::High,
@@ -1162,7 +1216,9 @@ pub static BUILTIN: &[Rule] = &[
         // Secret (`sk.`) and temporary (`tk.`) tokens; public `pk.` tokens are
         // meant to ship in web pages and are not reported.
         keywords: &["sk.eyJ", "tk.eyJ"],
-        pattern: r##"\b([st]k\.eyJ[A-Za-z0-9_\-]{50,}\.[A-Za-z0-9_\-]{20,})"##,
+        // The first part is base64 JSON naming the account: short user names
+        // make it short.
+        pattern: r##"\b([st]k\.eyJ[A-Za-z0-9_\-]{30,}\.[A-Za-z0-9_\-]{20,})"##,
         display: "?k.eyJ",
         positives: &[
             "MAPBOX_TOKEN=sk.eyJFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa.FAKEfake0123_-9876FAKE",
@@ -1242,10 +1298,13 @@ pub static BUILTIN: &[Rule] = &[
         kind: "twilio-key",
         severity: Severity::High,
         keywords: &["twilio", "TWILIO", "Twilio"],
-        pattern: r##"(?i)twilio[\w.\-]{0,20}[\"']?\s*[:=]\s*[\"']?(SK[0-9a-fA-F]{32}|[0-9a-f]{32})\b"##,
+        // Assigned, or the default of an environment lookup
+        // (`env('TWILIO_API', 'SK…')`).
+        pattern: r##"(?i)twilio[\w.\-]{0,20}[\"']?\s*(?:[:=,]|=>)\s*[\"']?(SK[0-9a-fA-F]{32}|[0-9a-f]{32})\b"##,
         positives: &[
             "TWILIO_API_KEY=SKfa4e0123456789bcdfa4e0123456789b",
             "TWILIO_AUTH_TOKEN=fa4e0123456789bcdfa4e0123456789b",
+            "env('TWILIO_API', 'SKfa4e0123456789bcdfa4e0123456789b')",
         ],
         negatives: &["TWILIO_AUTH_TOKEN=${TOKEN}"],
         ..Rule::DEFAULT
