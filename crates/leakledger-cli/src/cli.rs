@@ -145,6 +145,10 @@ pub(crate) struct SynthArgs {
     /// conversations alone.
     #[arg(long)]
     pub(crate) no_ids: bool,
+    /// The most turns a session has (each draws 1 up to this): longer sessions
+    /// re-send more history in every request, as long agent loops do.
+    #[arg(long, value_name = "N", default_value_t = 12)]
+    pub(crate) max_turns: usize,
 }
 
 /// What to read and how: the options `scan` and `report` share.

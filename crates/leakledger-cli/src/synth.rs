@@ -26,7 +26,8 @@ pub(crate) fn run(args: &SynthArgs) -> Result<ExitCode> {
         .gzip(args.gzip)
         .formats(&args.formats)
         .shard_bytes(args.shard_size)
-        .ids(!args.no_ids);
+        .ids(!args.no_ids)
+        .turns(args.max_turns);
     let started = Instant::now();
     let truth = leakledger_synth::generate(&args.output, &options)?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);

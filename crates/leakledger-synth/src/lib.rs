@@ -51,6 +51,7 @@ pub struct Options {
     pub(crate) shard_bytes: u64,
     pub(crate) history: bool,
     pub(crate) ids: bool,
+    pub(crate) turns: usize,
 }
 
 impl Default for Options {
@@ -64,6 +65,7 @@ impl Default for Options {
             shard_bytes: 64 << 20,
             history: true,
             ids: true,
+            turns: 12,
         }
     }
 }
@@ -110,6 +112,13 @@ impl Options {
     /// order, are the same either way; only the ids are left out.
     pub fn ids(mut self, on: bool) -> Self {
         self.ids = on;
+        self
+    }
+    /// The most turns a session has (default 12; each session draws 1 up to
+    /// this). Agent loops re-send the conversation in every request, so the
+    /// longer the sessions, the more of a dump is history sent again.
+    pub fn turns(mut self, max: usize) -> Self {
+        self.turns = max.max(1);
         self
     }
     /// Target size of one shard before compression (default 64 MiB).

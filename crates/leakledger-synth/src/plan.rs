@@ -159,7 +159,7 @@ impl Plan {
             let s = if sessions.len() >= channels.len() && rng.chance(0.04) {
                 session::standalone(&mut rng, &world, org, channel, start)
             } else {
-                session::session(&mut rng, &mut world, org, channel, start)
+                session::session(&mut rng, &mut world, org, channel, start, options.turns)
             };
             let est = estimate(&world, &s);
             bytes_by_channel[ci] += est;

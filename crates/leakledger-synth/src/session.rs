@@ -240,7 +240,14 @@ fn diff_text(rng: &mut Rng, path: &str, content: &str) -> String {
 
 /// Builds one session of `org`'s user in a repository, logged to `channel`,
 /// starting at `start` (µs).
-pub fn session(rng: &mut Rng, world: &mut World, org: usize, channel: Channel, start: i64) -> Session {
+pub fn session(
+    rng: &mut Rng,
+    world: &mut World,
+    org: usize,
+    channel: Channel,
+    start: i64,
+    max_turns: usize,
+) -> Session {
     let o = &world.orgs[org];
     let user = rng.below(o.users.len() as u64) as usize;
     let repo_i = rng.below(o.repos.len() as u64) as usize;
@@ -282,7 +289,7 @@ pub fn session(rng: &mut Rng, world: &mut World, org: usize, channel: Channel, s
         }
         Evidence::RecordField | Evidence::Local => {}
     }
-    let n_turns = rng.range(1, 12) as usize;
+    let n_turns = rng.range(1, max_turns as u64) as usize;
     let lang = repo.lang;
     let n_files = repo.files.len() as u64;
     let mut extra_secrets: Vec<Secret> = Vec::new();

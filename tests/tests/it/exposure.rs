@@ -94,6 +94,13 @@ fn resending_the_history_changes_nothing_of_what_leaked() {
 }
 
 #[test]
+fn long_agent_loops_count_what_the_truth_says() {
+    // Sessions of up to 60 turns: each request re-sends a longer history.
+    let (truth, _) = check(&small(27).turns(60));
+    assert!((13..=60).contains(&truth.chains.max_length), "{}", truth.chains.max_length);
+}
+
+#[test]
 fn decoys_are_not_exposure() {
     let dir = tempfile::tempdir().unwrap();
     let body = serde_json::json!({
