@@ -456,6 +456,12 @@ fn escaped_by(backslashes: u64, carry: &mut u64) -> u64 {
 /// [`skip_container_bytes`] gives the answer.
 fn skip_container(b: &[u8], i: usize) -> Result<usize> {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: the CPU has AVX-512BW and carry-less multiplication.
+        #[allow(unsafe_code)]
+        return unsafe { skip_container_avx512(b, i) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("pclmulqdq") {
         // SAFETY: the CPU has AVX2 and carry-less multiplication.
         #[allow(unsafe_code)]
@@ -469,10 +475,42 @@ fn skip_container(b: &[u8], i: usize) -> Result<usize> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,pclmulqdq")]
 fn skip_container_avx2(b: &[u8], i: usize) -> Result<usize> {
+    skip_container_with(b, i, |block| structure_avx2(block), |x| prefix_xor_clmul(x))
+}
+
+/// [`prefix_xor`] by one carry-less multiplication (by all ones).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+#[inline]
+fn prefix_xor_clmul(x: u64) -> u64 {
     use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x, _mm_set1_epi8};
-    let prefix_xor =
-        |x: u64| _mm_cvtsi128_si64(_mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1))) as u64;
-    skip_container_with(b, i, |block| structure_avx2(block), prefix_xor)
+    _mm_cvtsi128_si64(_mm_clmulepi64_si128::<0>(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1))) as u64
+}
+
+/// [`skip_container`] with the masks made by AVX-512BW: one 64-byte load, each
+/// comparison straight to a 64-bit mask.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,pclmulqdq")]
+fn skip_container_avx512(b: &[u8], i: usize) -> Result<usize> {
+    skip_container_with(b, i, |block| structure_avx512(block), |x| prefix_xor_clmul(x))
+}
+
+/// As [`structure`], with AVX-512BW.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+#[target_feature(enable = "avx512bw")]
+#[inline]
+fn structure_avx512(block: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::{_mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_or_si512, _mm512_set1_epi8};
+    // SAFETY: the unaligned load reads the 64-byte array.
+    let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+    let folded = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+    (
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'"' as i8)),
+        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\\' as i8)),
+        _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'{' as i8)),
+        _mm512_cmpeq_epi8_mask(folded, _mm512_set1_epi8(b'}' as i8)),
+    )
 }
 
 /// The loop of [`skip_container`], over the masks `structure` makes.
@@ -1086,6 +1124,19 @@ mod tests {
             let expected = skip_container_bytes(&b, at);
             proptest::prop_assert_eq!(skip_container(&b, at), expected);
             proptest::prop_assert_eq!(skip_container_with(&b, at, structure, prefix_xor), expected);
+            // Each wide variant the CPU runs, not only the one chosen.
+            #[cfg(target_arch = "x86_64")]
+            #[allow(unsafe_code)]
+            if std::arch::is_x86_feature_detected!("pclmulqdq") {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 and carry-less multiplication.
+                    proptest::prop_assert_eq!(unsafe { skip_container_avx2(&b, at) }, expected);
+                }
+                if std::arch::is_x86_feature_detected!("avx512bw") {
+                    // SAFETY: the CPU has AVX-512BW and carry-less multiplication.
+                    proptest::prop_assert_eq!(unsafe { skip_container_avx512(&b, at) }, expected);
+                }
+            }
         }
 
         #[test]
