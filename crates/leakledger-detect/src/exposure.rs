@@ -104,8 +104,11 @@ impl Found {
 
 /// Does a tool with this name return a file's content?
 pub fn is_read_tool(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["read", "view", "cat", "open", "get_file", "file_content"].iter().any(|k| n.contains(k))
+    // Asked for every read of a request's history: no lowercase copy.
+    let n = name.as_bytes();
+    ["read", "view", "cat", "open", "get_file", "file_content"]
+        .iter()
+        .any(|k| n.windows(k.len()).any(|w| w.eq_ignore_ascii_case(k.as_bytes())))
 }
 
 /// A file shown in a text, digested: path as written, content hash and length,
@@ -458,6 +461,16 @@ mod tests {
         // An example file checked in beside the real one.
         assert_eq!(read("/w/.env.example"), Severity::High);
         assert_eq!(read("/w/.env"), Severity::Critical);
+    }
+
+    #[test]
+    fn read_tools_by_name_in_any_case() {
+        for name in ["Read", "read_file", "READ_FILE", "view", "str_replace_editor_View", "cat", "get_file_contents"] {
+            assert!(is_read_tool(name), "{name}");
+        }
+        for name in ["Write", "bash", "Edit", "", "rea"] {
+            assert!(!is_read_tool(name), "{name}");
+        }
     }
 
     #[test]
