@@ -341,6 +341,30 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes the object or array at the cursor and returns it with a
+    /// 128-bit key of its bytes, taken by the same pass (see
+    /// [`skip_container_keyed`]): equal bytes, equal keys, within one process.
+    /// `None` (the cursor left as it was) when the value is not an object or
+    /// an array; `None` and stopped when it is broken.
+    pub fn container_keyed(&mut self) -> Option<(Value<'a>, u128)> {
+        let kind = match self.peek()? {
+            b'{' => Kind::Object,
+            b'[' => Kind::Array,
+            _ => return None,
+        };
+        match skip_container_keyed(self.b, self.i) {
+            Ok((end, key)) => {
+                let v = Value::new(kind, &self.b[self.i..end]);
+                self.i = end;
+                Some((v, key))
+            }
+            Err(_) => {
+                self.stop();
+                None
+            }
+        }
+    }
+
     /// Consumes the value at the cursor and returns it.
     pub fn value(&mut self) -> Option<Value<'a>> {
         self.peek();
@@ -513,14 +537,18 @@ fn structure_avx512(block: &[u8; 64]) -> (u64, u64, u64, u64) {
     )
 }
 
-/// The loop of [`skip_container`], over the masks `structure` makes.
+/// The loop of [`skip_container`], over the masks `structure` makes, handing
+/// each block read to `each` with how many of its bytes are the container's.
+/// `None` when only the byte reader can tell (no close before the end, a
+/// backslash outside strings).
 #[inline(always)]
-fn skip_container_with(
+fn skip_blocks(
     b: &[u8],
     i: usize,
     structure: impl Fn(&[u8; 64]) -> (u64, u64, u64, u64),
     prefix_xor: impl Fn(u64) -> u64,
-) -> Result<usize> {
+    mut each: impl FnMut(&[u8; 64], usize),
+) -> Option<Result<usize>> {
     let mut depth: usize = 0;
     // Bit d of `kinds` is 1 when level d is an array.
     let mut kinds: u64 = 0;
@@ -542,22 +570,76 @@ fn skip_container_with(
         let escaped = escaped_by(backslashes, &mut carry);
         let strings = prefix_xor(quotes & !escaped) ^ inside;
         inside = ((strings as i64) >> 63) as u64;
-        if backslashes & !strings != 0 {
-            // A backslash outside strings: not JSON, and the masks no longer
-            // read it as the byte-by-byte reader does.
-            return skip_container_bytes(b, i);
-        }
+        // A backslash outside strings: not JSON, and from there on the masks
+        // no longer read the bytes as the byte reader does. Brackets before it
+        // still count: a container that closes first is the same container
+        // whatever follows it (and gets the same key).
+        let stray = backslashes & !strings;
         let mut brackets = (opens | closes) & !strings;
+        if stray != 0 {
+            brackets &= (stray & stray.wrapping_neg()) - 1;
+        }
         while brackets != 0 {
             let at = j + brackets.trailing_zeros() as usize;
             brackets &= brackets - 1;
-            if let Some(end) = bracket(b[at], at, &mut depth, &mut kinds)? {
-                return Ok(end);
+            match bracket(b[at], at, &mut depth, &mut kinds) {
+                Ok(None) => {}
+                Ok(Some(end)) => {
+                    each(block, end - j);
+                    return Some(Ok(end));
+                }
+                Err(e) => return Some(Err(e)),
             }
         }
+        if stray != 0 {
+            return None;
+        }
+        each(block, 64);
         j += 64;
     }
-    skip_container_bytes(b, i)
+    None
+}
+
+/// [`skip_blocks`] for a plain skip.
+#[inline(always)]
+fn skip_container_with(
+    b: &[u8],
+    i: usize,
+    structure: impl Fn(&[u8; 64]) -> (u64, u64, u64, u64),
+    prefix_xor: impl Fn(u64) -> u64,
+) -> Result<usize> {
+    skip_blocks(b, i, structure, prefix_xor, |_, _| {}).unwrap_or_else(|| skip_container_bytes(b, i))
+}
+
+/// With `b[i]` opening an object or array, returns the index just past its
+/// close and a 128-bit hash of its bytes (equal for equal bytes within one
+/// process; which hash depends on the CPU). With AVX-512 the hash is taken by
+/// the skip's own loop ([`crate::stripes`]): one pass, not two.
+pub(crate) fn skip_container_keyed(b: &[u8], i: usize) -> Result<(usize, u128)> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("pclmulqdq") {
+        // SAFETY: the CPU has AVX-512BW and carry-less multiplication.
+        #[allow(unsafe_code)]
+        return unsafe { skip_container_keyed_avx512(b, i) };
+    }
+    let end = skip_container(b, i)?;
+    Ok((end, xxhash_rust::xxh3::xxh3_128(&b[i..end])))
+}
+
+/// [`skip_container_keyed`] with AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,pclmulqdq")]
+fn skip_container_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
+    let mut h = crate::stripes::Stripes::new();
+    match skip_blocks(b, i, |block| structure_avx512(block), |x| prefix_xor_clmul(x), |block, n| h.add(block, n)) {
+        Some(Ok(end)) => Ok((end, h.finish(end - i))),
+        Some(Err(e)) => Err(e),
+        // Content decides this path, so equal bytes still get equal keys.
+        None => {
+            let end = skip_container_bytes(b, i)?;
+            Ok((end, xxhash_rust::xxh3::xxh3_128(&b[i..end])))
+        }
+    }
 }
 
 /// Bit k set where bits 0..=k of `x` hold an odd number of ones: with `x` the
@@ -1123,6 +1205,16 @@ mod tests {
             b.insert(at, if array { b'[' } else { b'{' });
             let expected = skip_container_bytes(&b, at);
             proptest::prop_assert_eq!(skip_container(&b, at), expected);
+            // The keyed skip ends where the skip does, and its key is the
+            // container's own: the same bytes elsewhere, the same key.
+            let keyed = skip_container_keyed(&b, at);
+            proptest::prop_assert_eq!(keyed.map(|(end, _)| end), expected);
+            if let Ok((end, key)) = keyed {
+                let mut moved = b"[\"x\",".to_vec();
+                moved.extend_from_slice(&b[at..end]);
+                moved.extend_from_slice(b"]}\"");
+                proptest::prop_assert_eq!(skip_container_keyed(&moved, 5), Ok((5 + end - at, key)));
+            }
             proptest::prop_assert_eq!(skip_container_with(&b, at, structure, prefix_xor), expected);
             // Each wide variant the CPU runs, not only the one chosen.
             #[cfg(target_arch = "x86_64")]
@@ -1275,6 +1367,31 @@ mod tests {
             let e = members(s).unwrap_err();
             assert!(e.offset <= s.len(), "{s}: {e:?}");
         }
+    }
+
+    #[test]
+    fn keys_tell_containers_apart() {
+        // Every one-byte change of a message, at every position and across the
+        // 64-byte stripes and the 1 KiB scramble, changes its key; lengths too.
+        let text = "x".repeat(1500);
+        let base = format!(r#"{{"role":"user","content":"{text}"}}"#).into_bytes();
+        let key = |b: &[u8]| skip_container_keyed(b, 0).unwrap().1;
+        let mut keys = std::collections::HashSet::new();
+        assert!(keys.insert(key(&base)));
+        let start = base.len() - text.len() - 2;
+        for at in start..start + text.len() {
+            let mut b = base.clone();
+            b[at] = b'y';
+            assert!(keys.insert(key(&b)), "change at {at}");
+        }
+        for len in 0..300 {
+            let b = format!(r#"{{"a":"{}"}}"#, "\0".repeat(len));
+            assert!(keys.insert(key(b.as_bytes())), "length {len}");
+        }
+        // A container the masks cannot read (a backslash outside strings) is
+        // keyed by the byte reader's path, still by its bytes.
+        let odd = br#"{"a":1,\"b":2}"#;
+        assert_eq!(skip_container_keyed(odd, 0).map(|(e, _)| e), skip_container_bytes(odd, 0));
     }
 
     #[test]

@@ -45,6 +45,8 @@ mod options;
 mod record;
 mod scan;
 mod source;
+#[cfg(target_arch = "x86_64")]
+mod stripes;
 pub mod time;
 
 use std::path::Path;

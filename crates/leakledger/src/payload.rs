@@ -365,13 +365,19 @@ impl Walker {
         }
         let record = std::mem::take(&mut self.messages_pending);
         while c.next_element() {
-            let Some(m) = c.value() else { break };
+            // A message's key is taken by the pass that skips it.
+            let (m, key) = match c.container_keyed() {
+                Some((m, key)) => (m, key),
+                None => match c.value() {
+                    Some(m) => (m, 0),
+                    None => break,
+                },
+            };
             if record && m.kind() != Kind::Object {
                 self.history.push(xxh3_64(m.raw()));
             }
             match m.kind() {
                 Kind::Object => {
-                    let key = xxh3_128(m.raw());
                     if record {
                         self.history.push(key as u64);
                     }
