@@ -815,7 +815,34 @@ pub(crate) fn for_each_member<'a>(
     start: usize,
     mut f: impl FnMut(&'a [u8], Value<'a>),
 ) -> Result<usize> {
-    let b = obj;
+    members_with(obj, start, |b, i| scan_value(b, i).map(|(v, end)| (v, end, ())), |k, v, ()| f(k, v))
+}
+
+/// As [`for_each_member`], with each object or array member's
+/// [`content_key`] taken by the pass that skips it.
+pub(crate) fn for_each_member_keyed<'a>(
+    obj: &'a [u8],
+    start: usize,
+    f: impl FnMut(&'a [u8], Value<'a>, Option<u128>),
+) -> Result<usize> {
+    let scan = |b: &'a [u8], i: usize| match b.get(i) {
+        Some(&c @ (b'{' | b'[')) => {
+            let (end, key) = skip_container_keyed(b, i)?;
+            Ok((Value::new(if c == b'{' { Kind::Object } else { Kind::Array }, &b[i..end]), end, Some(key)))
+        }
+        _ => scan_value(b, i).map(|(v, end)| (v, end, None)),
+    };
+    members_with(obj, start, scan, f)
+}
+
+/// The loop of [`for_each_member`], each value scanned by `scan`.
+#[inline(always)]
+fn members_with<'a, K>(
+    b: &'a [u8],
+    start: usize,
+    scan: impl Fn(&'a [u8], usize) -> Result<(Value<'a>, usize, K)>,
+    mut f: impl FnMut(&'a [u8], Value<'a>, K),
+) -> Result<usize> {
     if b.get(start) != Some(&b'{') {
         return err(start, "object expected");
     }
@@ -834,8 +861,8 @@ pub(crate) fn for_each_member<'a>(
             return err(i, "':' expected after object key");
         }
         i = skip_ws(b, i + 1);
-        let (value, end) = scan_value(b, i)?;
-        f(key, value);
+        let (value, end, k) = scan(b, i)?;
+        f(key, value, k);
         i = skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
@@ -844,6 +871,21 @@ pub(crate) fn for_each_member<'a>(
             None => return err(i, "unterminated object"),
         }
     }
+}
+
+/// A 128-bit key of a value's bytes: equal bytes, equal key, within one
+/// process (which hash depends on the CPU, so keys are never stored or
+/// compared across runs). Objects and arrays are keyed as
+/// [`Cursor::container_keyed`] and the record parser key them (see
+/// [`crate::Record::payload_key`]); other values by xxh3.
+pub fn content_key(v: Value<'_>) -> u128 {
+    if matches!(v.kind(), Kind::Object | Kind::Array)
+        && let Ok((end, key)) = skip_container_keyed(v.raw(), 0)
+        && end == v.raw().len()
+    {
+        return key;
+    }
+    xxhash_rust::xxh3::xxh3_128(v.raw())
 }
 
 /// Iterates the elements of the array `arr` (which must start with `[` at `start`).

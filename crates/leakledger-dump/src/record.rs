@@ -67,6 +67,13 @@ pub struct Record<'a> {
     pub payload: Option<Value<'a>>,
     /// A logged response body, scanned like the payload.
     pub response: Option<Value<'a>>,
+    /// [`content_key`](crate::json::content_key) of `payload`, when the parser
+    /// took it in the pass that skipped the payload (an object or array member
+    /// of the record's own object): a consumer keying records by their payload
+    /// need not read it again.
+    pub payload_key: Option<u128>,
+    /// The same for `response`.
+    pub response_key: Option<u128>,
     /// The log stream inside the source, where the container names one (CloudWatch
     /// log stream, GCP log name).
     pub stream: Option<Value<'a>>,
@@ -92,6 +99,8 @@ impl<'a> Record<'a> {
             status: None,
             payload: None,
             response: None,
+            payload_key: None,
+            response_key: None,
             stream: None,
             raw,
         }
@@ -280,37 +289,51 @@ const MAX_DESCENT: usize = 3;
 /// The best value found so far for each field, by alias priority.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Fields<'a> {
-    slots: [Option<(u8, Value<'a>)>; FIELDS],
+    /// Per field: the priority of the alias it came by, the value, and the
+    /// value's content key when its scan took one.
+    slots: [Option<(u8, Value<'a>, Option<u128>)>; FIELDS],
 }
 
 impl<'a> Fields<'a> {
     /// Offers `value` for `field` at `priority`; kept if better than what is there.
     pub(crate) fn offer(&mut self, field: Field, priority: u8, value: Value<'a>) {
+        self.offer_keyed(field, priority, value, None);
+    }
+
+    /// [`Fields::offer`] with the value's content key, when its scan took one.
+    fn offer_keyed(&mut self, field: Field, priority: u8, value: Value<'a>, key: Option<u128>) {
         if !field.accepts(value.kind()) || (value.kind() == Kind::String && value.raw().is_empty()) {
             return;
         }
         let slot = &mut self.slots[field as usize];
-        if slot.is_none_or(|(p, _)| priority < p) {
-            *slot = Some((priority, value));
+        if slot.is_none_or(|(p, _, _)| priority < p) {
+            *slot = Some((priority, value, key));
         }
     }
 
     /// Offers a member found at `path`, entering objects where aliases continue.
     /// `buf` holds the path being built.
-    fn member(&mut self, path: &mut Vec<u8>, depth: usize, key: &'a [u8], value: Value<'a>) -> json::Result<()> {
+    fn member(
+        &mut self,
+        path: &mut Vec<u8>,
+        depth: usize,
+        key: &'a [u8],
+        value: Value<'a>,
+        content: Option<u128>,
+    ) -> json::Result<()> {
         let len = path.len();
         if len > 0 {
             path.push(b'.');
         }
         path.extend_from_slice(key);
         if let Some((field, prio)) = alias(path) {
-            self.offer(field, prio, value);
+            self.offer_keyed(field, prio, value, content);
         }
         let mut result = Ok(());
         if value.kind() == Kind::Object && depth < MAX_DESCENT && alias_prefix(path) {
             result = json::for_each_member(value.raw(), 0, |k, v| {
                 // Errors inside are impossible: the value was already scanned whole.
-                let _ = self.member(path, depth + 1, k, v);
+                let _ = self.member(path, depth + 1, k, v, None);
             })
             .map(|_| ());
         }
@@ -319,7 +342,7 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn get(&self, field: Field) -> Option<Value<'a>> {
-        self.slots[field as usize].map(|(_, v)| v)
+        self.slots[field as usize].map(|(_, v, _)| v)
     }
 
     /// Fills the record's canonical fields.
@@ -338,8 +361,12 @@ impl<'a> Fields<'a> {
         r.endpoint = self.get(Endpoint).or(r.endpoint);
         r.model = self.get(Model).or(r.model);
         r.status = self.get(Status).or(r.status);
-        r.payload = self.get(Payload).or(r.payload);
-        r.response = self.get(Response).or(r.response);
+        if let Some((_, v, key)) = self.slots[Payload as usize] {
+            (r.payload, r.payload_key) = (Some(v), key);
+        }
+        if let Some((_, v, key)) = self.slots[Response as usize] {
+            (r.response, r.response_key) = (Some(v), key);
+        }
         r.stream = self.get(Stream).or(r.stream);
     }
 }
@@ -349,8 +376,10 @@ impl<'a> Fields<'a> {
 pub(crate) fn object_fields(b: &[u8], start: usize) -> json::Result<(Fields<'_>, usize)> {
     let mut fields = Fields::default();
     let mut path = Vec::with_capacity(64);
-    let end = json::for_each_member(b, start, |k, v| {
-        let _ = fields.member(&mut path, 0, k, v);
+    // The record's own members are keyed as they are skipped: the payload's
+    // key is then free (see `Record::payload_key`).
+    let end = json::for_each_member_keyed(b, start, |k, v, content| {
+        let _ = fields.member(&mut path, 0, k, v, content);
     })?;
     Ok((fields, end))
 }
@@ -364,6 +393,19 @@ mod tests {
         let (f, _) = object_fields(br#"{"id":"low","request_id":"high","ts":1,"timestamp":2}"#, 0).unwrap();
         assert_eq!(f.get(Field::RequestId).unwrap().raw(), b"high");
         assert_eq!(f.get(Field::Ts).unwrap().raw(), b"2");
+    }
+
+    #[test]
+    fn payloads_keep_the_key_their_skip_took() {
+        let line = br#"{"request_id":"r1","body":{"messages":[{"role":"user","content":"hi"}]},"response":"ok"}"#;
+        let (f, _) = object_fields(line, 0).unwrap();
+        let mut r =
+            Record::empty(Location { source: crate::SourceId(0), line_in_chunk: 0, offset: 0 }, Format::Jsonl, line);
+        f.apply(&mut r);
+        let payload = r.payload.unwrap();
+        assert_eq!(r.payload_key, Some(json::content_key(payload)));
+        // A string is not skipped as a container: no key taken.
+        assert_eq!((r.response.map(|v| v.raw()), r.response_key), (Some(&b"ok"[..]), None));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use leakledger_dump::json::content_key;
 use leakledger_dump::{Record, Sink};
 
 use crate::inventory::Inventory;
@@ -268,11 +269,14 @@ fn dedup_key(r: &Record<'_>, id: &[u8]) -> u64 {
     if r.payload.is_none() && r.response.is_none() {
         return key ^ xxh3_64_with_seed(r.raw, seed.rotate_left(7));
     }
+    // By content keys: the parser took the payload's as it skipped it.
     if let Some(p) = r.payload {
-        key ^= xxh3_64_with_seed(p.raw(), seed.rotate_left(13));
+        let content = r.payload_key.unwrap_or_else(|| content_key(p));
+        key ^= xxh3_64_with_seed(&content.to_le_bytes(), seed.rotate_left(13));
     }
     if let Some(p) = r.response {
-        key ^= xxh3_64_with_seed(p.raw(), seed.rotate_left(29));
+        let content = r.response_key.unwrap_or_else(|| content_key(p));
+        key ^= xxh3_64_with_seed(&content.to_le_bytes(), seed.rotate_left(29));
     }
     key
 }

@@ -184,6 +184,6 @@ fn one<'a, E: Emit>(c: &mut Cursor<'a>, base: &Fields<'a>, loc: &mut Locator<'_>
     let raw = c.since(from);
     let mut r = Record::empty(loc.of(raw), Format::Otlp, raw);
     fields.apply(&mut r);
-    r.payload = Some(Value::new(Kind::Object, raw));
+    (r.payload, r.payload_key) = (Some(Value::new(Kind::Object, raw)), None);
     out.record(&r);
 }
