@@ -344,8 +344,8 @@ impl<'a> Cursor<'a> {
     /// Consumes the object or array at the cursor and returns it with a
     /// 128-bit key of its bytes, taken by the same pass (see
     /// [`skip_container_keyed`]): equal bytes, equal keys, within one process.
-    /// `None` (the cursor left as it was) when the value is not an object or
-    /// an array; `None` and stopped when it is broken.
+    /// `None` (the cursor left at the value, past white space) when the value
+    /// is not an object or an array; `None` and stopped when it is broken.
     pub fn container_keyed(&mut self) -> Option<(Value<'a>, u128)> {
         let kind = match self.peek()? {
             b'{' => Kind::Object,
@@ -617,13 +617,36 @@ fn skip_container_with(
 /// the skip's own loop ([`crate::stripes`]): one pass, not two.
 pub(crate) fn skip_container_keyed(b: &[u8], i: usize) -> Result<(usize, u128)> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("pclmulqdq") {
+    if keys_are_free() {
         // SAFETY: the CPU has AVX-512BW and carry-less multiplication.
         #[allow(unsafe_code)]
         return unsafe { skip_container_keyed_avx512(b, i) };
     }
     let end = skip_container(b, i)?;
-    Ok((end, xxhash_rust::xxh3::xxh3_128(&b[i..end])))
+    Ok((end, seeded_xxh3(&b[i..end])))
+}
+
+/// xxh3 with the process's seed: keys of what the block hash does not take
+/// are no easier to make collide.
+fn seeded_xxh3(bytes: &[u8]) -> u128 {
+    #[cfg(target_arch = "x86_64")]
+    let seed = crate::stripes::seed();
+    #[cfg(not(target_arch = "x86_64"))]
+    let seed = {
+        use std::hash::{BuildHasher, Hasher};
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().build_hasher().finish())
+    };
+    xxhash_rust::xxh3::xxh3_128_with_seed(bytes, seed)
+}
+
+/// Whether the container skip takes keys in its own pass (AVX-512): else a
+/// key costs a second pass over the bytes.
+pub(crate) fn keys_are_free() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("pclmulqdq");
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 /// [`skip_container_keyed`] with AVX-512.
@@ -637,7 +660,7 @@ fn skip_container_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
         // Content decides this path, so equal bytes still get equal keys.
         None => {
             let end = skip_container_bytes(b, i)?;
-            Ok((end, xxhash_rust::xxh3::xxh3_128(&b[i..end])))
+            Ok((end, seeded_xxh3(&b[i..end])))
         }
     }
 }
@@ -819,14 +842,17 @@ pub(crate) fn for_each_member<'a>(
 }
 
 /// As [`for_each_member`], with each object or array member's
-/// [`content_key`] taken by the pass that skips it.
+/// [`content_key`] taken by the pass that skips it, where the skip takes keys
+/// for free ([`keys_are_free`]); elsewhere no key (a caller computes it only
+/// for the values it needs).
 pub(crate) fn for_each_member_keyed<'a>(
     obj: &'a [u8],
     start: usize,
     f: impl FnMut(&'a [u8], Value<'a>, Option<u128>),
 ) -> Result<usize> {
+    let free = keys_are_free();
     let scan = |b: &'a [u8], i: usize| match b.get(i) {
-        Some(&c @ (b'{' | b'[')) => {
+        Some(&c @ (b'{' | b'[')) if free => {
             let (end, key) = skip_container_keyed(b, i)?;
             Ok((Value::new(if c == b'{' { Kind::Object } else { Kind::Array }, &b[i..end]), end, Some(key)))
         }
@@ -874,10 +900,10 @@ fn members_with<'a, K>(
 }
 
 /// A 128-bit key of a value's bytes: equal bytes, equal key, within one
-/// process (which hash depends on the CPU, so keys are never stored or
-/// compared across runs). Objects and arrays are keyed as
-/// [`Cursor::container_keyed`] and the record parser key them (see
-/// [`crate::Record::payload_key`]); other values by xxh3.
+/// process (the hash's secret is drawn per process and which hash depends on
+/// the CPU, so keys are never stored or compared across runs). Objects and
+/// arrays are keyed as [`Cursor::container_keyed`] and the record parser key
+/// them (see [`crate::Record::payload_key`]); other values by seeded xxh3.
 pub fn content_key(v: Value<'_>) -> u128 {
     if matches!(v.kind(), Kind::Object | Kind::Array)
         && let Ok((end, key)) = skip_container_keyed(v.raw(), 0)
@@ -885,7 +911,7 @@ pub fn content_key(v: Value<'_>) -> u128 {
     {
         return key;
     }
-    xxhash_rust::xxh3::xxh3_128(v.raw())
+    seeded_xxh3(v.raw())
 }
 
 /// Iterates the elements of the array `arr` (which must start with `[` at `start`).
@@ -1433,7 +1459,10 @@ mod tests {
         // A container the masks cannot read (a backslash outside strings) is
         // keyed by the byte reader's path, still by its bytes.
         let odd = br#"{"a":1,\"b":2}"#;
-        assert_eq!(skip_container_keyed(odd, 0).map(|(e, _)| e), skip_container_bytes(odd, 0));
+        let (end, key) = skip_container_keyed(odd, 0).unwrap();
+        assert_eq!(Ok(end), skip_container_bytes(odd, 0));
+        let moved = [&b"[1,"[..], odd, b"]"].concat();
+        assert_eq!(skip_container_keyed(&moved, 3), Ok((3 + end, key)));
     }
 
     #[test]

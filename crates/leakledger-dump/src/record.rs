@@ -403,7 +403,10 @@ mod tests {
             Record::empty(Location { source: crate::SourceId(0), line_in_chunk: 0, offset: 0 }, Format::Jsonl, line);
         f.apply(&mut r);
         let payload = r.payload.unwrap();
-        assert_eq!(r.payload_key, Some(json::content_key(payload)));
+        // Taken where the skip takes keys in its own pass; elsewhere left to
+        // whoever needs one.
+        let expected = json::keys_are_free().then(|| json::content_key(payload));
+        assert_eq!(r.payload_key, expected);
         // A string is not skipped as a container: no key taken.
         assert_eq!((r.response.map(|v| v.raw()), r.response_key), (Some(&b"ok"[..]), None));
     }

@@ -8,9 +8,11 @@
 //! stripe-dependent slice of a secret, multiplied 32×32→64 and added to an
 //! accumulator, the lane itself added to its neighbour; every 16 stripes the
 //! accumulators are scrambled; at the end they are folded into two 64-bit
-//! halves with the length. It differs from XXH3 in its secret (our own
-//! constants) and in its last stripe, zero-padded rather than overlapping, so
-//! it is not XXH3 and is only ever compared with itself, within one process.
+//! halves with the length. It differs from XXH3 in its secret (drawn anew by
+//! each process, so that a dump cannot be built to make two payloads collide,
+//! one then dropped as the other's duplicate) and in its last stripe,
+//! zero-padded rather than overlapping; it is only ever compared with itself,
+//! within one process.
 
 #![allow(unsafe_code)]
 
@@ -32,10 +34,34 @@ const PRIME64_5: u64 = 0x27D4_EB2F_1656_67C5;
 /// Stripes per scramble: (secret length − 64) / 8.
 const STRIPES: usize = 16;
 
-/// 192 bytes of secret, drawn by SplitMix64 from a fixed seed.
-static SECRET: [u8; 192] = secret();
+/// The process's 192 bytes of secret: fixed constants XORed with words drawn
+/// from the standard library's per-process random hash keys.
+pub(crate) fn secret() -> &'static [u8; 192] {
+    static SECRET: std::sync::OnceLock<[u8; 192]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let random = std::collections::hash_map::RandomState::new();
+        let mut out = CONSTANTS;
+        for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
+            let mut h = random.build_hasher();
+            h.write_usize(i);
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) ^ h.finish();
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        out
+    })
+}
 
-const fn secret() -> [u8; 192] {
+/// A seed for the xxh3 that keys what the masks cannot read, from the same
+/// secret.
+pub(crate) fn seed() -> u64 {
+    u64::from_le_bytes(secret()[..8].try_into().unwrap_or_default())
+}
+
+/// 192 bytes drawn by SplitMix64 from a fixed seed.
+const CONSTANTS: [u8; 192] = constants();
+
+const fn constants() -> [u8; 192] {
     let mut out = [0u8; 192];
     let mut state: u64 = 0x6c65_616b_6c65_6467; // "leakledg"
     let mut i = 0;
@@ -66,6 +92,7 @@ fn read64(s: &[u8], at: usize) -> u64 {
 pub(crate) struct Stripes {
     acc: __m512i,
     stripes: usize,
+    secret: &'static [u8; 192],
 }
 
 impl Stripes {
@@ -82,7 +109,7 @@ impl Stripes {
             PRIME64_5 as i64,
             PRIME32_1 as i64,
         );
-        Stripes { acc, stripes: 0 }
+        Stripes { acc, stripes: 0, secret: secret() }
     }
 
     /// Adds the first `n` bytes of `block` (all 64 but for the last stripe).
@@ -95,7 +122,7 @@ impl Stripes {
         let (data, key) = unsafe {
             (
                 _mm512_maskz_loadu_epi8(keep, block.as_ptr().cast()),
-                _mm512_loadu_si512(SECRET.as_ptr().add(8 * self.stripes).cast()),
+                _mm512_loadu_si512(self.secret.as_ptr().add(8 * self.stripes).cast()),
             )
         };
         let mixed = _mm512_xor_si512(data, key);
@@ -107,7 +134,7 @@ impl Stripes {
         if self.stripes == STRIPES {
             self.stripes = 0;
             // SAFETY: the last 64 bytes of the 192-byte secret.
-            let key = unsafe { _mm512_loadu_si512(SECRET.as_ptr().add(128).cast()) };
+            let key = unsafe { _mm512_loadu_si512(self.secret.as_ptr().add(128).cast()) };
             let a = _mm512_xor_si512(_mm512_xor_si512(self.acc, _mm512_srli_epi64::<47>(self.acc)), key);
             let prime = _mm512_set1_epi64(PRIME32_1 as i64);
             let low = _mm512_mul_epu32(a, prime);
@@ -123,18 +150,18 @@ impl Stripes {
         // SAFETY: the store writes the 64 bytes of `acc`.
         unsafe { _mm512_storeu_si512(acc.as_mut_ptr().cast(), self.acc) };
         let len = len as u64;
-        let low = merge(&acc, 11, len.wrapping_mul(PRIME64_1));
-        let high = merge(&acc, 192 - 64 - 11, !len.wrapping_mul(PRIME64_2));
+        let low = merge(self.secret, &acc, 11, len.wrapping_mul(PRIME64_1));
+        let high = merge(self.secret, &acc, 192 - 64 - 11, !len.wrapping_mul(PRIME64_2));
         u128::from(high) << 64 | u128::from(low)
     }
 }
 
 /// Folds the accumulators into 64 bits with the secret from `at`.
-fn merge(acc: &[u64; 8], at: usize, start: u64) -> u64 {
+fn merge(secret: &[u8; 192], acc: &[u64; 8], at: usize, start: u64) -> u64 {
     let mut h = start;
     for i in 0..4 {
-        let a = acc[2 * i] ^ read64(&SECRET, at + 16 * i);
-        let b = acc[2 * i + 1] ^ read64(&SECRET, at + 16 * i + 8);
+        let a = acc[2 * i] ^ read64(secret, at + 16 * i);
+        let b = acc[2 * i + 1] ^ read64(secret, at + 16 * i + 8);
         let m = u128::from(a) * u128::from(b);
         h = h.wrapping_add((m as u64) ^ ((m >> 64) as u64));
     }

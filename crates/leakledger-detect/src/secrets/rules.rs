@@ -140,10 +140,11 @@ pub static BUILTIN: &[Rule] = &[
         id: "stripe-secret-key",
         kind: "stripe-secret-key",
         severity: Severity::Critical,
-        // `_prod_` is how some accounts' keys read besides `_live_`.
+        // Secret and restricted keys; `_prod_` as gitleaks' default rule takes
+        // it besides `_live_`.
         keywords: &["sk_live_", "rk_live_", "sk_prod_", "rk_prod_"],
         pattern: r"\b((?:sk|rk)_(?:live|prod)_[A-Za-z0-9]{24,247})\b",
-        display: "sk_live_",
+        display: "?k_",
         positives: &[
             r"STRIPE_SECRET_KEY=sk_live_51FAKEfakeFAKEfakeFAKEfake00",
             r"rk_prod_51FAKEfakeFAKEfakeFAKEfake00",
@@ -535,15 +536,14 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-"],
         // Lengths as GitLab's token formats have had them: SCIM and feed
-        // tokens up to 50 characters, job tokens with or without the hex
-        // partition part.
-        pattern: r##"\b((?:glft|glsoat)-[0-9A-Za-z_\-]{20,50}|glimt-[0-9A-Za-z_\-]{25}|glagent-[0-9A-Za-z_\-]{50,1024}|gloas-[0-9A-Za-z_\-]{64}|glcbt-(?:[0-9a-fA-F]{1,5}_)?[0-9A-Za-z_\-]{20,50})(?:[^0-9A-Za-z_\-]|$)"##,
+        // tokens up to 50 characters; job tokens carry their hex partition.
+        pattern: r##"\b((?:glft|glsoat)-[0-9A-Za-z_\-]{20,50}|glimt-[0-9A-Za-z_\-]{25}|glagent-[0-9A-Za-z_\-]{50,1024}|gloas-[0-9A-Za-z_\-]{64}|glcbt-[0-9a-fA-F]{1,5}_[0-9A-Za-z_\-]{20})(?:[^0-9A-Za-z_\-]|$)"##,
         display: "gl",
         positives: &[
             "feed token glft-FAKEfake0123_-9876FA",
             "glagent-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-",
             "glsoat-FAKEfake0123_-9876FAKEfake0123_-9876",
-            "glcbt-FAKEfake0123_-9876FA",
+            "glcbt-fa_FAKEfake0123_-9876FA",
         ],
         negatives: &["glft-abc", "glsoat-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876"],
         ..Rule::DEFAULT
@@ -583,7 +583,11 @@ pub static BUILTIN: &[Rule] = &[
         min_entropy: Some(3.5),
         validator: Some(Validator::LettersAndDigits),
         positives: &["JIRA_API_TOKEN=FAKEfake0123456789FAKEfa"],
-        negatives: &["JIRA_API_TOKEN=${JIRA_TOKEN}", "jira_project = 'PAYMENTSPLATFORMTEAMKEYS'"],
+        negatives: &[
+            "JIRA_API_TOKEN=${JIRA_TOKEN}",
+            "jira_project = 'PAYMENTSPLATFORMTEAMKEYS'",
+            r#""atlassianAccountId": "5b10ac8d82e05b22cc7d4ef5""#,
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -1174,14 +1178,18 @@ pub static BUILTIN: &[Rule] = &[
         id: "twitter-api-key",
         kind: "twitter-token",
         severity: Severity::Medium,
-        // Consumer keys (25 characters) and client ids have no prefix: only a
-        // name that says Twitter, assigned (not passed to a call).
+        // Consumer (API) keys, 25 characters, have no prefix: only a name that
+        // says Twitter, assigned (not passed to a call).
         keywords: &["twitter"],
         pattern: r##"(?i)twitter[\w.\-]{0,25}["']?\s*(?:[:=]|=>|:=)\s*["']?([0-9a-z]{18,25})(?:["'\s,;]|$)"##,
         min_entropy: Some(3.0),
         validator: Some(Validator::LettersAndDigits),
         positives: &["TWITTER_API_KEY = 'FAKEfake0123456789FAKEf'", "TWITTER_ID: \"FAKEfake0123456789Fa\","],
-        negatives: &["TWITTER_API_KEY = '${TWITTER_KEY}'", "twitter_handle = 'someone'"],
+        negatives: &[
+            "TWITTER_API_KEY = '${TWITTER_KEY}'",
+            "twitter_handle = 'someone'",
+            r#""twitter_user_id": "1234567890abcdef1234""#,
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -1216,9 +1224,7 @@ pub static BUILTIN: &[Rule] = &[
         // Secret (`sk.`) and temporary (`tk.`) tokens; public `pk.` tokens are
         // meant to ship in web pages and are not reported.
         keywords: &["sk.eyJ", "tk.eyJ"],
-        // The first part is base64 JSON naming the account: short user names
-        // make it short.
-        pattern: r##"\b([st]k\.eyJ[A-Za-z0-9_\-]{30,}\.[A-Za-z0-9_\-]{20,})"##,
+        pattern: r##"\b([st]k\.eyJ[A-Za-z0-9_\-]{50,}\.[A-Za-z0-9_\-]{20,})"##,
         display: "?k.eyJ",
         positives: &[
             "MAPBOX_TOKEN=sk.eyJFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa.FAKEfake0123_-9876FAKE",
@@ -1298,15 +1304,15 @@ pub static BUILTIN: &[Rule] = &[
         kind: "twilio-key",
         severity: Severity::High,
         keywords: &["twilio", "TWILIO", "Twilio"],
-        // Assigned, or the default of an environment lookup
-        // (`env('TWILIO_API', 'SK…')`).
-        pattern: r##"(?i)twilio[\w.\-]{0,20}[\"']?\s*(?:[:=,]|=>)\s*[\"']?(SK[0-9a-fA-F]{32}|[0-9a-f]{32})\b"##,
+        // Assigned, or (an `SK` key only) the quoted default of an environment
+        // lookup: `env('TWILIO_API', 'SK…')`.
+        pattern: r##"(?i)twilio[\w.\-]{0,20}(?:[\"']?\s*(?:[:=]|=>)\s*[\"']?(SK[0-9a-fA-F]{32}|[0-9a-f]{32})|[\"']\s*,\s*[\"'](SK[0-9a-fA-F]{32}))\b"##,
         positives: &[
             "TWILIO_API_KEY=SKfa4e0123456789bcdfa4e0123456789b",
             "TWILIO_AUTH_TOKEN=fa4e0123456789bcdfa4e0123456789b",
             "env('TWILIO_API', 'SKfa4e0123456789bcdfa4e0123456789b')",
         ],
-        negatives: &["TWILIO_AUTH_TOKEN=${TOKEN}"],
+        negatives: &["TWILIO_AUTH_TOKEN=${TOKEN}", r#"["twilio", "fa4e0123456789bcdfa4e0123456789b"]"#],
         ..Rule::DEFAULT
     },
     Rule {
