@@ -275,11 +275,14 @@ impl Literals {
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
     fn find_avx512(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
         use std::arch::x86_64::*;
-        let load = |p: &[u8]| -> __m512i {
-            // SAFETY: each table is 128 bytes: two 64-byte loads.
+        let load = |p: &[u8; 64]| -> __m512i {
+            // SAFETY: the load reads the 64-byte array.
             unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
         };
-        let tables = self.tables.each_ref().map(|t| (load(&t[..64]), load(&t[64..])));
+        // Each 128-byte table as its two 64-byte halves, typed so that no load
+        // can overrun (both halves always exist).
+        let half = |h: Option<&[u8; 64]>| h.map_or_else(|| _mm512_setzero_si512(), load);
+        let tables = self.tables.each_ref().map(|t| (half(t.first_chunk()), half(t.last_chunk())));
         let fold = _mm512_set1_epi8(0x20);
         let seven = _mm512_set1_epi8(7);
         // Byte k of each 16: 1 << (k & 7).
