@@ -182,15 +182,17 @@ pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i6
     // Stable: within one (history, trace) the earliest (as `all` has them) comes first.
     by_trace.sort_by_key(|e| (e.0, e.1));
     by_trace.dedup_by_key(|e| (e.0, e.1));
+    let index = Buckets::new(&all);
     let pick = |full: u64, trace: Option<u64>, when: i64| -> Option<u32> {
+        let run = index.run(&all, full);
+        if run.is_empty() {
+            return None;
+        }
         if let Some(tr) = trace
             && let Ok(k) = by_trace.binary_search_by_key(&(full, tr), |e| (e.0, e.1))
         {
             return Some(by_trace[k].2);
         }
-        let lo = all.partition_point(|e| e.0 < full);
-        let hi = all.partition_point(|e| e.0 <= full);
-        let run = &all[lo..hi];
         let before = run.partition_point(|e| e.1 <= when);
         run[..before].last().or(run.first()).map(|e| e.2)
     };
@@ -207,6 +209,40 @@ pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i6
         }
     }
     links
+}
+
+/// Where each run of equal hashes starts in a list sorted by hash: the list's
+/// first index per value of the hash's top bits, one bucket for every one or two
+/// entries (hashes are uniform; at most 4 bytes per entry). A lookup reads one bucket and a run or two of the list,
+/// where a binary search over millions missed the cache at nearly every step.
+struct Buckets {
+    shift: u32,
+    starts: Vec<u32>,
+}
+
+impl Buckets {
+    fn new(sorted: &[(u64, i64, u32)]) -> Self {
+        let bits = (sorted.len().max(2).next_power_of_two().trailing_zeros() - 1).clamp(1, 31);
+        let shift = 64 - bits;
+        let mut starts = Vec::with_capacity((1 << bits) + 1);
+        let mut at = 0;
+        for b in 0..=(1u64 << bits) {
+            while at < sorted.len() && (sorted[at].0 >> shift) < b {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        Self { shift, starts }
+    }
+
+    /// The entries of `sorted` (the list this was built from) whose hash is `h`.
+    fn run<'a>(&self, sorted: &'a [(u64, i64, u32)], h: u64) -> &'a [(u64, i64, u32)] {
+        let b = (h >> self.shift) as usize;
+        let bucket = &sorted[self.starts[b] as usize..self.starts[b + 1] as usize];
+        let lo = bucket.partition_point(|e| e.0 < h);
+        let hi = lo + bucket[lo..].partition_point(|e| e.0 <= h);
+        &bucket[lo..hi]
+    }
 }
 
 /// The requests of each chain in order, and what the order revealed.
@@ -385,6 +421,41 @@ mod tests {
 
     fn k(id: u64, trace: Option<u64>, parent: Option<u64>) -> Key {
         Key { id, trace, parent }
+    }
+
+    #[test]
+    fn buckets_find_every_run_a_binary_search_finds() {
+        // Runs of equal hashes, hashes at both ends of the range, lists of every
+        // small length and one of thousands; each lookup against partition_point.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for len in (0..40).chain([1000, 5000]) {
+            let mut sorted: Vec<(u64, i64, u32)> = (0..len)
+                .map(|i| {
+                    let h = match next() % 8 {
+                        0 => 0,
+                        1 => u64::MAX,
+                        2 => 42, // a long run
+                        _ => next(),
+                    };
+                    (h, i64::from(i % 3), i)
+                })
+                .collect();
+            sorted.sort_unstable();
+            let b = Buckets::new(&sorted);
+            let probes: Vec<u64> =
+                sorted.iter().map(|e| e.0).chain([1, 41, 43, u64::MAX - 1]).chain((0..50).map(|_| next())).collect();
+            for h in probes {
+                let lo = sorted.partition_point(|e| e.0 < h);
+                let hi = sorted.partition_point(|e| e.0 <= h);
+                assert_eq!(b.run(&sorted, h), &sorted[lo..hi], "len {len}, hash {h:#x}");
+            }
+        }
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub(crate) fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Du
 /// The exposure part of the human summary: totals, languages, the organisations
 /// and repositories with the most files, proprietary identifiers.
 fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeMap;
     let e = &a.summary.exposure;
     writeln!(
         out,
@@ -170,17 +170,12 @@ fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
         writeln!(out, "languages: {}", list.join(", "))?;
     }
     let inv = &a.inventory;
-    // Per organisation: repositories and files.
-    let mut orgs: BTreeMap<&str, (BTreeSet<&str>, u64)> = BTreeMap::new();
-    for f in inv.files() {
-        let e = orgs.entry(f.org.as_str()).or_default();
-        e.0.insert(f.repository.as_str());
-        e.1 += 1;
-    }
-    let records: BTreeMap<&str, u64> = inv.organization_entries().into_iter().map(|(o, e)| (o, e.records)).collect();
-    let mut rows: Vec<(&str, usize, u64, u64)> = records
-        .iter()
-        .map(|(o, r)| (*o, orgs.get(o).map_or(0, |x| x.0.len()), orgs.get(o).map_or(0, |x| x.1), *r))
+    // Per organisation: repositories and files (as the summary counted them).
+    let by_org = &a.summary.by_organization;
+    let mut rows: Vec<(&str, u64, u64, u64)> = inv
+        .organization_entries()
+        .into_iter()
+        .map(|(o, e)| (o, by_org.get(o).map_or(0, |x| x.repositories), by_org.get(o).map_or(0, |x| x.files), e.records))
         .collect();
     rows.sort_by(|x, y| y.2.cmp(&x.2).then(y.3.cmp(&x.3)).then(x.0.cmp(y.0)));
     if !rows.is_empty() {
@@ -190,13 +185,15 @@ fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
             writeln!(out, "  {:<28} {:>6} {:>8} {:>10}", term_safe(o), repos, count(*files), count(*recs))?;
         }
     }
-    let mut repo_files: BTreeMap<&str, (u64, &str)> = BTreeMap::new();
-    for f in inv.files() {
-        let e = repo_files.entry(f.repository.as_str()).or_insert((0, f.org.as_str()));
-        e.0 += 1;
-    }
-    let mut repos: Vec<(&str, u64, &str)> =
-        repo_files.into_iter().filter(|(k, _)| !k.is_empty()).map(|(k, (n, o))| (k, n, o)).collect();
+    // Per repository: files, and the organisation that first named it.
+    let org_of: BTreeMap<&str, &str> =
+        inv.repositories().into_iter().map(|r| (r.key.as_str(), r.org.as_str())).collect();
+    let mut repos: Vec<(&str, u64, &str)> = inv
+        .files_per_repository()
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, n)| (k, n, org_of.get(k).copied().unwrap_or("")))
+        .collect();
     repos.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !repos.is_empty() {
         writeln!(out, "\ntop repositories by files exposed ({} of {}):", repos.len().min(top), count(e.repositories))?;

@@ -205,7 +205,7 @@ pub(crate) fn page(a: &Analysis, summary: &Value, run: &CostRun) -> Result<Strin
     h.push_str("<h2>Repositories</h2>");
     let mut files_of: BTreeMap<&str, u64> = BTreeMap::new();
     let mut langs_of: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
-    for f in a.inventory.files() {
+    for f in a.inventory.files_unordered() {
         *files_of.entry(f.repository.as_str()).or_default() += 1;
         *langs_of.entry(f.repository.as_str()).or_default().entry(f.language).or_default() += 1;
     }

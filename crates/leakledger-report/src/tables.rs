@@ -108,10 +108,7 @@ pub fn frame(a: &Analysis, table: Table, csv: bool) -> PolarsResult<DataFrame> {
         }
         Table::Repositories => {
             let repos = inv.repositories();
-            let mut files: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-            for f in inv.files() {
-                *files.entry(f.repository.as_str()).or_default() += 1;
-            }
+            let files = inv.files_per_repository();
             c.str("repository", repos.iter().map(|r| r.key.clone()).collect());
             c.str("organization", repos.iter().map(|r| r.org.clone()).collect());
             c.u64("files", repos.iter().map(|r| files.get(r.key.as_str()).copied().unwrap_or(0)).collect());

@@ -186,17 +186,26 @@ pub(crate) fn entries(requests: &Requests, inv: &Inventory, repos: &HashMap<u32,
             out[requests.chain[i as usize] as usize].skewed += 1;
         }
     }
+    // Files and contents to the chain of the request that first exposed them:
+    // their locations sorted, then one walk beside the requests (sorted by
+    // location too), where a binary search for each of a million in hash order
+    // missed the cache at every step.
+    let mut firsts: Vec<((SourceId, u64), u64, bool)> = Vec::with_capacity(inv.files.len() + inv.blobs.len());
+    firsts.extend(inv.files.values().map(|f| ((f.first.source, f.first.offset), 0, true)));
+    firsts.extend(inv.blobs.values().map(|(len, loc)| ((loc.source, loc.offset), *len, false)));
+    firsts.sort_unstable_by_key(|f| f.0);
+    let mut i = 0;
+    for (at, len, file) in firsts {
+        while i < requests.list.len() && (requests.list[i].location.source, requests.list[i].location.offset) < at {
+            i += 1;
+        }
+        if i < requests.list.len() && (requests.list[i].location.source, requests.list[i].location.offset) == at {
+            let e = &mut out[requests.chain[i] as usize];
+            e.files += u64::from(file);
+            e.code_bytes += len;
+        }
+    }
     let chain_at = |loc: &Location| requests.at(loc).map(|i| requests.chain[i] as usize);
-    for f in inv.files.values() {
-        if let Some(c) = chain_at(&f.first) {
-            out[c].files += 1;
-        }
-    }
-    for (len, loc) in inv.blobs.values() {
-        if let Some(c) = chain_at(loc) {
-            out[c].code_bytes += len;
-        }
-    }
     for s in inv.secrets() {
         if let Some(c) = chain_at(&s.first) {
             out[c].secrets.push(s.found.fingerprint);

@@ -288,8 +288,13 @@ impl Inventory {
 
     /// The inventory with repository keys re-keyed by `alias` (a session's weaker
     /// keys to its strongest): files and paths of one repository named two ways
-    /// count once.
-    pub(crate) fn resolve(&self, alias: &HashMap<u64, u64>) -> Inventory {
+    /// count once. Consumes the inventory: only the entries of aliased
+    /// repositories move, the rest stay where they are (no copy of a million
+    /// files).
+    pub(crate) fn resolve(mut self, alias: &HashMap<u64, u64>) -> Inventory {
+        if alias.is_empty() {
+            return self;
+        }
         let to = |h: u64| -> u64 {
             let mut h = h;
             for _ in 0..4 {
@@ -300,31 +305,26 @@ impl Inventory {
             }
             h
         };
-        let mut out = Inventory {
-            orgs: self.orgs.clone(),
-            blobs: self.blobs.clone(),
-            identifiers: self.identifiers.clone(),
-            secrets: self.secrets.clone(),
-            ..Inventory::default()
-        };
-        for (&h, (e, s)) in &self.repos {
-            let t = to(h);
-            if t == h {
-                keep_first(&mut out.repos, h, (e.clone(), *s), |(e, _)| e.first);
-            }
-        }
-        for (&(rh, ph), f) in &self.files {
+        // Files and paths of the aliased repositories move to the target's key;
+        // then the aliased repositories' entries go.
+        let moved: Vec<((u64, u64), FileEntry)> = self.files.extract_if(|&(rh, _), _| to(rh) != rh).collect();
+        for ((rh, ph), mut f) in moved {
             let t = to(rh);
-            let mut f = f.clone();
-            if t != rh
-                && let Some((e, _)) = self.repos.get(&t)
-            {
+            if let Some((e, _)) = self.repos.get(&t) {
                 f.repository.clone_from(&e.key);
             }
-            keep_first(&mut out.files, (t, ph), f, |e| e.first);
+            keep_first(&mut self.files, (t, ph), f, |e| e.first);
         }
-        out.paths = self.paths.iter().map(|&(rh, ph)| (to(rh), ph)).collect();
-        out
+        let paths: Vec<(u64, u64)> = self.paths.extract_if(|&(rh, _)| to(rh) != rh).collect();
+        self.paths.extend(paths.into_iter().map(|(rh, ph)| (to(rh), ph)));
+        self.repos.retain(|&h, _| to(h) == h);
+        self
+    }
+
+    /// Every exposed file, in no particular order: for counts and sums, where
+    /// [`Inventory::files`]' sort of a million paths would be wasted.
+    pub fn files_unordered(&self) -> impl Iterator<Item = &FileEntry> {
+        self.files.values()
     }
 
     /// Organisation names, sorted.
@@ -355,9 +355,21 @@ impl Inventory {
         v
     }
 
-    /// Files of one organisation's records.
+    /// Exposed files per repository key, sorted by key (the empty key holds the
+    /// files of no known repository).
+    pub fn files_per_repository(&self) -> BTreeMap<&str, u64> {
+        let mut m: HashMap<&str, u64, Seeded> = HashMap::default();
+        for f in self.files.values() {
+            *m.entry(f.repository.as_str()).or_insert(0) += 1;
+        }
+        m.into_iter().collect()
+    }
+
+    /// Files of one organisation's records, sorted by (repository, path).
     pub fn files_of<'a>(&'a self, org: &'a str) -> impl Iterator<Item = &'a FileEntry> + 'a {
-        self.files().into_iter().filter(move |f| f.org == org)
+        let mut v: Vec<&FileEntry> = self.files.values().filter(|f| f.org == org).collect();
+        v.sort_unstable_by(|a, b| (&a.repository, &a.path).cmp(&(&b.repository, &b.path)));
+        v.into_iter()
     }
 
     /// Proprietary identifiers found, by organisation then identifier.
@@ -394,10 +406,11 @@ impl Inventory {
 
     /// Exposed files by language.
     pub fn languages(&self) -> BTreeMap<String, u64> {
-        let mut m = BTreeMap::new();
+        // Languages are static names: count by the name, allocate once per language.
+        let mut m: HashMap<&'static str, u64, Seeded> = HashMap::default();
         for f in self.files.values() {
-            *m.entry(f.language.to_string()).or_insert(0) += 1;
+            *m.entry(f.language).or_insert(0) += 1;
         }
-        m
+        m.into_iter().map(|(l, n)| (l.to_string(), n)).collect()
     }
 }

@@ -226,7 +226,7 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
             *e = (*e).min(target);
         }
     }
-    let inventory = scan.sink.inventory.resolve(&alias);
+    let inventory = std::mem::take(&mut scan.sink.inventory).resolve(&alias);
     let names = std::mem::take(&mut scan.sink.names);
     let requests = Requests::new(list, contexts, &chains, order, names, history_links);
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();

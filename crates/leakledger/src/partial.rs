@@ -84,7 +84,9 @@ impl Partial {
         self.walkers.lookouts()
     }
 
-    /// The exposure inventory.
+    /// The exposure inventory gathered so far, before repository keys are
+    /// resolved; [`crate::finish`] moves it, resolved, to [`crate::Analysis`]'s
+    /// `inventory` (this one is then empty).
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
     }

@@ -171,27 +171,29 @@ impl Summary {
 }
 
 fn by_organization(inv: &Inventory) -> std::collections::BTreeMap<String, OrgSummary> {
-    use std::collections::{BTreeMap, BTreeSet};
-    let mut out: BTreeMap<String, OrgSummary> = BTreeMap::new();
-    let mut repos: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (name, e) in inv.organization_entries() {
-        out.entry(name.to_string()).or_default().records = e.records;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    // Counted by borrowed names (a file is one of a million), named once per
+    // organisation at the end.
+    let mut counts: HashMap<&str, OrgSummary, crate::partial::Seeded> = HashMap::default();
+    let mut repos: HashSet<(&str, &str), crate::partial::Seeded> = HashSet::default();
+    for (name, e) in inv.orgs.iter() {
+        counts.entry(name.as_str()).or_default().records = e.records;
     }
-    for f in inv.files() {
+    for f in inv.files_unordered() {
         if f.org.is_empty() {
             continue;
         }
-        out.entry(f.org.clone()).or_default().files += 1;
-        repos.entry(f.org.as_str()).or_default().insert(f.repository.as_str());
+        counts.entry(f.org.as_str()).or_default().files += 1;
+        repos.insert((f.org.as_str(), f.repository.as_str()));
     }
-    for (org, set) in repos {
-        out.entry(org.to_string()).or_default().repositories = set.len() as u64;
+    for (org, _) in repos {
+        counts.entry(org).or_default().repositories += 1;
     }
     for s in inv.secrets.values() {
         for holder in &s.holders {
-            let o = out.entry(holder.clone()).or_default();
+            let o = counts.entry(holder.as_str()).or_default();
             *o.secrets.entry(s.found.severity.name().to_string()).or_insert(0) += 1;
         }
     }
-    out
+    counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<String, OrgSummary>>()
 }
