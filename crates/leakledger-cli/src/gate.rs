@@ -45,6 +45,47 @@ struct Window {
     lines_before: u64,
 }
 
+/// Scans a mapped file: windows as in [`scan_reader`], but slices of the map,
+/// all scanned by the pool at once (no copy, no reading thread). Line numbers
+/// are counted per window alongside and added up once all are done.
+fn scan_mapped(bytes: &[u8], name: &str, scanner: &Scanner, ids: &Identifiers, out: &mut Vec<Finding>) {
+    use rayon::prelude::*;
+    let step = WINDOW - OVERLAP;
+    let windows = if bytes.len() <= WINDOW { 1 } else { (bytes.len() - OVERLAP).div_ceil(step) };
+    let scanned: Vec<(Vec<(u64, Finding)>, u64)> = (0..windows)
+        .into_par_iter()
+        .map(|k| {
+            let start = k * step;
+            let window = &bytes[start..(start + WINDOW).min(bytes.len())];
+            let found = scan_window(window, start as u64, 0, name, scanner, ids);
+            // Newlines before the next window's start, to number its lines.
+            let own = &window[..step.min(window.len())];
+            (found, memchr::memchr_iter(b'\n', own).count() as u64)
+        })
+        .collect();
+    let mut lines_before = 0;
+    let mut found = Vec::new();
+    for (mut f, newlines) in scanned {
+        for (_, finding) in &mut f {
+            finding.line += lines_before;
+        }
+        found.append(&mut f);
+        lines_before += newlines;
+    }
+    keep_once(found, out);
+}
+
+/// Appends `found` to `out`, each finding once: the windows' overlaps see
+/// some twice, at the same absolute offset.
+fn keep_once(found: Vec<(u64, Finding)>, out: &mut Vec<Finding>) {
+    let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
+    for (abs, f) in found {
+        if seen.insert((abs, f.rule.clone() + &f.redacted)) {
+            out.push(f);
+        }
+    }
+}
+
 /// Scans `r` window by window: this thread reads, the pool's threads scan
 /// (at most two windows a thread in flight, 16 MiB each); findings are keyed
 /// by absolute offset so the overlap never reports one twice.
@@ -65,7 +106,7 @@ fn scan_reader(
             rx.into_iter()
                 .par_bridge()
                 .flat_map_iter(|w| {
-                    let found = scan_window(&w, name, scanner, ids);
+                    let found = scan_window(&w.bytes, w.base, w.lines_before, name, scanner, ids);
                     let _ = back.send(w.bytes);
                     found
                 })
@@ -76,12 +117,7 @@ fn scan_reader(
         let found = scanning.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         read.map(|()| found)
     })?;
-    let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
-    for (abs, f) in found {
-        if seen.insert((abs, f.rule.clone() + &f.redacted)) {
-            out.push(f);
-        }
-    }
+    keep_once(found, out);
     Ok(())
 }
 
@@ -115,21 +151,29 @@ fn read_windows(
     }
 }
 
-/// The findings of one window, each with its absolute offset.
-fn scan_window(w: &Window, name: &str, scanner: &Scanner, ids: &Identifiers) -> Vec<(u64, Finding)> {
-    let text = leakledger::lossy(&w.bytes);
+/// The findings of a window that starts at offset `base` after `lines_before`
+/// newlines, each with its absolute offset.
+fn scan_window(
+    bytes: &[u8],
+    base: u64,
+    lines_before: u64,
+    name: &str,
+    scanner: &Scanner,
+    ids: &Identifiers,
+) -> Vec<(u64, Finding)> {
+    let text = leakledger::lossy(bytes);
     // Line numbers from the window's newline offsets, found once (counting
     // from the window's start for each finding was quadratic: a dump line
     // with many secrets took seconds).
     let newlines = std::cell::OnceCell::new();
     let line_of = |off: usize| {
         let at: &Vec<usize> = newlines.get_or_init(|| memchr::memchr_iter(b'\n', text.as_bytes()).collect());
-        w.lines_before + at.partition_point(|&n| n < off) as u64 + 1
+        lines_before + at.partition_point(|&n| n < off) as u64 + 1
     };
     let mut out = Vec::new();
     for h in scanner.scan(&text) {
         out.push((
-            w.base + h.start as u64,
+            base + h.start as u64,
             Finding {
                 path: name.to_string(),
                 line: line_of(h.start),
@@ -145,7 +189,7 @@ fn scan_window(w: &Window, name: &str, scanner: &Scanner, ids: &Identifiers) -> 
         for id in ids.find(&text) {
             for (at, _) in text.match_indices(id.as_str()) {
                 out.push((
-                    w.base + at as u64,
+                    base + at as u64,
                     Finding {
                         path: name.to_string(),
                         line: line_of(at),
@@ -251,14 +295,23 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
                 problems.push((src.path.clone(), "compressed: check it with `leakledger scan`".into()));
                 continue;
             }
-            match std::fs::File::open(&src.path) {
-                Ok(mut f) => {
-                    let name = src.path.to_string_lossy().into_owned();
-                    if let Err(e) = scan_reader(&mut f, &name, &scanner, &ids, &mut findings) {
-                        problems.push((src.path.clone(), e.to_string()));
-                    }
+            let name = src.path.to_string_lossy().into_owned();
+            let file = match std::fs::File::open(&src.path) {
+                Ok(f) => f,
+                Err(e) => {
+                    problems.push((src.path.clone(), e.to_string()));
+                    continue;
                 }
-                Err(e) => problems.push((src.path.clone(), e.to_string())),
+            };
+            // Mapped where the file can be (page-cached logs are then read in
+            // place); read in windows where it cannot.
+            if src.size > 0
+                && let Ok(map) = leakledger::Mapped::new(&file, &name)
+            {
+                map.advise_sequential();
+                scan_mapped(&map, &name, &scanner, &ids, &mut findings);
+            } else if let Err(e) = scan_reader(&mut &file, &name, &scanner, &ids, &mut findings) {
+                problems.push((src.path.clone(), e.to_string()));
             }
         }
         if dump.sources().is_empty() {

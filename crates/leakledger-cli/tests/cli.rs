@@ -323,6 +323,13 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
             ("lines.log".into(), 400_000, "stripe-secret-key".into()),
         ]
     );
+    // Files are mapped, standard input is read window by window: the same
+    // secrets on the same lines either way.
+    let (code, out, err) = run_with_stdin(&["gate", "--json"], lines.as_bytes());
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lines: Vec<u64> = v["findings"].as_array().unwrap().iter().map(|f| f["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [250_001, 400_000]);
 }
 
 #[test]

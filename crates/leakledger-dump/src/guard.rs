@@ -126,6 +126,49 @@ impl Drop for Registration {
     }
 }
 
+/// A plain file mapped for reading and named to the guard (when installed) for
+/// as long as it lives: the one way this workspace maps a file, so that every
+/// mapping is covered. Dereferences to the file's bytes.
+#[derive(Debug)]
+pub struct Mapped {
+    // Dropped before the map (fields drop in order): a freed range leaves the
+    // guard's table before another mapping can reuse it.
+    _named: Registration,
+    map: memmap2::Mmap,
+}
+
+impl Mapped {
+    /// Maps `file`, which a fault report will call `name`.
+    ///
+    /// # Errors
+    /// When the system refuses the mapping (not a regular file, no memory).
+    #[allow(unsafe_code)]
+    pub fn new(file: &std::fs::File, name: &str) -> io::Result<Mapped> {
+        // SAFETY: the mapping is read-only and private to this process; the
+        // contract is that nobody truncates or rewrites the file while it is
+        // mapped. A file truncated by another process raises SIGBUS on access
+        // to the lost pages: responders work on evidence copies that nothing
+        // writes, `--no-mmap` reads instead of mapping for files that may still
+        // be written, and the binary installs `install_sigbus_guard`, which
+        // turns the signal into a clear error naming the file (docs/security.md).
+        let map = unsafe { memmap2::Mmap::map(file) }?;
+        let _named = Registration::new(&map, name);
+        Ok(Mapped { _named, map })
+    }
+
+    /// Tells the kernel the bytes will be read once, front to back (read-ahead).
+    pub fn advise_sequential(&self) {
+        let _ = self.map.advise(memmap2::Advice::Sequential);
+    }
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
 /// Writes all of `bytes` to standard error, async-signal-safely.
 fn write_err(mut bytes: &[u8]) {
     while !bytes.is_empty() {

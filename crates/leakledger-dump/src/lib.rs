@@ -54,7 +54,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use error::Error;
 pub use format::{Format, Layout, otlp_attribute};
-pub use guard::install_sigbus_guard;
+pub use guard::{Mapped, install_sigbus_guard};
 pub use json::{Cursor, Element, Elements, Kind, Members, Value, lossy};
 pub use options::Options;
 pub use record::{Location, Record};

@@ -551,18 +551,6 @@ where
     }
 }
 
-#[allow(unsafe_code)]
-fn map(file: &File) -> io::Result<memmap2::Mmap> {
-    // SAFETY: the mapping is read-only and private to this process; the contract
-    // is that nobody truncates or rewrites the file while it is mapped. A file
-    // truncated by another process raises SIGBUS on access to the lost pages:
-    // responders work on evidence copies that nothing writes, `--no-mmap`
-    // reads instead of mapping for files that may still be written, and the
-    // binary installs `guard::install_sigbus_guard`, which turns the signal
-    // into a clear error naming the file (docs/security.md).
-    unsafe { memmap2::Mmap::map(file) }
-}
-
 fn read_mapped<S, F>(ctx: &Ctx<'_>, src: &Source, file: File, make: &F, report: &mut SourceReport) -> Option<Worker<S>>
 where
     S: Sink,
@@ -576,18 +564,15 @@ where
         }
         return Some(Worker::new(make(), opts.malformed_samples));
     }
-    let map = match map(&file) {
+    let map = match crate::Mapped::new(&file, &src.path.to_string_lossy()) {
         Ok(m) => m,
         Err(e) => {
             report.problems.push(Problem::Unreadable { detail: format!("cannot map: {e}") });
             return None;
         }
     };
+    map.advise_sequential();
     let bytes: &[u8] = &map;
-    // Names this mapping for the SIGBUS guard, if installed; dropped before
-    // the map (declared after it), so a freed range leaves the table first.
-    let _named = crate::guard::Registration::new(bytes, &src.path.to_string_lossy());
-    let _ = map.advise(memmap2::Advice::Sequential);
     let id = src.id;
     let parse = || match src.layout {
         Layout::Lines => chunk_bounds(bytes, opts.chunk_size)

@@ -41,8 +41,8 @@ pub use leakledger_detect as detect;
 pub use chains::{ChainEntry, RequestView, Requests};
 pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry, SecretEntry};
 pub use leakledger_dump::{
-    Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Options, Problem, Record, Scan, Sink, Skipped,
-    Source, SourceId, SourceReport, Value, install_sigbus_guard, lossy, time,
+    Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Mapped, Options, Problem, Record, Scan, Sink,
+    Skipped, Source, SourceId, SourceReport, Value, install_sigbus_guard, lossy, time,
 };
 pub use partial::Partial;
 pub use summary::{ChainCounts, Exposure, OrgSummary, Records, SCHEMA_VERSION, Secrets, Summary, Window};
