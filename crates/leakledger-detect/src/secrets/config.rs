@@ -235,7 +235,7 @@ fn one(r: FileRule, skipped: &mut Vec<RuleError>) -> Result<Loaded, RuleError> {
         // gitleaks' catch-all rules are named so; a specific rule beats them.
         generic: r.generic.unwrap_or(r.id.starts_with("generic")),
         chosen: r.chosen,
-        assignment_within: None,
+        assignment_within: &[],
         positives: leak_all(r.positives),
         negatives: leak_all(r.negatives),
     };

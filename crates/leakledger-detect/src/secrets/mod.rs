@@ -111,10 +111,11 @@ pub struct Rule {
     /// For rules that find a value assigned to a name holding the keyword
     /// (`access_token = ...`): the most name characters that may follow the
     /// keyword before the assignment (`:`, `=` or `=>`, after an optional quote
-    /// and white space). A keyword that no assignment follows so opens no
-    /// window: `max_tokens` in every logged request and `tokenizer` in code
-    /// cost the generic rules' regexes most of their time. `None`: no such gate.
-    pub assignment_within: Option<u8>,
+    /// and white space), one for every keyword or one per keyword. A keyword
+    /// that no assignment follows so opens no window: `max_tokens` in every
+    /// logged request and `tokenizer` in code cost the generic rules' regexes
+    /// most of their time. Empty: no such gate.
+    pub assignment_within: &'static [u8],
     /// Texts the rule must find a secret in.
     pub positives: &'static [&'static str],
     /// Texts the rule must not find a secret in.
@@ -137,7 +138,7 @@ impl Rule {
         display: "",
         generic: false,
         chosen: false,
-        assignment_within: None,
+        assignment_within: &[],
         positives: &[],
         negatives: &[],
     };
@@ -234,6 +235,9 @@ impl fmt::Display for Fingerprint {
     }
 }
 
+/// A rule a keyword triggers, with the keyword's [`Rule::assignment_within`].
+type Trigger = (usize, Option<u8>);
+
 struct Compiled {
     rule: &'static Rule,
     /// Compiled when a window first needs it (built-in rules; see
@@ -244,8 +248,6 @@ struct Compiled {
     allow: Allow,
     /// Bytes the regex may need after the keyword.
     reach: usize,
-    /// [`Rule::assignment_within`] (a field of its own so that a test can lift it).
-    assignment_within: Option<u8>,
 }
 
 impl Compiled {
@@ -306,7 +308,7 @@ pub struct Scanner {
     /// (a rule file's keywords, which match in any case).
     short: Vec<(Short, Vec<usize>, bool)>,
     /// For each keyword, its length and the rules it triggers.
-    triggers: Vec<(usize, Vec<usize>)>,
+    triggers: Vec<(usize, Vec<Trigger>)>,
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
@@ -508,7 +510,7 @@ impl Scanner {
         let mut compiled = Vec::with_capacity(rules.len());
         // Keywords, each with whether it matches in any case.
         let mut words: Vec<(String, bool)> = Vec::new();
-        let mut triggers: Vec<Vec<usize>> = Vec::new();
+        let mut triggers: Vec<Vec<Trigger>> = Vec::new();
         // The literal prefixes of critical fixed formats (case-sensitive rules),
         // whose base64 forms mark a secret wrapped in base64: few enough for the
         // automaton's SIMD search.
@@ -533,40 +535,40 @@ impl Scanner {
                 _ if any_case => 1 << 10,
                 _ => 512,
             };
-            compiled.push(Compiled {
-                rule,
-                regex,
-                allow: rule_allow,
-                reach,
-                assignment_within: rule.assignment_within,
-            });
+            compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
             // A rule file's keywords match in any case, and so do those of a
             // built-in rule that ignores case. The one-pass search takes them
             // in any case from four bytes on; shorter ones are searched in the
             // usual casings (built-in rules) or, in lower case, in the text's
             // lower-cased copy (a rule file's).
             let insensitive = rule.pattern.starts_with("(?i)");
-            let variants: Vec<(String, bool)> = rule
+            let within = |k: usize| match rule.assignment_within {
+                [] => None,
+                [one] => Some(*one),
+                each => each.get(k).copied(),
+            };
+            let variants: Vec<((String, bool), Option<u8>)> = rule
                 .keywords
                 .iter()
-                .flat_map(|k| {
-                    if any_case || insensitive && k.len() >= 4 {
-                        vec![(k.to_ascii_lowercase(), true)]
+                .enumerate()
+                .flat_map(|(k, word)| {
+                    if any_case || insensitive && word.len() >= 4 {
+                        vec![((word.to_ascii_lowercase(), true), within(k))]
                     } else {
-                        case_variants(k, insensitive).into_iter().map(|w| (w, false)).collect()
+                        case_variants(word, insensitive).into_iter().map(|w| ((w, false), within(k))).collect()
                     }
                 })
                 .collect();
-            for word in variants {
+            for (word, within) in variants {
                 match words.iter().position(|w| *w == word) {
-                    Some(j) => {
-                        if !triggers[j].contains(&i) {
-                            triggers[j].push(i)
-                        }
-                    }
+                    Some(j) => match triggers[j].iter_mut().find(|t| t.0 == i) {
+                        // One word twice for one rule: the looser gate holds.
+                        Some(t) => t.1 = t.1.zip(within).map(|(a, b)| a.max(b)),
+                        None => triggers[j].push((i, within)),
+                    },
                     None => {
                         words.push(word);
-                        triggers.push(vec![i]);
+                        triggers.push(vec![(i, within)]);
                     }
                 }
             }
@@ -728,10 +730,9 @@ impl Scanner {
             let back = at.saturating_sub(256);
             let start = memchr::memrchr(b'\n', &bytes[back..at]).map_or(back, |p| back + p + 1);
             let (len, rules) = &self.triggers[word];
-            for &r in rules {
-                let c = &self.rules[r];
-                let end = (at + len + c.reach).min(bytes.len());
-                if let Some(within) = c.assignment_within
+            for &(r, within) in rules {
+                let end = (at + len + self.rules[r].reach).min(bytes.len());
+                if let Some(within) = within
                     && !assignment_follows(bytes, at + len, end, within)
                 {
                     continue;
@@ -1022,6 +1023,8 @@ mod tests {
                 let hits = s.scan(n);
                 assert!(!hits.iter().any(|h| h.rule == rule.id), "{}: hit in negative {n:?}: {hits:?}", rule.id);
             }
+            let gates = rule.assignment_within.len();
+            assert!(gates <= 1 || gates == rule.keywords.len(), "{}: one gate, or one per keyword", rule.id);
         }
     }
 
@@ -1032,8 +1035,10 @@ mod tests {
         // the same hits, and enough of them to mean something.
         let gated = scanner();
         let mut open = scanner();
-        for c in &mut open.rules {
-            c.assignment_within = None;
+        for (_, rules) in &mut open.triggers {
+            for (_, within) in rules {
+                *within = None;
+            }
         }
         let parts = [
             "token",

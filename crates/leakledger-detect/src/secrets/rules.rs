@@ -33,7 +33,7 @@ pub static BUILTIN: &[Rule] = &[
             r"aws_secret_access_key => FAKEfake0123456789/FAKEfake+abcdEFGHijkl",
         ],
         negatives: &[r"AWS_SECRET_ACCESS_KEY=<your-secret-key>", r"aws_secret_access_key = ${AWS_SECRET}"],
-        assignment_within: Some(0),
+        assignment_within: &[0],
         ..Rule::DEFAULT
     },
     Rule {
@@ -94,7 +94,7 @@ pub static BUILTIN: &[Rule] = &[
         negatives: &[r"GITHUB_CLIENT_SECRET=${GITHUB_CLIENT_SECRET}"],
         // `[\w.\-]{0,20}secret[\w\-]{0,10}` after `github`, in bytes (a letter of
         // another script takes up to four).
-        assignment_within: Some(126),
+        assignment_within: &[126],
         ..Rule::DEFAULT
     },
     Rule {
@@ -339,8 +339,9 @@ pub static BUILTIN: &[Rule] = &[
             r"app.jwt.signing-secret=FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1Hs5Jd0G",
         ],
         negatives: &[r"password=changeme", r"api_key=<your-key>", r#"secret = "aaaaaaaaaaaaaaaaaaaaaaaa""#],
-        // The longest name part after a keyword: `_secret` after `signing`.
-        assignment_within: Some(8),
+        // Name parts after a keyword: `_key` after `secret`, `_secret` after
+        // `signing`; none after the others.
+        assignment_within: &[4, 7, 0, 0, 0],
         ..Rule::DEFAULT
     },
     Rule {
@@ -1516,7 +1517,7 @@ pub static BUILTIN: &[Rule] = &[
             "api_key = \"aaaaaaaaaaaaaaaaaaaaaaaa\"",
             "apiKey: process.env.API_KEY_FROM_ENVIRONMENT",
         ],
-        assignment_within: Some(0),
+        assignment_within: &[0],
         ..Rule::DEFAULT
     },
     Rule {
