@@ -45,16 +45,28 @@ struct Window {
     lines_before: u64,
 }
 
-/// Scans a mapped file: windows as in [`scan_reader`], but slices of the map,
-/// all scanned by the pool at once (no copy, no reading thread). Line numbers
-/// are counted per window alongside and added up once all are done.
-fn scan_mapped(bytes: &[u8], name: &str, scanner: &Scanner, ids: &Identifiers, out: &mut Vec<Finding>) {
+/// Mapped files scanned together, at most this many at once: the SIGBUS guard
+/// names as many mappings, and open files and mappings stay bounded.
+const MAPPED_AT_ONCE: usize = 64;
+
+/// The windows of a mapped file of `len` bytes, as [`scan_reader`] reads them.
+fn windows_of(len: usize) -> usize {
+    if len <= WINDOW { 1 } else { (len - OVERLAP).div_ceil(WINDOW - OVERLAP) }
+}
+
+/// Scans mapped files (each with its name): windows as in [`scan_reader`], but
+/// slices of the maps, the windows of all the files scanned by the pool at once
+/// (no copy, no reading thread, and many small files keep both cores busy).
+/// Each window counts its own newlines; line numbers are added up after.
+fn scan_mapped(files: &[(String, leakledger::Mapped)], scanner: &Scanner, ids: &Identifiers, out: &mut Vec<Finding>) {
     use rayon::prelude::*;
     let step = WINDOW - OVERLAP;
-    let windows = if bytes.len() <= WINDOW { 1 } else { (bytes.len() - OVERLAP).div_ceil(step) };
-    let scanned: Vec<(Vec<(u64, Finding)>, u64)> = (0..windows)
+    let jobs: Vec<(usize, usize)> =
+        files.iter().enumerate().flat_map(|(f, (_, map))| (0..windows_of(map.len())).map(move |k| (f, k))).collect();
+    let scanned: Vec<(Vec<(u64, Finding)>, u64)> = jobs
         .into_par_iter()
-        .map(|k| {
+        .map(|(f, k)| {
+            let (name, bytes) = (&files[f].0, &files[f].1);
             let start = k * step;
             let window = &bytes[start..(start + WINDOW).min(bytes.len())];
             let found = scan_window(window, start as u64, 0, name, scanner, ids);
@@ -63,16 +75,19 @@ fn scan_mapped(bytes: &[u8], name: &str, scanner: &Scanner, ids: &Identifiers, o
             (found, memchr::memchr_iter(b'\n', own).count() as u64)
         })
         .collect();
-    let mut lines_before = 0;
-    let mut found = Vec::new();
-    for (mut f, newlines) in scanned {
-        for (_, finding) in &mut f {
-            finding.line += lines_before;
+    let mut scanned = scanned.into_iter();
+    for (_, map) in files {
+        let mut lines_before = 0;
+        let mut found = Vec::new();
+        for (mut f, newlines) in scanned.by_ref().take(windows_of(map.len())) {
+            for (_, finding) in &mut f {
+                finding.line += lines_before;
+            }
+            found.append(&mut f);
+            lines_before += newlines;
         }
-        found.append(&mut f);
-        lines_before += newlines;
+        keep_once(found, out);
     }
-    keep_once(found, out);
 }
 
 /// Appends `found` to `out`, each finding once: the windows' overlaps see
@@ -287,6 +302,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
     } else {
         let paths: Vec<&PathBuf> = args.paths.iter().filter(|p| *p != Path::new("-")).collect();
         let dump = Dump::open(&paths, &Options::new().format(Some(Format::Text)).hash(false))?;
+        let mut mapped: Vec<(String, leakledger::Mapped)> = Vec::new();
         for s in dump.skipped() {
             problems.push((s.path.clone(), s.reason.clone()));
         }
@@ -304,16 +320,22 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
                 }
             };
             // Mapped where the file can be (page-cached logs are then read in
-            // place); read in windows where it cannot.
+            // place), a batch of files at a time; read in windows where it cannot.
             if src.size > 0
                 && let Ok(map) = leakledger::Mapped::new(&file, &name)
             {
                 map.advise_sequential();
-                scan_mapped(&map, &name, &scanner, &ids, &mut findings);
+                mapped.push((name, map));
+                if mapped.len() == MAPPED_AT_ONCE {
+                    scan_mapped(&mapped, &scanner, &ids, &mut findings);
+                    mapped.clear();
+                }
             } else if let Err(e) = scan_reader(&mut &file, &name, &scanner, &ids, &mut findings) {
                 problems.push((src.path.clone(), e.to_string()));
             }
         }
+        scan_mapped(&mapped, &scanner, &ids, &mut findings);
+        drop(mapped);
         if dump.sources().is_empty() {
             for (p, why) in &problems {
                 #[allow(clippy::print_stderr)]

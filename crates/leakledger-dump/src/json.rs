@@ -959,7 +959,9 @@ pub(crate) fn get<'a>(obj: Value<'a>, key: &[u8]) -> Option<Value<'a>> {
 /// and the standard library's lossy walk is several times slower than its
 /// validator (it took an eighth of `leakledger gate`'s time).
 pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    let mut rest = match std::str::from_utf8(bytes) {
+    // The common case, valid text, checked with SIMD (the standard library's
+    // check was 7% of `gate`); the standard one only finds where text breaks.
+    let mut rest = match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => return std::borrow::Cow::Borrowed(text),
         Err(_) => bytes,
     };
