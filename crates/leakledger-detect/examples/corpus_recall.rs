@@ -67,6 +67,10 @@ fn kind_of(id: &str, name: &str) -> Option<&'static str> {
         "npm-token"
     } else if has("postgres") || has("database") && has("uri") {
         "database-url-password"
+    } else if has("nuget") && has("password") {
+        "nuget-config-password"
+    } else if has("discord") && !has("webhook") {
+        "discord-token"
     } else {
         return vendor_kind(&s);
     })

@@ -440,7 +440,11 @@ pub fn entropy(s: &str) -> f64 {
 /// Values that are documentation examples or placeholders, not secrets.
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    value.contains("EXAMPLE")
+    // `%NAME%`: a Windows environment variable, read when the file is used.
+    let variable =
+        value.len() > 2 && value.starts_with('%') && value.ends_with('%') && !value[1..value.len() - 1].contains('%');
+    variable
+        || value.contains("EXAMPLE")
         || value.starts_with("${")
         || value.starts_with('<')
         || value.starts_with("{{")
@@ -471,13 +475,36 @@ fn crc32_ok(token: &str) -> bool {
     n == 0 && sum.as_bytes() == out
 }
 
-/// The value as a detector reports it: a PEM block with `\n` escapes gets real
-/// line breaks, so the same key written both ways is one secret.
+/// The value as a detector fingerprints it. A PEM block keeps its two markers
+/// and, between them, only the characters of its base64 and headers: the same
+/// key as a file, inside JSON (`\n` escapes, `\/`), indented in YAML or as
+/// string literals joined in code is one secret.
 fn canonical(rule: &Rule, value: &str) -> String {
-    if rule.kind == "private-key" {
-        value.replace("\\r", "").replace("\\n", "\n").replace('\r', "")
-    } else {
-        value.to_string()
+    if rule.kind != "private-key" {
+        return value.to_string();
+    }
+    let text = value.replace("\\r", "").replace("\\n", "\n");
+    // The first marker ends at the second run of dashes; the last starts at
+    // the last `-----END`.
+    let head = text.find("-----BEGIN").and_then(|b| text[b + 10..].find("-----").map(|e| b + 10 + e + 5));
+    let tail = text.rfind("-----END");
+    match (head, tail) {
+        (Some(h), Some(t)) if h <= t => {
+            // From a quote to the next is a joint of string literals (`" + "`):
+            // its `+` is no base64.
+            let mut joint = false;
+            let body: String = text[h..t]
+                .chars()
+                .filter(|&c| {
+                    if matches!(c, '"' | '\'') {
+                        joint = !joint;
+                    }
+                    !joint && (c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | ':' | ','))
+                })
+                .collect();
+            format!("{}\n{body}\n{}", &text[..h], &text[t..])
+        }
+        _ => text,
     }
 }
 
@@ -1026,6 +1053,31 @@ mod tests {
             let gates = rule.assignment_within.len();
             assert!(gates <= 1 || gates == rule.keywords.len(), "{}: one gate, or one per keyword", rule.id);
         }
+    }
+
+    #[test]
+    fn one_private_key_however_it_is_written_is_one_secret() {
+        let s = scanner();
+        let lines = ["MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFA+/", "FAKEfake=="];
+        let (begin, end) = ("-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----");
+        let forms = [
+            format!("{begin}\n{}\n{}\n{end}\n", lines[0], lines[1]),
+            format!("{begin}\r\n{}\r\n{}\r\n{end}", lines[0], lines[1]),
+            format!("{{\"key\": \"{begin}\\n{}\\n{}\\n{end}\\n\"}}", lines[0], lines[1]),
+            format!("{{\"key\": \"{begin}\\n{}\\n{}\\n{end}\"}}", lines[0].replace('/', "\\/"), lines[1]),
+            format!("key: |\n  {begin}\n  {}\n  {}\n  {end}\n", lines[0], lines[1]),
+            format!("String k = \"{begin}\\n\" +\n  \"{}\\n\" +\n  \"{}\\n\" +\n  \"{end}\";", lines[0], lines[1]),
+            format!("k = ('{begin}\\n'\n     '{}\\n'\n     '{}\\n'\n     '{end}')", lines[0], lines[1]),
+        ];
+        let prints: Vec<_> = forms
+            .iter()
+            .map(|f| {
+                let hits: Vec<_> = s.scan(f).into_iter().filter(|h| h.kind == "private-key").collect();
+                assert_eq!(hits.len(), 1, "{f:?}: {hits:?}");
+                hits[0].fingerprint
+            })
+            .collect();
+        assert!(prints.iter().all(|p| *p == prints[0]), "{prints:?}");
     }
 
     #[test]

@@ -162,14 +162,18 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         keywords: &["PRIVATE KEY-----", "PRIVATE KEY BLOCK-----"],
         // Lines end in real newlines or in `\n` escapes (a key inside a JSON
-        // string of a file that was itself logged inside JSON).
-        pattern: r"(-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----(?:\\[nr]|\s|[A-Za-z0-9+/=:,.\-])*?-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----)",
+        // string of a file that was itself logged inside JSON, where `/` may be
+        // written `\/`), or are string
+        // literals joined in code (`"..." +` in Java, C#, JavaScript and Go,
+        // adjacent literals in Python and C).
+        pattern: r#"(-----BEGIN [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----(?:\\[nr/]|\s|[A-Za-z0-9+/=:,.\-]|["']\s*\+?\s*["'])*?-----END [A-Z ]{0,20}PRIVATE KEY(?: BLOCK)?-----)"#,
         validator: Some(Validator::PemBody),
         display: "-----BEGIN",
         positives: &[
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\nFAKEfake==\n-----END RSA PRIVATE KEY-----",
             r"-----BEGIN PRIVATE KEY-----\nMIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\n-----END PRIVATE KEY-----\n",
             "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQWGBFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\n=FAKE\n-----END PGP PRIVATE KEY BLOCK-----",
+            "String key = \"-----BEGIN RSA PRIVATE KEY-----\\n\" +\n    \"MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE\\n\" +\n    \"FAKEfake==\\n\" +\n    \"-----END RSA PRIVATE KEY-----\";",
         ],
         negatives: &[
             "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
@@ -408,6 +412,9 @@ pub static BUILTIN: &[Rule] = &[
         id: "azure-ad-client-secret",
         kind: "azure-ad-client-secret",
         severity: Severity::High,
+        // Three characters, `7Q~` or `8Q~` (the format's versions issued since
+        // 2022), then 31 to 34. Eight more three-byte keywords for the other
+        // digits cost a tenth of the scan on code; see docs/rules.md.
         keywords: &["8Q~", "7Q~"],
         pattern: r##"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.\-]{3}[78]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)"##,
         positives: &["AZURE_CLIENT_SECRET=Fak8Q~FAKEfake0123456789FAKEfake01234567"],
@@ -886,6 +893,29 @@ pub static BUILTIN: &[Rule] = &[
         ..Rule::DEFAULT
     },
     Rule {
+        id: "nuget-config-password",
+        kind: "nuget-config-password",
+        severity: Severity::High,
+        // A package feed's password in clear in nuget.config
+        // (`packageSourceCredentials`). The `Password` entries are encrypted for
+        // the machine that wrote them and are not taken: a keyword as common as
+        // `key="Password"` cost 2-4% of the scan on code. A whole `%VAR%` value
+        // names an environment variable instead (see `is_placeholder`).
+        keywords: &["ClearTextPassword"],
+        pattern: r##"(?i)<add\s+key\s*=\s*["']ClearTextPassword["']\s+value\s*=\s*["']([^"'<>\s]{4,256})["']"##,
+        chosen: true,
+        positives: &[
+            r#"<add key="ClearTextPassword" value="Fake-feed-pa55!" />"#,
+            r#"<add key='cleartextpassword' value='FAKEfake0123' />"#,
+        ],
+        negatives: &[
+            r#"<add key="ClearTextPassword" value="%NUGET_FEED_KEY%" />"#,
+            r#"<add key="Username" value="someone@example.com" />"#,
+            r#"<add key="ClearTextPassword" value="abc" />"#,
+        ],
+        ..Rule::DEFAULT
+    },
+    Rule {
         id: "docker-hub-pat",
         kind: "docker-hub-token",
         severity: Severity::High,
@@ -965,7 +995,8 @@ pub static BUILTIN: &[Rule] = &[
         kind: "square-token",
         severity: Severity::Critical,
         keywords: &["EAAA", "sq0atp-", "sq0csp-"],
-        pattern: r##"\b(EAAA[A-Za-z0-9_\-]{60}|sq0atp-[A-Za-z0-9_\-]{22}|sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)"##,
+        // Access tokens are base64 of either alphabet (`+`, `=` as well as `-`, `_`).
+        pattern: r##"\b(EAAA[A-Za-z0-9_\-+=]{60}|sq0atp-[A-Za-z0-9_\-]{22}|sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-+=]|$)"##,
         positives: &[
             "SQUARE_ACCESS_TOKEN=EAAAFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa",
             "sq0csp-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak",
