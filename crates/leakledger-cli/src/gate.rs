@@ -57,25 +57,44 @@ fn windows_of(len: usize) -> usize {
 /// Scans mapped files (each with its name): windows as in [`scan_reader`], but
 /// slices of the maps, the windows of all the files scanned by the pool at once
 /// (no copy, no reading thread, and many small files keep both cores busy).
-/// Each window counts its own newlines; line numbers are added up after.
+/// Line numbers are added up after, from the newlines of the windows before
+/// each file's last finding.
 fn scan_mapped(files: &[(String, leakledger::Mapped)], scanner: &Scanner, ids: &Identifiers, out: &mut Vec<Finding>) {
     use rayon::prelude::*;
     let step = WINDOW - OVERLAP;
     let jobs: Vec<(usize, usize)> =
         files.iter().enumerate().flat_map(|(f, (_, map))| (0..windows_of(map.len())).map(move |k| (f, k))).collect();
-    let scanned: Vec<(Vec<(u64, Finding)>, u64)> = jobs
-        .into_par_iter()
-        .map(|(f, k)| {
-            let (name, bytes) = (&files[f].0, &files[f].1);
-            let start = k * step;
-            let window = &bytes[start..(start + WINDOW).min(bytes.len())];
-            let found = scan_window(window, start as u64, 0, name, scanner, ids);
-            // Newlines before the next window's start, to number its lines.
-            let own = &window[..step.min(window.len())];
-            (found, memchr::memchr_iter(b'\n', own).count() as u64)
+    let window = |f: usize, k: usize| {
+        let (start, bytes) = (k * step, &files[f].1);
+        (start, &bytes[start..(start + WINDOW).min(bytes.len())])
+    };
+    let scanned: Vec<Vec<(u64, Finding)>> = jobs
+        .par_iter()
+        .map(|&(f, k)| {
+            let (start, bytes) = window(f, k);
+            scan_window(bytes, start as u64, 0, &files[f].0, scanner, ids)
         })
         .collect();
-    let mut scanned = scanned.into_iter();
+    // Newlines are counted only in the windows before a file's last finding
+    // (none at all in a clean file, the gate's usual case), each window's own
+    // part, all at once.
+    let mut last = vec![0; files.len()];
+    for (&(f, k), found) in jobs.iter().zip(&scanned) {
+        if !found.is_empty() {
+            last[f] = last[f].max(k);
+        }
+    }
+    let newlines: Vec<u64> = jobs
+        .par_iter()
+        .map(|&(f, k)| {
+            if k >= last[f] {
+                return 0;
+            }
+            let (_, bytes) = window(f, k);
+            memchr::memchr_iter(b'\n', &bytes[..step.min(bytes.len())]).count() as u64
+        })
+        .collect();
+    let mut scanned = scanned.into_iter().zip(newlines);
     for (_, map) in files {
         let mut lines_before = 0;
         let mut found = Vec::new();
