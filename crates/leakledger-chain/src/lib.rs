@@ -19,14 +19,6 @@
 
 #![warn(missing_docs)]
 
-/// Maps keyed by id hashes. Ids come from the dump, so the hasher is seeded
-/// per process (foldhash): crafted ids cannot pile into one bucket.
-type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-fn map<K, V>(capacity: usize) -> Map<K, V> {
-    Map::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
-}
-
 /// "No key": an absent parent, an unnumbered root.
 const NONE: u32 = u32::MAX;
 
@@ -81,38 +73,46 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 /// Builds the chains of `keys` (one per distinct request). A parent that names the
 /// request itself is ignored; cycles are harmless (they are one chain).
 pub fn build(keys: &[Key]) -> Chains {
+    use rayon::prelude::*;
     let n = keys.len();
     assert!(n < NONE as usize, "more keys than a chain index can number");
     let mut root: Vec<u32> = (0..n as u32).collect();
-    let mut by_id: Map<u64, u32> = map(n);
-    for (i, k) in keys.iter().enumerate() {
-        by_id.entry(k.id).or_insert(i as u32);
-    }
-    let mut by_trace: Map<u64, u32> = map(0);
-    let mut up = vec![NONE; n];
+    // Ids and traces sorted (on every core) rather than hashed into maps: at
+    // millions of keys each insert into a map was a cache miss.
+    let mut ids: Vec<(u64, u32)> = keys.iter().enumerate().map(|(i, k)| (k.id, i as u32)).collect();
+    ids.par_sort_unstable();
+    let index = Buckets::new(&ids, |e| e.0);
+    // Each key's parent: the first key with the parent's id.
+    let up: Vec<u32> = keys
+        .par_iter()
+        .map(|k| match k.parent {
+            Some(p) if p != k.id => index.run(&ids, |e| e.0, p).first().map_or(NONE, |e| e.1),
+            _ => NONE,
+        })
+        .collect();
     let mut orphans = 0;
     let mut self_parents = 0;
+    let mut up = up;
     for (i, k) in keys.iter().enumerate() {
-        let i = i as u32;
-        if let Some(t) = k.trace {
-            let first = *by_trace.entry(t).or_insert(i);
-            union(&mut root, i, first);
-        }
         match k.parent {
             Some(p) if p == k.id => self_parents += 1,
-            Some(p) => match by_id.get(&p) {
-                // A duplicate id naming itself through its first key is no link.
-                Some(&j) if j != i => {
-                    up[i as usize] = j;
-                    union(&mut root, i, j);
-                }
-                Some(_) => {}
-                None => orphans += 1,
-            },
+            Some(_) if up[i] == NONE => orphans += 1,
+            // A duplicate id naming itself through its first key is no link.
+            Some(_) if up[i] == i as u32 => up[i] = NONE,
+            Some(_) => union(&mut root, i as u32, up[i]),
             None => {}
         }
     }
-    drop((by_id, by_trace));
+    // Keys of one trace are one chain.
+    let mut traces: Vec<(u64, u32)> =
+        keys.iter().enumerate().filter_map(|(i, k)| k.trace.map(|t| (t, i as u32))).collect();
+    traces.par_sort_unstable();
+    for run in traces.chunk_by(|a, b| a.0 == b.0) {
+        for e in &run[1..] {
+            union(&mut root, e.1, run[0].1);
+        }
+    }
+    drop((ids, index, traces));
     let mut number = vec![NONE; n];
     let mut sizes: Vec<u64> = Vec::new();
     let mut component = Vec::with_capacity(n);
@@ -172,19 +172,21 @@ pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i6
     let t = |i: usize| time[i].unwrap_or(i64::MAX);
     // Every whole history with its time: candidates for one hash are a run of
     // this list, found by binary search (no scan, however many share a hash).
+    use rayon::prelude::*;
     let mut all: Vec<(u64, i64, u32)> =
         histories.iter().enumerate().filter(|(_, h)| h.full != 0).map(|(i, h)| (h.full, t(i), i as u32)).collect();
-    all.sort_unstable();
+    // Millions of requests: the sorts and the lookups run on every core.
+    all.par_sort_unstable();
     // The earliest request of each (history, trace), sorted for binary search: a
     // plain list costs a third of a hash map's memory at millions of requests.
     let mut by_trace: Vec<(u64, u64, u32)> =
         all.iter().filter_map(|&(full, _, i)| keys[i as usize].trace.map(|tr| (full, tr, i))).collect();
     // Stable: within one (history, trace) the earliest (as `all` has them) comes first.
-    by_trace.sort_by_key(|e| (e.0, e.1));
+    by_trace.par_sort_by_key(|e| (e.0, e.1));
     by_trace.dedup_by_key(|e| (e.0, e.1));
-    let index = Buckets::new(&all);
+    let index = Buckets::new(&all, |e| e.0);
     let pick = |full: u64, trace: Option<u64>, when: i64| -> Option<u32> {
-        let run = index.run(&all, full);
+        let run = index.run(&all, |e| e.0, full);
         if run.is_empty() {
             return None;
         }
@@ -196,15 +198,23 @@ pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i6
         let before = run.partition_point(|e| e.1 <= when);
         run[..before].last().or(run.first()).map(|e| e.2)
     };
+    // Each key's parent from the keys as they were (a link made here is never
+    // read by another: only keys without a parent look, and only at ids).
+    let parents: Vec<Option<u64>> = (0..keys.len())
+        .into_par_iter()
+        .map(|i| {
+            if keys[i].parent.is_some() {
+                return None;
+            }
+            let (trace, when) = (keys[i].trace, t(i));
+            let found = histories[i].prefixes.iter().filter(|&&p| p != 0).find_map(|&p| pick(p, trace, when));
+            found.filter(|&j| j as usize != i && keys[j as usize].id != keys[i].id).map(|j| keys[j as usize].id)
+        })
+        .collect();
     let mut links = 0;
-    for i in 0..keys.len() {
-        if keys[i].parent.is_some() {
-            continue;
-        }
-        let (trace, when) = (keys[i].trace, t(i));
-        let found = histories[i].prefixes.iter().filter(|&&p| p != 0).find_map(|&p| pick(p, trace, when));
-        if let Some(j) = found.filter(|&j| j as usize != i && keys[j as usize].id != keys[i].id) {
-            keys[i].parent = Some(keys[j as usize].id);
+    for (k, p) in keys.iter_mut().zip(parents) {
+        if p.is_some() {
+            k.parent = p;
             links += 1;
         }
     }
@@ -215,19 +225,22 @@ pub fn link_histories(keys: &mut [Key], histories: &[History], time: &[Option<i6
 /// first index per value of the hash's top bits, one bucket for every one or two
 /// entries (hashes are uniform; at most 4 bytes per entry). A lookup reads one bucket and a run or two of the list,
 /// where a binary search over millions missed the cache at nearly every step.
+/// Ids come from the dump: crafted ones that share their top bits fill one
+/// bucket, where the lookup is a binary search again (never a scan).
 struct Buckets {
     shift: u32,
     starts: Vec<u32>,
 }
 
 impl Buckets {
-    fn new(sorted: &[(u64, i64, u32)]) -> Self {
+    /// The index of `sorted`, a list sorted by `hash` of its entries.
+    fn new<T>(sorted: &[T], hash: impl Fn(&T) -> u64) -> Self {
         let bits = (sorted.len().max(2).next_power_of_two().trailing_zeros() - 1).clamp(1, 31);
         let shift = 64 - bits;
         let mut starts = Vec::with_capacity((1 << bits) + 1);
         let mut at = 0;
         for b in 0..=(1u64 << bits) {
-            while at < sorted.len() && (sorted[at].0 >> shift) < b {
+            while at < sorted.len() && (hash(&sorted[at]) >> shift) < b {
                 at += 1;
             }
             starts.push(at as u32);
@@ -236,11 +249,11 @@ impl Buckets {
     }
 
     /// The entries of `sorted` (the list this was built from) whose hash is `h`.
-    fn run<'a>(&self, sorted: &'a [(u64, i64, u32)], h: u64) -> &'a [(u64, i64, u32)] {
+    fn run<'a, T>(&self, sorted: &'a [T], hash: impl Fn(&T) -> u64, h: u64) -> &'a [T] {
         let b = (h >> self.shift) as usize;
         let bucket = &sorted[self.starts[b] as usize..self.starts[b + 1] as usize];
-        let lo = bucket.partition_point(|e| e.0 < h);
-        let hi = lo + bucket[lo..].partition_point(|e| e.0 <= h);
+        let lo = bucket.partition_point(|e| hash(e) < h);
+        let hi = lo + bucket[lo..].partition_point(|e| hash(e) <= h);
         &bucket[lo..hi]
     }
 }
@@ -447,13 +460,13 @@ mod tests {
                 })
                 .collect();
             sorted.sort_unstable();
-            let b = Buckets::new(&sorted);
+            let b = Buckets::new(&sorted, |e| e.0);
             let probes: Vec<u64> =
                 sorted.iter().map(|e| e.0).chain([1, 41, 43, u64::MAX - 1]).chain((0..50).map(|_| next())).collect();
             for h in probes {
                 let lo = sorted.partition_point(|e| e.0 < h);
                 let hi = sorted.partition_point(|e| e.0 <= h);
-                assert_eq!(b.run(&sorted, h), &sorted[lo..hi], "len {len}, hash {h:#x}");
+                assert_eq!(b.run(&sorted, |e| e.0, h), &sorted[lo..hi], "len {len}, hash {h:#x}");
             }
         }
     }
