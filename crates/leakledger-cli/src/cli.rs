@@ -77,6 +77,10 @@ pub(crate) struct GateArgs {
     /// listed on stderr and left out.
     #[arg(long, value_name = "FILE")]
     pub(crate) rules: Option<PathBuf>,
+    /// Read files instead of memory-mapping them (for files that may still be
+    /// written: a log being appended to or rotated, a file an editor saves).
+    #[arg(long)]
+    pub(crate) no_mmap: bool,
 }
 
 /// Options for the cost projection.

@@ -49,7 +49,9 @@ struct Window {
 /// names as many mappings, and open files and mappings stay bounded.
 const MAPPED_AT_ONCE: usize = 64;
 
-/// The windows of a mapped file of `len` bytes, as [`scan_reader`] reads them.
+/// The windows of a mapped file of `len` bytes: every byte in one, each after the
+/// first starting `OVERLAP` bytes before the last one's end, as [`scan_reader`]
+/// reads them (which may add a last window holding only an overlap).
 fn windows_of(len: usize) -> usize {
     if len <= WINDOW { 1 } else { (len - OVERLAP).div_ceil(WINDOW - OVERLAP) }
 }
@@ -341,6 +343,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
             // Mapped where the file can be (page-cached logs are then read in
             // place), a batch of files at a time; read in windows where it cannot.
             if src.size > 0
+                && !args.no_mmap
                 && let Ok(map) = leakledger::Mapped::new(&file, &name)
             {
                 map.advise_sequential();

@@ -152,7 +152,6 @@ pub(crate) fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Du
 /// The exposure part of the human summary: totals, languages, the organisations
 /// and repositories with the most files, proprietary identifiers.
 fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
-    use std::collections::BTreeMap;
     let e = &a.summary.exposure;
     writeln!(
         out,
@@ -185,15 +184,17 @@ fn exposure(out: &mut impl Write, a: &Analysis, top: usize) -> io::Result<()> {
             writeln!(out, "  {:<28} {:>6} {:>8} {:>10}", term_safe(o), repos, count(*files), count(*recs))?;
         }
     }
-    // Per repository: files, and the organisation that first named it.
-    let org_of: BTreeMap<&str, &str> =
-        inv.repositories().into_iter().map(|r| (r.key.as_str(), r.org.as_str())).collect();
-    let mut repos: Vec<(&str, u64, &str)> = inv
-        .files_per_repository()
-        .into_iter()
-        .filter(|(k, _)| !k.is_empty())
-        .map(|(k, n)| (k, n, org_of.get(k).copied().unwrap_or("")))
-        .collect();
+    // Per repository: files, and the organisation of its first file by path.
+    let mut repo_files: std::collections::HashMap<&str, (u64, &str, &str)> = std::collections::HashMap::new();
+    for f in inv.files_unordered() {
+        let e = repo_files.entry(f.repository.as_str()).or_insert((0, f.path.as_str(), f.org.as_str()));
+        e.0 += 1;
+        if f.path.as_str() < e.1 {
+            (e.1, e.2) = (f.path.as_str(), f.org.as_str());
+        }
+    }
+    let mut repos: Vec<(&str, u64, &str)> =
+        repo_files.into_iter().filter(|(k, _)| !k.is_empty()).map(|(k, (n, _, o))| (k, n, o)).collect();
     repos.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     if !repos.is_empty() {
         writeln!(out, "\ntop repositories by files exposed ({} of {}):", repos.len().min(top), count(e.repositories))?;

@@ -323,8 +323,15 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
             ("lines.log".into(), 400_000, "stripe-secret-key".into()),
         ]
     );
-    // Files are mapped, standard input is read window by window: the same
-    // secrets on the same lines either way.
+    // Files are mapped, read with --no-mmap, and standard input is read window
+    // by window: the same secrets on the same lines every way.
+    let (code, read, err) = run(bin().args(["gate", "--json", "--no-mmap"]).arg(dir.path()));
+    assert_eq!(code, 1, "{err}");
+    let located = |s: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(s).unwrap();
+        v["findings"].as_array().unwrap().iter().map(|f| format!("{}:{}:{}", f["path"], f["line"], f["rule"])).collect()
+    };
+    assert_eq!(located(&read), located(&out));
     let (code, out, err) = run_with_stdin(&["gate", "--json"], lines.as_bytes());
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

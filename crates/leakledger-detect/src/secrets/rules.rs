@@ -92,9 +92,8 @@ pub static BUILTIN: &[Rule] = &[
         min_entropy: Some(3.0),
         positives: &[r"GITHUB_CLIENT_SECRET=fa4e0123fa4e4fa4afa40123456789abfa4e0123"],
         negatives: &[r"GITHUB_CLIENT_SECRET=${GITHUB_CLIENT_SECRET}"],
-        // `[\w.\-]{0,20}secret[\w\-]{0,10}` after `github`, in bytes (a letter of
-        // another script takes up to four).
-        assignment_within: &[126],
+        // `[\w.\-]{0,20}secret[\w\-]{0,10}` after `github`.
+        assignment_within: &[36],
         ..Rule::DEFAULT
     },
     Rule {
@@ -995,8 +994,8 @@ pub static BUILTIN: &[Rule] = &[
         kind: "square-token",
         severity: Severity::Critical,
         keywords: &["EAAA", "sq0atp-", "sq0csp-"],
-        // Access tokens are base64 of either alphabet (`+`, `=` as well as `-`, `_`).
-        pattern: r##"\b(EAAA[A-Za-z0-9_\-+=]{60}|sq0atp-[A-Za-z0-9_\-]{22}|sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-+=]|$)"##,
+        // Access tokens take `+` and `=` as well as `-` and `_`.
+        pattern: r##"\b(EAAA[A-Za-z0-9_\-+=]{60}|sq0atp-[A-Za-z0-9_\-]{22}|sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)"##,
         positives: &[
             "SQUARE_ACCESS_TOKEN=EAAAFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfa",
             "sq0csp-FAKEfake0123_-9876FAKEfake0123_-9876FAKEfak",
