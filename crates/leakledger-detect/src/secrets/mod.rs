@@ -1078,7 +1078,7 @@ mod tests {
     fn one_private_key_however_it_is_written_is_one_secret() {
         let s = scanner();
         let lines = ["MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFA+/", "FAKEfake=="];
-        let (begin, end) = ("-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----");
+        let (begin, end) = ("-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"); // a fake key
         let forms = [
             format!("{begin}\n{}\n{}\n{end}\n", lines[0], lines[1]),
             format!("{begin}\r\n{}\r\n{}\r\n{end}", lines[0], lines[1]),
