@@ -154,3 +154,42 @@ fn a_request_logged_in_several_files_is_one_request_and_a_changed_body_is_anothe
     let first = a.requests.get(0).unwrap();
     assert_eq!((first.location.source.0, first.location.offset), (0, 0));
 }
+
+#[test]
+fn every_one_of_150_000_requests_is_kept_and_linked_whatever_the_threads() {
+    // 150,000 requests in pairs that name no parent: the second resends the
+    // first's conversation and adds a turn, so it is linked by the history
+    // prefixes its partial kept beside it. One thread holds them all in one
+    // partial; chunks of 64 KiB on two threads spread them over many partials
+    // merged in a tree. Every request is kept and every pair linked.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requests.jsonl");
+    let mut text = String::with_capacity(150_000 * 220);
+    for i in 0..150_000u32 {
+        let k = i / 2;
+        let messages = if i % 2 == 0 {
+            format!("{{\"role\":\"user\",\"content\":\"question {k}\"}}")
+        } else {
+            format!(
+                "{{\"role\":\"user\",\"content\":\"question {k}\"}},{{\"role\":\"assistant\",\"content\":\"answer {k}\"}},{{\"role\":\"user\",\"content\":\"more {k}\"}}"
+            )
+        };
+        text.push_str(&format!(
+            "{{\"timestamp\":\"2024-05-01T08:00:{:02}.000Z\",\"request_id\":\"r{i}\",\"org_id\":\"org-{}\",\"body\":{{\"messages\":[{messages}]}}}}\n",
+            i % 2,
+            k % 7
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let analyse = |threads: usize, chunk: usize| {
+        let options = leakledger::Options::new().threads(Some(threads)).chunk_size(chunk);
+        leakledger::analyse(&leakledger::Dump::open(std::slice::from_ref(&path), &options).unwrap())
+    };
+    let one = analyse(1, 4 << 20);
+    assert_eq!(one.requests.len(), 150_000);
+    let c = &one.summary.chains;
+    assert_eq!((c.total, c.max_length, c.history_links, c.orphans), (75_000, 2, 75_000, 0));
+    let two = analyse(2, 64 << 10);
+    assert_eq!(two.summary, one.summary);
+    assert_eq!(two.chain_entries, one.chain_entries);
+}
