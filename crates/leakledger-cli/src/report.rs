@@ -51,7 +51,10 @@ fn analyse_and_write(
         overview(&mut out, &dump, &written, report_time)?;
     }
     out.flush()?;
-    Ok(if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let code = if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    // The process ends here: the analysis is not freed entry by entry (see `scan`).
+    std::mem::forget(analysis);
+    Ok(code)
 }
 
 fn overview(

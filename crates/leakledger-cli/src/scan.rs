@@ -77,7 +77,11 @@ pub(crate) fn run(args: &ScanArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     // Nothing readable at all is an input error.
-    Ok(if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let code = if dump.sources().is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    // The process ends here: freeing a million files' entries one by one would
+    // only delay the exit (a tenth of a second on 248k files).
+    std::mem::forget(analysis);
+    Ok(code)
 }
 
 pub(crate) fn human(out: &mut impl Write, dump: &Dump, a: &Analysis, elapsed: Duration, top: usize) -> io::Result<()> {
