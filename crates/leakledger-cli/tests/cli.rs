@@ -283,8 +283,13 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
     let body = "MIIEFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKEfakeFAKE";
     let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n{body}\n-----END RSA PRIVATE KEY-----\n"); // a fake key
     std::fs::write(dir.path().join("id_rsa"), format!("\n\n{pem}")).unwrap();
-    // A secret straddling the 16 MiB window boundary, in a 17 MiB file.
+    // A secret straddling the 16 MiB window boundary, in a 17 MiB file; one
+    // before it in the part both windows scan, after broken UTF-8 (which
+    // must shift no offset: the overlap's deduplication goes by them).
     let mut big = vec![b'x'; (16 << 20) - 10];
+    big[100..200].fill(0xff);
+    let early = (16 << 20) - 30_000;
+    big[early..early + FAKE_STRIPE.len() + 2].copy_from_slice(format!(" {FAKE_STRIPE} ").as_bytes());
     big.extend_from_slice(format!(" {FAKE_STRIPE} \n").as_bytes());
     big.extend(vec![b'y'; 1 << 20]);
     std::fs::write(dir.path().join("big.log"), &big).unwrap();
@@ -317,6 +322,7 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
     assert_eq!(
         f,
         [
+            ("big.log".into(), 1, "stripe-secret-key".into()),
             ("big.log".into(), 1, "stripe-secret-key".into()),
             ("id_rsa".into(), 3, "private-key".into()),
             ("lines.log".into(), 250_001, "stripe-secret-key".into()),

@@ -985,6 +985,35 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The valid UTF-8 runs of `bytes`, each with its offset, in order: what a
+/// scan of raw bytes can search without copying them (`lossy` copies the whole
+/// text to put U+FFFD where it breaks), with offsets that stay the raw ones.
+/// Empty runs (between two invalid sequences) are left out.
+pub fn utf8_runs(bytes: &[u8]) -> impl Iterator<Item = (usize, &str)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            let (start, rest) = (at, &bytes[at..]);
+            let valid = match simdutf8::compat::from_utf8(rest) {
+                Ok(text) => {
+                    at = bytes.len();
+                    return Some((start, text));
+                }
+                Err(e) => {
+                    at += e.valid_up_to() + e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+                    &rest[..e.valid_up_to()]
+                }
+            };
+            if let Ok(text) = simdutf8::basic::from_utf8(valid)
+                && !text.is_empty()
+            {
+                return Some((start, text));
+            }
+        }
+        None
+    })
+}
+
 /// Decodes a JSON string's inside. Borrowed when it has no escape.
 pub(crate) fn unescape(raw: &[u8]) -> Cow<'_, str> {
     if memchr(b'\\', raw).is_none() {
@@ -1240,6 +1269,41 @@ mod tests {
         ];
         for c in cases {
             assert_eq!(super::lossy(c), String::from_utf8_lossy(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn utf8_runs_are_the_valid_text_at_its_raw_offsets() {
+        fn runs(b: &[u8]) -> Vec<(usize, &str)> {
+            super::utf8_runs(b).collect()
+        }
+        assert_eq!(runs(b"ab\xffcd\xe2\x82"), [(0, "ab"), (3, "cd")]);
+        assert_eq!(runs(b"\xff\xfe\xf0\x9f\x98"), []);
+        assert_eq!(runs(b""), []);
+        assert_eq!(runs("caf\u{e9}".as_bytes()), [(0, "caf\u{e9}")]);
+        // Whatever the bytes: the runs, joined with U+FFFD where they break,
+        // hold what `lossy` holds, and each lies where its offset says.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..2_000 {
+            let len = (seed % 97) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    [b'a', b'\n', 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xff][(seed % 10) as usize]
+                })
+                .collect();
+            let mut at = 0;
+            let mut text = String::new();
+            for (from, run) in super::utf8_runs(&bytes) {
+                assert!(from >= at && !run.is_empty(), "{bytes:?}");
+                assert_eq!(&bytes[from..from + run.len()], run.as_bytes());
+                at = from + run.len();
+                text.push_str(run);
+            }
+            let valid: String = super::lossy(&bytes).chars().filter(|&c| c != char::REPLACEMENT_CHARACTER).collect();
+            assert_eq!(text, valid, "{bytes:?}");
         }
     }
 
