@@ -5,13 +5,15 @@
 //! three hundred keywords, which as groups of Teddy searches took nineteen
 //! passes over every text and most of the scan's time (docs/benchmarks.md).
 //!
-//! Here every keyword of four bytes or more is known by a hash of its first
-//! four bytes folded to one case, one bit in a table of 2^16 bits (8 KiB, in
-//! L1). The text is read once: the four bytes at each position are hashed and
-//! their bit tested, eight positions to a branch. A set bit (a keyword's
-//! prefix, or one collision in a few hundred) is confirmed against the keywords
-//! whose lower-cased first four bytes fall in the same one of 4,096 buckets.
-//! The cost hardly grows with the number of keywords.
+//! Here every keyword of four bytes or more is known by a hash of four of its
+//! bytes folded to one case, one bit in a table of 2^16 bits (8 KiB, in L1):
+//! its rarest four ([`super::rarity`]; `post` of `postgres://` starts 0.3% of
+//! code's positions, `ostg` next to none). The text is read once: the four
+//! bytes at each position are hashed and their bit tested, eight positions to
+//! a branch. A set bit (a keyword's four bytes, or one collision in a few
+//! hundred) is confirmed against the keywords whose lower-cased four bytes fall
+//! in the same one of 4,096 buckets, each compared where it would start. The
+//! cost hardly grows with the number of keywords.
 //!
 //! Where the CPU has AVX-512 with VBMI and GFNI, a first test runs before the
 //! table, without its gather (half the scan's time): 64 positions at once,
@@ -90,13 +92,15 @@ fn select(h: u8, t: usize) -> u8 {
 
 /// A keyword as the search confirms it: its first eight bytes (lower-cased
 /// when it matches in any case) and which of them it has, compared with one
-/// load; the rest, if any, compared after.
+/// load; the rest, if any, compared after. The search finds it by the four
+/// bytes at `offset`.
 #[derive(Clone, Debug)]
 struct Word {
     bytes: Box<[u8]>,
     head: u64,
     mask: u64,
     any_case: bool,
+    offset: usize,
     id: u32,
 }
 
@@ -104,16 +108,16 @@ struct Word {
 /// case, found at every position where one starts (overlapping ones too).
 #[derive(Clone, Debug)]
 pub(crate) struct Literals {
-    /// Bit `hash(w)` is set for the first four bytes `w` of every keyword (of
-    /// every casing of an any-case keyword).
+    /// Bit `hash(w)` is set for the four bytes `w` every keyword is searched
+    /// by (for every casing of an any-case keyword).
     filter: Box<[u64]>,
-    /// For each bucket of lower-cased 4-byte heads, the range of `words`
-    /// (sorted by bucket) that fall in it.
+    /// For each bucket of lower-cased four bytes searched by, the range of
+    /// `words` (sorted by bucket) that fall in it.
     buckets: Box<[(u16, u16)]>,
     words: Vec<Word>,
     /// The register tables of the AVX-512 first test: in table `t`, bit
     /// `select(h[3], t)` of byte `h[t] & 127`, for the [`hashes`] `h` of every
-    /// keyword's first four bytes.
+    /// keyword's four bytes searched by.
     tables: [[u8; 128]; 3],
     /// The CPU has AVX2 (its gather tests eight positions at once).
     avx2: bool,
@@ -130,12 +134,16 @@ impl Literals {
         let mut words: Vec<(usize, Word)> = Vec::new();
         let mut tables = [[0u8; 128]; 3];
         for (id, (bytes, any_case)) in keywords.into_iter().enumerate() {
-            let Some(head) = bytes.first_chunk::<4>() else { continue };
-            let h = hashes(*head);
+            if bytes.len() < 4 {
+                continue;
+            }
+            let offset = super::rarity::rarest_four(bytes);
+            let Some(four) = bytes[offset..].first_chunk::<4>() else { continue };
+            let h = hashes(*four);
             for (t, table) in tables.iter_mut().enumerate() {
                 table[usize::from(h[t] & 127)] |= 1 << select(h[3], t);
             }
-            let w = u32::from_le_bytes(*head);
+            let w = u32::from_le_bytes(*four);
             // Folded, every casing of the four bytes has this bit.
             let h = hash(w);
             filter[h >> 6] |= 1 << (h & 63);
@@ -146,7 +154,10 @@ impl Literals {
             let head = u64::from_le_bytes(first);
             let mask = u64::MAX >> (64 - 8 * n);
             let head = if any_case { lower8(head) } else { head };
-            words.push((bucket(lower8(u64::from(w)) as u32), Word { bytes: bytes.into(), head, mask, any_case, id }));
+            words.push((
+                bucket(lower8(u64::from(w)) as u32),
+                Word { bytes: bytes.into(), head, mask, any_case, offset, id },
+            ));
         }
         words.sort_by_key(|(b, w)| (*b, w.id));
         let mut buckets = vec![(0u16, 0u16); 1 << BUCKET_BITS].into_boxed_slice();
@@ -179,7 +190,8 @@ impl Literals {
     }
 
     /// Calls `found(position, id, length)` for every keyword occurrence in
-    /// `hay`, by position (keywords at one position in no set order).
+    /// `hay`, once each, in no set order (nearly by position: by where the
+    /// four bytes searched by lie).
     pub(crate) fn find(&self, hay: &[u8], mut found: impl FnMut(usize, u32, usize)) {
         let n = hay.len();
         #[cfg(target_arch = "x86_64")]
@@ -316,28 +328,30 @@ impl Literals {
         i
     }
 
-    /// Reports the keywords that start at `p` (which has four bytes after it
-    /// whose hash's bit is set).
+    /// Reports the keywords whose four bytes searched by lie at `q` (which has
+    /// four bytes after it whose hash's bit is set).
     #[inline]
-    fn confirm(&self, hay: &[u8], p: usize, found: &mut impl FnMut(usize, u32, usize)) {
-        // Eight bytes from `p` (zeros past the end), and lower-cased: the
-        // bucket is of the lower-cased first four.
-        let v = match hay.get(p..p + 8) {
+    fn confirm(&self, hay: &[u8], q: usize, found: &mut impl FnMut(usize, u32, usize)) {
+        let eight = |p: usize| match hay.get(p..p + 8) {
             Some(eight) => u64::from_le_bytes(eight.try_into().unwrap_or_default()),
             None => {
+                // Zeros past the end.
                 let mut eight = [0u8; 8];
-                eight[..hay.len() - p].copy_from_slice(&hay[p..]);
+                let rest = hay.get(p..).unwrap_or_default();
+                eight[..rest.len()].copy_from_slice(rest);
                 u64::from_le_bytes(eight)
             }
         };
-        let low = lower8(v);
-        let (from, n) = self.buckets[bucket(low as u32)];
+        // The bucket is of the four bytes at `q`, lower-cased.
+        let (from, n) = self.buckets[bucket(lower8(eight(q)) as u32)];
         if n == 0 {
             return;
         }
         let (from, n) = (usize::from(from), usize::from(n));
         for word in self.words.get(from..from + n).unwrap_or_default() {
-            if (if word.any_case { low } else { v }) & word.mask != word.head {
+            let Some(p) = q.checked_sub(word.offset) else { continue };
+            let v = eight(p);
+            if (if word.any_case { lower8(v) } else { v }) & word.mask != word.head {
                 continue;
             }
             let len = word.bytes.len();
@@ -396,11 +410,14 @@ mod tests {
             (b"aaaa", false),
             (b"A3T3BlbkFJ", false),
             (b"T3BlbkFJ", false),
+            // Searched by bytes past their start (`ostg`, `KEY-`).
+            (b"postgres://", true),
+            (b"PRIVATE KEY-----", false),
         ];
         let mut lit = Literals::new(words.iter().copied());
         // Deterministic pseudo-random text over a small alphabet, so keywords
         // and near-misses occur often, at every alignment and at both ends.
-        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bB";
+        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bBoKEY-";
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut hay: Vec<u8> = Vec::new();
         for round in 0..4000 {

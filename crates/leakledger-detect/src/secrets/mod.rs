@@ -7,6 +7,7 @@
 pub mod config;
 mod literals;
 mod made_up;
+pub mod rarity;
 mod rules;
 
 use std::fmt;
@@ -723,6 +724,8 @@ impl Scanner {
     pub fn scan(&self, text: &str) -> Vec<Hit> {
         let mut forms = Vec::new();
         let mut hits = self.scan_plain(text, Some(&mut forms));
+        // Found by their rarest bytes, keywords come nearly but not quite in order.
+        forms.sort_unstable();
         let bytes = text.as_bytes();
         let mut done = 0;
         for (at, lead) in forms {
@@ -752,7 +755,7 @@ impl Scanner {
     }
 
     /// The secrets of `text` as written, overlaps not yet resolved; with
-    /// `forms`, where a base64 form of a critical prefix starts, by position,
+    /// `forms`, where a base64 form of a critical prefix starts (nearly by position),
     /// with its lead (see `leads`).
     fn scan_plain(&self, text: &str, mut forms: Option<&mut Vec<(usize, u8)>>) -> Vec<(bool, Hit)> {
         let bytes = text.as_bytes();
