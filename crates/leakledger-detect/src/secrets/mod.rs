@@ -244,7 +244,7 @@ struct Compiled {
     /// Compiled when a window first needs it (built-in rules; see
     /// [`Compiled::regex`]), or at build (a rule file's, whose errors are
     /// reported then).
-    regex: OnceLock<Option<Regex>>,
+    regex: OnceLock<Option<Matcher>>,
     /// Values this rule lets pass (its allowlists).
     allow: Allow,
     /// Bytes the regex may need after the keyword.
@@ -255,17 +255,33 @@ impl Compiled {
     /// The rule's regex. A built-in one is compiled on first use: most dumps
     /// touch a fraction of the rules, and compiling all of them was most of a
     /// small scan's start-up (the test suite compiles every one).
-    fn regex(&self) -> Option<&Regex> {
+    fn regex(&self) -> Option<&Matcher> {
         self.regex.get_or_init(|| compile(self.rule).ok()).as_ref()
     }
 }
 
+/// A rule's compiled regex.
+struct Matcher {
+    regex: Regex,
+    /// The rule's group is the whole match (group 0, or a group around the
+    /// whole pattern, as the PEM rule's): its matches need no capture groups.
+    /// Resolving groups runs a slower engine over the match, which for a
+    /// private key of a few kilobytes was a seventh of the scan of a gateway
+    /// log.
+    whole: bool,
+}
+
 /// A rule's regex, with the size limit every rule gets.
-fn compile(rule: &Rule) -> Result<Regex, RuleError> {
-    regex::RegexBuilder::new(rule.pattern)
+fn compile(rule: &Rule) -> Result<Matcher, RuleError> {
+    let regex = regex::RegexBuilder::new(rule.pattern)
         .size_limit(1 << 24)
         .build()
-        .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })
+        .map_err(|e| RuleError { rule: rule.id.into(), reason: e.to_string() })?;
+    let whole = rule.group == 0
+        || regex_syntax::parse(rule.pattern).is_ok_and(
+            |hir| matches!(hir.kind(), regex_syntax::hir::HirKind::Capture(c) if c.index as usize == rule.group),
+        );
+    Ok(Matcher { regex, whole })
 }
 
 /// How a group of keywords shorter than four bytes is searched: by Teddy
@@ -404,7 +420,7 @@ fn case_variants(k: &str, insensitive: bool) -> Vec<String> {
 /// Rules' regexes, compiled on every core: some take tens of milliseconds
 /// (bounded repetitions of Unicode classes unroll), and a rule file may hold
 /// hundreds (gitleaks' has 222).
-fn compile_all(rules: &[&Rule]) -> Result<Vec<Regex>, RuleError> {
+fn compile_all(rules: &[&Rule]) -> Result<Vec<Matcher>, RuleError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(rules.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     // Each thread takes the next rule until none is left.
@@ -416,7 +432,7 @@ fn compile_all(rules: &[&Rule]) -> Result<Vec<Regex>, RuleError> {
             out.push((i, compile(rule)));
         }
     };
-    let mut done: Vec<(usize, Result<Regex, RuleError>)> = std::thread::scope(|s| {
+    let mut done: Vec<(usize, Result<Matcher, RuleError>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
         let mut out = work();
         for w in workers {
@@ -824,20 +840,26 @@ impl Scanner {
             // Windows start and end on char boundaries only by luck: widen to them.
             let (start, end) = (floor_char(text, start), ceil_char(text, end));
             let window = &text[start..end];
-            let Some(regex) = c.regex() else { continue };
-            for caps in regex.captures_iter(window) {
+            let Some(matcher) = c.regex() else { continue };
+            let mut take = |m: regex::Match<'_>| {
+                if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
+                    return;
+                }
+                if let Some(hit) = self.hit(c.rule, m.as_str(), start + m.start(), start + m.end()) {
+                    hits.push((c.rule.generic, hit));
+                }
+            };
+            if matcher.whole {
+                matcher.regex.find_iter(window).for_each(&mut take);
+                continue;
+            }
+            for caps in matcher.regex.captures_iter(window) {
                 // The rule's group, or for a pattern of alternatives that each
                 // capture the value (quoted one way or another), the first later
                 // group that took part.
                 let g = c.rule.group;
-                let Some(m) = caps.get(g).or_else(|| (g.max(1)..caps.len()).find_map(|i| caps.get(i))) else {
-                    continue;
-                };
-                if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
-                    continue;
-                }
-                if let Some(hit) = self.hit(c.rule, m.as_str(), start + m.start(), start + m.end()) {
-                    hits.push((c.rule.generic, hit));
+                if let Some(m) = caps.get(g).or_else(|| (g.max(1)..caps.len()).find_map(|i| caps.get(i))) {
+                    take(m);
                 }
             }
         }
