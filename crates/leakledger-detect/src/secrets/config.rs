@@ -236,6 +236,7 @@ fn one(r: FileRule, skipped: &mut Vec<RuleError>) -> Result<Loaded, RuleError> {
         generic: r.generic.unwrap_or(r.id.starts_with("generic")),
         chosen: r.chosen,
         assignment_within: &[],
+        value_within: 0,
         positives: leak_all(r.positives),
         negatives: leak_all(r.negatives),
     };

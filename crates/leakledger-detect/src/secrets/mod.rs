@@ -117,6 +117,13 @@ pub struct Rule {
     /// logged request and `tokenizer` in code cost the generic rules' regexes
     /// most of their time. Empty: no such gate.
     pub assignment_within: &'static [u8],
+    /// With `assignment_within`: the most bytes the regex takes as the value,
+    /// after the assignment, the white space and the quote that follow it. The
+    /// window then ends one character past the longest value instead of the
+    /// rule's reach, and starts where the name holding the keyword starts
+    /// instead of at the line's start (a gated rule's match begins in that
+    /// name). 0: the window as for any rule.
+    pub value_within: u16,
     /// Texts the rule must find a secret in.
     pub positives: &'static [&'static str],
     /// Texts the rule must not find a secret in.
@@ -140,6 +147,7 @@ impl Rule {
         generic: false,
         chosen: false,
         assignment_within: &[],
+        value_within: 0,
         positives: &[],
         negatives: &[],
     };
@@ -787,12 +795,18 @@ impl Scanner {
             let (len, rules) = &self.triggers[word];
             for &(r, within) in rules {
                 let end = (at + len + self.rules[r].reach).min(bytes.len());
-                if let Some(within) = within
-                    && !assignment_follows(bytes, at + len, end, within)
-                {
+                let Some(within) = within else {
+                    windows.push((r, start, end));
                     continue;
+                };
+                let Some(assigned) = assignment_follows(bytes, at + len, end, within) else { continue };
+                match self.rules[r].rule.value_within {
+                    0 => windows.push((r, start, end)),
+                    value => {
+                        let name = at - bytes[start..at].iter().rev().take_while(|&&b| is_name_byte(b)).count();
+                        windows.push((r, name, value_end(bytes, assigned, usize::from(value), end)));
+                    }
                 }
-                windows.push((r, start, end));
             }
         };
         let words = self.triggers.len();
@@ -905,20 +919,20 @@ impl Scanner {
     }
 }
 
-/// Whether an assignment may follow a name keyword that ends at `from`: at most
+/// Where an assignment may follow a name keyword that ends at `from`: at most
 /// `within` more name characters (of any script), an optional quote, white
-/// space, then `:` or `=`, all before `end`. A superset of what the gated rules' regexes take after
-/// their keyword: bytes past ASCII count as name characters and as white space
-/// both (the regexes' `\w` and `\s` take letters and spaces of any script).
-fn assignment_follows(bytes: &[u8], from: usize, end: usize, within: u8) -> bool {
+/// space, then `:` or `=` (its position), all before `end`. A superset of what
+/// the gated rules' regexes take after their keyword: bytes past ASCII count
+/// as name characters and as white space both (the regexes' `\w` and `\s` take
+/// letters and spaces of any script).
+fn assignment_follows(bytes: &[u8], from: usize, end: usize, within: u8) -> Option<usize> {
     let end = end.min(bytes.len());
     let mut i = from;
-    let name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80;
     // Characters, not bytes: under `(?i)` the regexes take `K` (U+212A, three
     // bytes) for `k` and `ſ` (U+017F, two) for `s`. A UTF-8 continuation byte
     // (0b10xx_xxxx) is part of the character before it.
     let mut chars = 0;
-    while i < end && name(bytes[i]) {
+    while i < end && is_name_byte(bytes[i]) {
         if bytes[i] & 0xC0 != 0x80 {
             if chars == within {
                 break;
@@ -930,10 +944,36 @@ fn assignment_follows(bytes: &[u8], from: usize, end: usize, within: u8) -> bool
     if i < end && matches!(bytes[i], b'"' | b'\'') {
         i += 1;
     }
+    i = skip_space(bytes, i, end);
+    (i < end && matches!(bytes[i], b':' | b'=')).then_some(i)
+}
+
+/// A byte of a name as the gated rules' regexes take one: ASCII letters,
+/// digits, `_`, `-`, `.`, and any byte past ASCII (letters of any script).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+}
+
+/// Past the white space from `i` (ASCII, and any byte past ASCII: the
+/// regexes' `\s` takes spaces of any script), before `end`.
+fn skip_space(bytes: &[u8], mut i: usize, end: usize) -> usize {
     while i < end && (bytes[i] == b' ' || (b'\t'..=b'\r').contains(&bytes[i]) || bytes[i] >= 0x80) {
         i += 1;
     }
-    i < end && matches!(bytes[i], b':' | b'=')
+    i
+}
+
+/// Where a gated rule's window may end: past the assignment at `assigned`
+/// (`:`, `=` or `=>`), the white space and an optional quote after it, a value
+/// of at most `value` bytes and one more character (of up to four bytes: the
+/// regex looks at it to end the value), and before `end`. A window cut shorter would let a value
+/// too long for the rule end where the window does.
+fn value_end(bytes: &[u8], assigned: usize, value: usize, end: usize) -> usize {
+    let mut i = assigned + 1;
+    if bytes.get(i) == Some(&b'>') {
+        i += 1;
+    }
+    (skip_space(bytes, i, end) + 1 + value + 4).min(end)
 }
 
 fn unreachable_key() -> Hmac<Sha256> {
@@ -1218,7 +1258,17 @@ mod tests {
         let quotes = ["", "", "\"", "'", "\\\""];
         let spaces = ["", "", " ", "\t", "\n ", "\u{a0}", "\u{2003}"];
         let assigns = [":", "=", "=>", "", "-"];
-        let values = &parts[parts.len() - 6..parts.len() - 2];
+        // Values of every rule's longest length and one more (a window cut
+        // right after the longest would let a longer value end there).
+        let long = "FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1Hs5Jd0G".repeat(4);
+        let hex = "fa4e0123456789bcd".repeat(3);
+        let values: Vec<&str> = parts[parts.len() - 6..parts.len() - 2]
+            .iter()
+            .copied()
+            .chain([40, 41, 64, 65, 128, 129].map(|n| &long[..n]))
+            .chain([40, 41].map(|n| &hex[..n]))
+            .collect();
+        let values = &values[..];
         let mut found = 0;
         for _ in 0..30_000 {
             let mut text = String::new();

@@ -34,6 +34,7 @@ pub static BUILTIN: &[Rule] = &[
         ],
         negatives: &[r"AWS_SECRET_ACCESS_KEY=<your-secret-key>", r"aws_secret_access_key = ${AWS_SECRET}"],
         assignment_within: &[0],
+        value_within: 40,
         ..Rule::DEFAULT
     },
     Rule {
@@ -94,6 +95,7 @@ pub static BUILTIN: &[Rule] = &[
         negatives: &[r"GITHUB_CLIENT_SECRET=${GITHUB_CLIENT_SECRET}"],
         // `[\w.\-]{0,20}secret[\w\-]{0,10}` after `github`.
         assignment_within: &[36],
+        value_within: 40,
         ..Rule::DEFAULT
     },
     Rule {
@@ -345,6 +347,7 @@ pub static BUILTIN: &[Rule] = &[
         // Name parts after a keyword: `_key` after `secret`, `_secret` after
         // `signing`; none after the others.
         assignment_within: &[4, 7, 0, 0, 0],
+        value_within: 128,
         ..Rule::DEFAULT
     },
     Rule {
@@ -1548,6 +1551,7 @@ pub static BUILTIN: &[Rule] = &[
             "apiKey: process.env.API_KEY_FROM_ENVIRONMENT",
         ],
         assignment_within: &[0],
+        value_within: 64,
         ..Rule::DEFAULT
     },
     Rule {
