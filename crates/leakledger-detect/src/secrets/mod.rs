@@ -78,6 +78,10 @@ pub enum Validator {
     /// that alphabet lack a digit 1.5% of the time, a letter past `f` almost
     /// never.)
     LettersAndDigits,
+    /// A JSON Web Token's header (its first part) decodes from base64url to
+    /// `{"…}`: `eyJ` followed by any base64 is not a token (a header cut short,
+    /// letters typed into its middle that break the base64 grid).
+    JwtHeader,
 }
 
 /// A detection rule: data, with examples the test suite runs.
@@ -151,6 +155,41 @@ impl Rule {
         positives: &[],
         negatives: &[],
     };
+}
+
+/// Why a match of a rule's regex is not reported as a secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Rejection {
+    /// An allowlist of the rule or of the rule file takes the value (AWS's
+    /// documented example key, a rule file's stopwords).
+    Allowlisted,
+    /// A placeholder: `${VAR}`, `<your-key>`, `changeme`, `xxxxxxxx`, a word
+    /// such as `password` or `EXAMPLE` in the value ([`is_placeholder`]).
+    Placeholder,
+    /// Below the rule's entropy floor: a run of one character, a word.
+    LowEntropy,
+    /// A PEM block without a key's body (`...`, a sentence in its place).
+    NoPemBody,
+    /// A value of letters and digits known only by its name that is all
+    /// letters or all hex ([`Validator::LettersAndDigits`]).
+    NotLettersAndDigits,
+    /// Not what its format encodes (a JWT whose header is not a JSON object).
+    Malformed,
+}
+
+/// A match of a rule's regex that is not reported, and why ([`Scanner::rejected`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The rule's id.
+    pub rule: &'static str,
+    /// The rule's kind.
+    pub kind: &'static str,
+    /// Byte offsets of the value in the text scanned.
+    pub start: usize,
+    /// End of the value.
+    pub end: usize,
+    /// Why it is not reported.
+    pub reason: Rejection,
 }
 
 /// One secret found in a text.
@@ -747,7 +786,7 @@ impl Scanner {
     /// base64), decoded and scanned once more.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
         let mut forms = Vec::new();
-        let mut hits = self.scan_plain(text, Some(&mut forms));
+        let mut hits = self.scan_plain(text, Some(&mut forms), None);
         // Found by their rarest bytes, keywords come nearly but not quite in order.
         forms.sort_unstable();
         let bytes = text.as_bytes();
@@ -764,7 +803,7 @@ impl Scanner {
             // moves offsets: then the whole run stands for the secret.
             let inner = String::from_utf8_lossy(&decoded);
             let exact = matches!(inner, std::borrow::Cow::Borrowed(_));
-            for (generic, h) in self.scan_plain(&inner, None) {
+            for (generic, h) in self.scan_plain(&inner, None, None) {
                 // Where in the run the secret's bytes are: 4 characters for 3 bytes.
                 let (a, b) = if exact {
                     (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end))
@@ -778,10 +817,25 @@ impl Scanner {
         resolve(hits)
     }
 
+    /// The matches of the rules' regexes in `text` (as written, not inside
+    /// base64) that are not reported, and why: placeholders, documentation
+    /// examples, values too regular for their rule. For tuning rules and for
+    /// measuring recall: a value dropped here was seen and judged, not missed.
+    pub fn rejected(&self, text: &str) -> Vec<Rejected> {
+        let mut rejected = Vec::new();
+        self.scan_plain(text, None, Some(&mut rejected));
+        rejected
+    }
+
     /// The secrets of `text` as written, overlaps not yet resolved; with
     /// `forms`, where a base64 form of a critical prefix starts (nearly by position),
     /// with its lead (see `leads`).
-    fn scan_plain(&self, text: &str, mut forms: Option<&mut Vec<(usize, u8)>>) -> Vec<(bool, Hit)> {
+    fn scan_plain(
+        &self,
+        text: &str,
+        mut forms: Option<&mut Vec<(usize, u8)>>,
+        mut rejected: Option<&mut Vec<Rejected>>,
+    ) -> Vec<(bool, Hit)> {
         let bytes = text.as_bytes();
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap. Every keyword found counts, overlapping
@@ -856,11 +910,19 @@ impl Scanner {
             let window = &text[start..end];
             let Some(matcher) = c.regex() else { continue };
             let mut take = |m: regex::Match<'_>| {
-                if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
-                    return;
-                }
-                if let Some(hit) = self.hit(c.rule, m.as_str(), start + m.start(), start + m.end()) {
-                    hits.push((c.rule.generic, hit));
+                let (from, to) = (start + m.start(), start + m.end());
+                let judged = if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
+                    Err(Rejection::Allowlisted)
+                } else {
+                    self.hit(c.rule, m.as_str(), from, to)
+                };
+                match judged {
+                    Ok(hit) => hits.push((c.rule.generic, hit)),
+                    Err(reason) => {
+                        if let Some(r) = rejected.as_deref_mut() {
+                            r.push(Rejected { rule: c.rule.id, kind: c.rule.kind, start: from, end: to, reason });
+                        }
+                    }
                 }
             };
             if matcher.whole {
@@ -880,14 +942,14 @@ impl Scanner {
         hits
     }
 
-    fn hit(&self, rule: &'static Rule, raw: &str, start: usize, end: usize) -> Option<Hit> {
+    fn hit(&self, rule: &'static Rule, raw: &str, start: usize, end: usize) -> Result<Hit, Rejection> {
         if is_placeholder(raw) {
-            return None;
+            return Err(Rejection::Placeholder);
         }
         if let Some(min) = rule.min_entropy
             && entropy(raw) < min
         {
-            return None;
+            return Err(Rejection::LowEntropy);
         }
         let value = canonical(rule, raw);
         let mut severity = rule.severity;
@@ -896,14 +958,15 @@ impl Scanner {
             Some(Validator::PemBody) => {
                 let body = value.bytes().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').count();
                 if body < 64 {
-                    return None;
+                    return Err(Rejection::NoPemBody);
                 }
             }
+            Some(Validator::JwtHeader) if !jwt_header_ok(&value) => return Err(Rejection::Malformed),
             Some(Validator::LettersAndDigits)
                 if !(value.bytes().any(|b| b.is_ascii_digit())
                     && value.bytes().any(|b| b.is_ascii_alphabetic() && !b.is_ascii_hexdigit())) =>
             {
-                return None;
+                return Err(Rejection::NotLettersAndDigits);
             }
             _ => {}
         }
@@ -915,7 +978,7 @@ impl Scanner {
         let fingerprint = self.fingerprint(rule.kind, &value);
         let shown = if rule.display.is_empty() { String::new() } else { format!("{}…", rule.display) };
         let redacted = format!("{}:{}[{}]", rule.kind, shown, &fingerprint.to_string()[..12]);
-        Some(Hit { rule: rule.id, kind: rule.kind, severity, start, end, fingerprint, redacted, decoded: None })
+        Ok(Hit { rule: rule.id, kind: rule.kind, severity, start, end, fingerprint, redacted, decoded: None })
     }
 }
 
@@ -1099,6 +1162,26 @@ fn decode_base64(run: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// Whether a JWT's header, up to its first dot, is base64url of what a JSON
+/// object looks like: `{"` to `}`, and no control character (base64 typed
+/// into decodes to some). Neither the fields nor the encoding of their text
+/// are checked.
+fn jwt_header_ok(token: &str) -> bool {
+    let header = token.split('.').next().unwrap_or_default();
+    let standard: Vec<u8> = header
+        .bytes()
+        .map(|b| match b {
+            b'-' => b'+',
+            b'_' => b'/',
+            b => b,
+        })
+        .collect();
+    decode_base64(&standard).is_some_and(|json| {
+        let control = |b: &u8| (*b < 0x20 && !b"\t\n\r".contains(b)) || *b == 0x7f;
+        json.trim_ascii().starts_with(b"{\"") && json.trim_ascii().ends_with(b"}") && !json.iter().any(control)
+    })
 }
 
 /// A fresh key from the operating system's randomness (via the standard
@@ -1287,6 +1370,32 @@ mod tests {
             found += hits.len();
         }
         assert!(found > 500, "too few hits to show anything: {found}");
+    }
+
+    #[test]
+    fn rejected_matches_say_why_and_reported_ones_are_not_among_them() {
+        let s = scanner();
+        let why = |text: &str| -> Vec<(&str, Rejection)> {
+            s.rejected(text).into_iter().map(|r| (r.kind, r.reason)).collect()
+        };
+        assert_eq!(why("password = \"<your-password-here>\""), []); // the regex takes no `<`
+        assert_eq!(
+            why("DATABASE_URL=postgres://app:changeme@db:5432/app"),
+            [("database-url-password", Rejection::Placeholder)]
+        );
+        assert_eq!(why("glc_1111111111111111111111111111111111111111"), [("grafana-token", Rejection::LowEntropy)]);
+        assert_eq!(
+            why("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----"),
+            [("private-key", Rejection::NoPemBody)]
+        );
+        // A JWT whose header is cut short (no closing brace).
+        assert_eq!(
+            why("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake"),
+            [("jwt", Rejection::Malformed)]
+        );
+        let live = "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake";
+        assert_eq!(s.scan(live).len(), 1);
+        assert_eq!(why(live), []);
     }
 
     #[test]

@@ -105,14 +105,22 @@ pub static BUILTIN: &[Rule] = &[
         keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xoxe-"],
         // Bot, user, app, refresh and the legacy shapes: digit groups, then a
         // random tail.
-        pattern: r"\b(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})\b",
+        // Not inside a configuration token (`xoxe.xoxp-1-…`, its own rule),
+        // nor the numbers of a token whose secret part is cut or masked
+        // (`xoxp-1-2-3-####`).
+        pattern: r"(?:^|[^0-9A-Za-z_.])(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})(?:[^0-9A-Za-z_\-]|$)",
         display: "xox?-",
         positives: &[
             r"SLACK_BOT_TOKEN=xoxb-1234567890-1234567890123-FAKEfakeFAKEfakeFAKEfake",
             r#"token = "xoxb-12345678901-FAKEfakeFAKEfake12345678""#,
             r#"slackToken = "xoxs-123456789012-123456789-1234567890-fa4efa4efa""#,
         ],
-        negatives: &[r"xoxb-123-456-abc", r"xoxb-"],
+        negatives: &[
+            r"xoxb-123-456-abc",
+            r"xoxb-",
+            r"xoxe.xoxp-1-FAKEfakeFAKEfakeFAKEfake",
+            r"xoxp-1234567890-1234567890-1234567890-####################",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -238,7 +246,11 @@ pub static BUILTIN: &[Rule] = &[
             r"eyJhbGciOiJIUzI1NiJ9",
             r"eyJhbGciOiJIUzI1NiJ9.notjson.x",
             r"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0",
+            // The header cut short (no closing brace), or typed into.
+            r"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake",
+            r"eyJhbGciOiJIUzI1NiJ9xyzxyz.eyJzdWIiOiJmYWtlIn0.FAKEfakeFAKEfakeFAKEfake",
         ],
+        validator: Some(Validator::JwtHeader),
         ..Rule::DEFAULT
     },
     Rule {
@@ -530,9 +542,11 @@ pub static BUILTIN: &[Rule] = &[
         keywords: &["glrt-", "GR1348941"],
         // Registration tokens (`GR1348941`) run 20 to 50 characters.
         pattern: r##"\b((?:glrt-t\d_[0-9A-Za-z_\-]{27,300}\.[0-9a-z]{2}\.[0-9a-z]{7,9}|glrt-[0-9A-Za-z_\-]{20}|GR1348941[0-9A-Za-z_\-]{20,50}))(?:[^0-9A-Za-z_\-.]|$)"##,
+        // `GR1348941` and `1231231…` or `XXXX…` is a test string.
+        min_entropy: Some(3.0),
         display: "glrt-",
         positives: &["token = \"glrt-FAKEfake0123_-9876FA\"", "GR1348941FAKEfake0123_-9876FAKEfake0123_"],
-        negatives: &["glrt-short"],
+        negatives: &["glrt-short", "GR1348941XXXXXXXXXXXXXXXXXXXX"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -695,11 +709,13 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::High,
         keywords: &["glc_"],
         pattern: r##"\b(glc_[A-Za-z0-9+/]{32,400}={0,2})"##,
+        // A run of one character (`glc_1111…`) is a test string.
+        min_entropy: Some(3.0),
         display: "glc_",
         positives: &[
             "GRAFANA_CLOUD_TOKEN=glc_FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake0123+/9876FAKEfake",
         ],
-        negatives: &["glc_short"],
+        negatives: &["glc_short", "glc_1111111111111111111111111111111111111111"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -852,10 +868,11 @@ pub static BUILTIN: &[Rule] = &[
         kind: "infracost-key",
         severity: Severity::Medium,
         keywords: &["ico-"],
-        pattern: r##"\b(ico-[A-Za-z0-9]{32})\b"##,
+        // Not a file name's extension (`video_box.ico-7a38….png`).
+        pattern: r##"(?:^|[^0-9A-Za-z_.])(ico-[A-Za-z0-9]{32})\b"##,
         display: "ico-",
         positives: &["INFRACOST_API_KEY=ico-FAKEfake0123456789FAKEfake012345"],
-        negatives: &["ico-short"],
+        negatives: &["ico-short", "assets/box.ico-FAKEfake0123456789FAKEfake012345.png"],
         ..Rule::DEFAULT
     },
     Rule {
@@ -864,7 +881,7 @@ pub static BUILTIN: &[Rule] = &[
         severity: Severity::Critical,
         // Tokens of pypi.org and of test.pypi.org (the macaroon's location, in base64).
         keywords: &["pypi-AgEIcHlwaS5vcmc", "pypi-AgENdGVzdC5weXBpLm9yZw"],
-        pattern: r##"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,})"##,
+        pattern: r##"\b(pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{70,})"##,
         display: "pypi-",
         positives: &[
             "password = pypi-AgEIcHlwaS5vcmcFAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-9876FAKEfake0123_-98",
