@@ -7,7 +7,7 @@
 #   SIZES="256MiB 1GiB 4.5GiB" REPS=5 benches/compare.sh
 #   TOOLS="leakledger ripgrep" benches/compare.sh
 #
-# Tools: leakledger (scan, 1 and 2 threads), ripgrep (counting the built-in
+# Tools: leakledger (scan, 1 and 2 threads; gate, secrets alone), ripgrep (counting the built-in
 # rules' regexes: `leakledger rules --export-regex`), kingfisher and
 # detect-secrets (PyPI, in a virtual environment this script makes under
 # target/compare-venv, never a dependency of the project), polars (PyPI:
@@ -111,6 +111,8 @@ for size in $SIZES; do
         leakledger)
             row "leakledger scan, 1 thread" "$mib" "$(measure "$LL" scan -q --threads 1 "$dir/dump")"
             row "leakledger scan, 2 threads" "$mib" "$(measure "$LL" scan -q --threads 2 "$dir/dump")"
+            # Detection alone (secrets and nothing else), as ripgrep below.
+            row "leakledger gate (secrets alone), 2 threads" "$mib" "$(measure "$LL" gate "$dir/dump")"
             ;;
         ripgrep)
             if command -v rg >/dev/null; then

@@ -53,8 +53,9 @@ pub(crate) struct RulesArgs {
 /// Options for the gate.
 #[derive(Debug, Args)]
 pub(crate) struct GateArgs {
-    /// Files or directories to check (walked as `scan` walks them); `-` or nothing
-    /// for standard input.
+    /// Files or directories to check (walked as `scan` walks them; gzip and zstd
+    /// files decompressed within `scan`'s default limits); `-` or nothing for
+    /// standard input.
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
     /// Print the findings as JSON: {"findings": [{path, line, kind, rule, severity, fingerprint, redacted}]}.

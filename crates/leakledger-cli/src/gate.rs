@@ -137,7 +137,7 @@ fn scan_reader(
     // Scanned windows' buffers come back to be filled again (a fresh 16 MiB
     // buffer costs its page faults and zeroing each time).
     let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
-    let found = std::thread::scope(|s| {
+    let (found, read) = std::thread::scope(|s| {
         let scanning = s.spawn(move || {
             rx.into_iter()
                 .par_bridge()
@@ -151,10 +151,12 @@ fn scan_reader(
         let read = read_windows(r, || spare.try_recv().unwrap_or_default(), |w| tx.send(w).is_ok());
         drop(tx);
         let found = scanning.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        read.map(|()| found)
-    })?;
+        (found, read)
+    });
+    // What was read before a fault (a stream cut short, a decompression
+    // limit) keeps its findings.
     keep_once(found, out);
-    Ok(())
+    read
 }
 
 /// Reads `r` as windows of `WINDOW` bytes, each after the first starting with
@@ -329,21 +331,29 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
         scan_reader(&mut io::stdin().lock(), "-", &scanner, &ids, &mut findings)?;
     } else {
         let paths: Vec<&PathBuf> = args.paths.iter().filter(|p| *p != Path::new("-")).collect();
-        let dump = Dump::open(&paths, &Options::new().format(Some(Format::Text)).hash(false))?;
+        let options = Options::new().format(Some(Format::Text)).hash(false);
+        let dump = Dump::open(&paths, &options)?;
         let mut mapped: Vec<(String, leakledger::Mapped)> = Vec::new();
         for s in dump.skipped() {
-            problems.push((s.path.clone(), s.reason.clone()));
+            problems.push((s.path.clone(), format!("skipped: {}", s.reason)));
         }
         for src in dump.sources() {
+            let name = src.path.to_string_lossy().into_owned();
             if src.compression != Compression::None {
-                problems.push((src.path.clone(), "compressed: check it with `leakledger scan`".into()));
+                // Decompressed as it is read, window by window (line numbers
+                // are of the decompressed text).
+                if let Err(e) = src
+                    .decompressed(&options)
+                    .and_then(|mut r| scan_reader(&mut r, &name, &scanner, &ids, &mut findings))
+                {
+                    problems.push((src.path.clone(), format!("checked up to a fault: {e}")));
+                }
                 continue;
             }
-            let name = src.path.to_string_lossy().into_owned();
             let file = match std::fs::File::open(&src.path) {
                 Ok(f) => f,
                 Err(e) => {
-                    problems.push((src.path.clone(), e.to_string()));
+                    problems.push((src.path.clone(), format!("skipped: {e}")));
                     continue;
                 }
             };
@@ -360,7 +370,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
                     mapped.clear();
                 }
             } else if let Err(e) = scan_reader(&mut &file, &name, &scanner, &ids, &mut findings) {
-                problems.push((src.path.clone(), e.to_string()));
+                problems.push((src.path.clone(), format!("checked up to a fault: {e}")));
             }
         }
         scan_mapped(&mapped, &scanner, &ids, &mut findings);
@@ -392,7 +402,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
     for (p, why) in &problems {
         #[allow(clippy::print_stderr)]
         {
-            eprintln!("leakledger gate: skipped {}: {}", path(p), term_safe(why));
+            eprintln!("leakledger gate: {}: {}", path(p), term_safe(why));
         }
     }
     Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })

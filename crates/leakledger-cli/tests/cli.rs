@@ -346,6 +346,27 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
 }
 
 #[test]
+fn gate_reads_compressed_files_and_stops_a_bomb() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("one\ntwo\nkey = {FAKE_STRIPE}\n").as_bytes()).unwrap();
+    std::fs::write(dir.path().join("app.log.gz"), gz.finish().unwrap()).unwrap();
+    let (code, out, err) = run(bin().args(["gate"]).arg(dir.path().join("app.log.gz")));
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("app.log.gz:3: critical stripe-secret-key"), "{out}");
+    // 256 MiB of zeros in a few kilobytes of zstd, a secret before them: the
+    // decompression limit ends the file with a message, the secret is kept.
+    let mut bomb = format!("key = {FAKE_STRIPE}\n").into_bytes();
+    bomb.resize(256 << 20, 0);
+    std::fs::write(dir.path().join("bomb.log.zst"), zstd::encode_all(&bomb[..], 19).unwrap()).unwrap();
+    let (code, out, err) = run(bin().args(["gate"]).arg(dir.path().join("bomb.log.zst")));
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("bomb.log.zst:1: critical stripe-secret-key"), "{out}");
+    assert!(err.contains("bomb.log.zst: checked up to a fault: ratio limit"), "{err}");
+}
+
+#[test]
 fn report_writes_the_folder_and_refuses_a_full_one() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");

@@ -424,6 +424,45 @@ impl<R: Read> Read for Guard<R> {
     }
 }
 
+/// Counts the bytes read through it (a decompressor's input, for the ratio).
+struct Counted<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl Source {
+    /// The source's bytes as a stream, decompressed and held to `options`'
+    /// size and ratio limits as the pass holds them (a bomb ends in an error,
+    /// not in hours of output): for a reader of its text that is not the pass
+    /// (`leakledger gate`). Opened as the pass opens it (a regular file only,
+    /// never blocking on a FIFO).
+    pub fn decompressed(&self, options: &Options) -> io::Result<Box<dyn Read>> {
+        let (file, _) = crate::source::open_regular(&self.path)?;
+        let count = Rc::new(Cell::new(0u64));
+        let counted = Counted { inner: file, count: count.clone() };
+        let inner: Box<dyn Read> = match self.compression {
+            Compression::None => Box::new(counted),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(counted)?),
+        };
+        Ok(Box::new(Guard {
+            inner,
+            out: 0,
+            input: count,
+            max_out: options.max_decompressed_bytes,
+            max_ratio: if self.compression == Compression::None { u64::MAX } else { options.max_ratio },
+        }))
+    }
+}
+
 fn is_limit(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<LimitExceeded>())
 }
