@@ -843,21 +843,24 @@ impl Scanner {
         // `secret_access_key`: the specific rule wins in `resolve`).
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut window = |at: usize, word: usize| {
-            // The window starts at the line start, at most 256 bytes back.
+            // The window starts at the line start, at most 256 bytes back
+            // (found only for a rule that needs it: the gated rules' windows
+            // start at the name, and `token` opens most windows of all).
             let back = at.saturating_sub(256);
-            let start = memchr::memrchr(b'\n', &bytes[back..at]).map_or(back, |p| back + p + 1);
+            let line = || memchr::memrchr(b'\n', &bytes[back..at]).map_or(back, |p| back + p + 1);
             let (len, rules) = &self.triggers[word];
             for &(r, within) in rules {
                 let end = (at + len + self.rules[r].reach).min(bytes.len());
                 let Some(within) = within else {
-                    windows.push((r, start, end));
+                    windows.push((r, line(), end));
                     continue;
                 };
                 let Some(assigned) = assignment_follows(bytes, at + len, end, within) else { continue };
                 match self.rules[r].rule.value_within {
-                    0 => windows.push((r, start, end)),
+                    0 => windows.push((r, line(), end)),
                     value => {
-                        let name = at - bytes[start..at].iter().rev().take_while(|&&b| is_name_byte(b)).count();
+                        // A name holds no newline: this stops at the line's start.
+                        let name = at - bytes[back..at].iter().rev().take_while(|&&b| is_name_byte(b)).count();
                         windows.push((r, name, value_end(bytes, assigned, usize::from(value), end)));
                     }
                 }
