@@ -173,7 +173,16 @@ fn read_windows(
         bytes.clear();
         bytes.reserve(WINDOW);
         bytes.append(&mut carry);
-        (&mut *r).take((WINDOW - bytes.len()) as u64).read_to_end(&mut bytes)?;
+        let carried = bytes.len();
+        if let Err(e) = (&mut *r).take((WINDOW - carried) as u64).read_to_end(&mut bytes) {
+            // What was read before the fault (a stream cut short, a
+            // decompression limit) is scanned too; the carried overlap alone
+            // already was.
+            if bytes.len() > carried {
+                take(Window { bytes, base, lines_before });
+            }
+            return Err(e);
+        }
         if bytes.len() < WINDOW {
             take(Window { bytes, base, lines_before });
             return Ok(());
@@ -212,7 +221,13 @@ fn scan_window(
     // place of broken bytes cost a tenth of `gate` on dumps holding some, and
     // shifted the offsets the overlap's deduplication relies on); no secret
     // holds a broken byte.
-    for (from, text) in leakledger::utf8_runs(bytes) {
+    // A run shorter than any secret or identifier holds none (binary files
+    // break into millions of runs of a few bytes).
+    let shortest = scanner.shortest_match().min(ids.shortest()).max(1);
+    leakledger::utf8_runs(bytes, |from, text| {
+        if text.len() < shortest {
+            return;
+        }
         for h in scanner.scan(text) {
             let at = from + h.start;
             out.push((
@@ -247,7 +262,7 @@ fn scan_window(
                 }
             }
         }
-    }
+    });
     out
 }
 
@@ -326,16 +341,21 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
     }
 
     let mut findings = Vec::new();
-    let mut problems: Vec<(PathBuf, String)> = Vec::new();
+    // Inputs passed over or checked only in part, and whether that is a fault
+    // (a file that could not be read to its end: the gate cannot vouch for it)
+    // rather than a choice (a duplicate, a FIFO).
+    let mut problems: Vec<(PathBuf, String, bool)> = Vec::new();
     if stdin_only {
-        scan_reader(&mut io::stdin().lock(), "-", &scanner, &ids, &mut findings)?;
+        if let Err(e) = scan_reader(&mut io::stdin().lock(), "-", &scanner, &ids, &mut findings) {
+            problems.push((PathBuf::from("-"), format!("checked up to a fault: {e}"), true));
+        }
     } else {
         let paths: Vec<&PathBuf> = args.paths.iter().filter(|p| *p != Path::new("-")).collect();
         let options = Options::new().format(Some(Format::Text)).hash(false);
         let dump = Dump::open(&paths, &options)?;
         let mut mapped: Vec<(String, leakledger::Mapped)> = Vec::new();
         for s in dump.skipped() {
-            problems.push((s.path.clone(), format!("skipped: {}", s.reason)));
+            problems.push((s.path.clone(), format!("skipped: {}", s.reason), false));
         }
         for src in dump.sources() {
             let name = src.path.to_string_lossy().into_owned();
@@ -346,14 +366,14 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
                     .decompressed(&options)
                     .and_then(|mut r| scan_reader(&mut r, &name, &scanner, &ids, &mut findings))
                 {
-                    problems.push((src.path.clone(), format!("checked up to a fault: {e}")));
+                    problems.push((src.path.clone(), format!("checked up to a fault: {e}"), true));
                 }
                 continue;
             }
             let file = match std::fs::File::open(&src.path) {
                 Ok(f) => f,
                 Err(e) => {
-                    problems.push((src.path.clone(), format!("skipped: {e}")));
+                    problems.push((src.path.clone(), format!("skipped: {e}"), true));
                     continue;
                 }
             };
@@ -370,13 +390,13 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
                     mapped.clear();
                 }
             } else if let Err(e) = scan_reader(&mut &file, &name, &scanner, &ids, &mut findings) {
-                problems.push((src.path.clone(), format!("checked up to a fault: {e}")));
+                problems.push((src.path.clone(), format!("checked up to a fault: {e}"), true));
             }
         }
         scan_mapped(&mapped, &scanner, &ids, &mut findings);
         drop(mapped);
         if dump.sources().is_empty() {
-            for (p, why) in &problems {
+            for (p, why, _) in &problems {
                 #[allow(clippy::print_stderr)]
                 {
                     eprintln!("leakledger gate: {}: {}", path(p), term_safe(why));
@@ -399,11 +419,19 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
         writeln!(out, "{} finding{}", findings.len(), if findings.len() == 1 { "" } else { "s" })?;
     }
     out.flush()?;
-    for (p, why) in &problems {
+    for (p, why, _) in &problems {
         #[allow(clippy::print_stderr)]
         {
             eprintln!("leakledger gate: {}: {}", path(p), term_safe(why));
         }
     }
-    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    // Found something: 1. Nothing found, but an input could not be checked to
+    // its end: 2 (a gate that cannot vouch for its input must not pass it).
+    Ok(if !findings.is_empty() {
+        ExitCode::from(1)
+    } else if problems.iter().any(|p| p.2) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -364,6 +364,30 @@ fn gate_reads_compressed_files_and_stops_a_bomb() {
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("bomb.log.zst:1: critical stripe-secret-key"), "{out}");
     assert!(err.contains("bomb.log.zst: checked up to a fault: ratio limit"), "{err}");
+    // A gzip file cut short (as leaked archives often are), smaller than one
+    // window: what it held before the cut is checked; with nothing found, the
+    // gate cannot vouch for the file and exits 2.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for n in 0..20_000 {
+        gz.write_all(format!("line {n} of a log that goes on\n").as_bytes()).unwrap();
+    }
+    gz.write_all(format!("key = {FAKE_STRIPE}\n").as_bytes()).unwrap();
+    let whole = gz.finish().unwrap();
+    let cut = &whole[..whole.len() - 40];
+    std::fs::write(dir.path().join("cut.log.gz"), cut).unwrap();
+    let (code, _, err) = run(bin().args(["gate"]).arg(dir.path().join("cut.log.gz")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cut.log.gz: checked up to a fault"), "{err}");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("key = {FAKE_STRIPE}\n").as_bytes()).unwrap();
+    for n in 0..20_000 {
+        gz.write_all(format!("line {n} of a log that goes on\n").as_bytes()).unwrap();
+    }
+    let whole = gz.finish().unwrap();
+    std::fs::write(dir.path().join("cut.log.gz"), &whole[..whole.len() / 2]).unwrap();
+    let (code, out, err) = run(bin().args(["gate"]).arg(dir.path().join("cut.log.gz")));
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("cut.log.gz:1: critical stripe-secret-key"), "{out}");
 }
 
 #[test]

@@ -28,6 +28,11 @@ impl Identifiers {
         self.prefixes.is_empty()
     }
 
+    /// The length of the shortest prefix (`usize::MAX` when there is none).
+    pub fn shortest(&self) -> usize {
+        self.prefixes.iter().map(String::len).min().unwrap_or(usize::MAX)
+    }
+
     /// The prefixes.
     pub fn prefixes(&self) -> &[String] {
         &self.prefixes

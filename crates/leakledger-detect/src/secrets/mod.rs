@@ -376,6 +376,8 @@ pub struct Scanner {
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
+    /// The fewest bytes any rule's match can hold (found on first use).
+    shortest: OnceLock<usize>,
 }
 
 /// A rule as a scanner is built from: the rule, its allowlist, and whether its
@@ -711,7 +713,7 @@ impl Scanner {
         }
         let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
         let leads = forms.iter().map(|f| f.1).collect();
-        Ok(Scanner { rules: compiled, literals, leads, short, triggers, allow, key })
+        Ok(Scanner { rules: compiled, literals, leads, short, triggers, allow, key, shortest: OnceLock::new() })
     }
 
     /// The rules.
@@ -815,6 +817,21 @@ impl Scanner {
             }
         }
         resolve(hits)
+    }
+
+    /// The fewest bytes a secret can take: no rule's regex matches a shorter
+    /// text, so a caller cutting its input (at broken UTF-8, say) can pass over
+    /// the shorter pieces. 14 for the built-in rules.
+    pub fn shortest_match(&self) -> usize {
+        *self.shortest.get_or_init(|| {
+            self.rules
+                .iter()
+                .map(|c| {
+                    regex_syntax::parse(c.rule.pattern).ok().and_then(|h| h.properties().minimum_len()).unwrap_or(0)
+                })
+                .min()
+                .unwrap_or(0)
+        })
     }
 
     /// The matches of the rules' regexes in `text` (as written, not inside
