@@ -417,7 +417,7 @@ mod tests {
         let mut lit = Literals::new(words.iter().copied());
         // Deterministic pseudo-random text over a small alphabet, so keywords
         // and near-misses occur often, at every alignment and at both ends.
-        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bBoKEY-";
+        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bBoKEY-:/OSTG";
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut hay: Vec<u8> = Vec::new();
         for round in 0..4000 {
@@ -425,7 +425,14 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             if round % 7 == 0 {
-                hay.extend_from_slice(words[(x % words.len() as u64) as usize].0);
+                let (word, any_case) = words[(x % words.len() as u64) as usize];
+                // An any-case keyword in a casing of its own: each letter
+                // flipped or not by a bit of `x`.
+                hay.extend(
+                    word.iter()
+                        .enumerate()
+                        .map(|(i, &b)| if any_case && x >> (i % 64) & 1 == 1 { b.to_ascii_uppercase() } else { b }),
+                );
             } else {
                 hay.push(alphabet[(x % alphabet.len() as u64) as usize]);
             }

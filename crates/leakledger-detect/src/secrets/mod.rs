@@ -82,6 +82,10 @@ pub enum Validator {
     /// `{"…}`: `eyJ` followed by any base64 is not a token (a header cut short,
     /// letters typed into its middle that break the base64 grid).
     JwtHeader,
+    /// The part after the value's last `-` holds a letter: the numbers of a
+    /// Slack token whose secret part is masked (`xoxp-1-2-3-####`) are not a
+    /// token, and 24 random letters and digits are all digits once in 10^19.
+    TailHasLetter,
 }
 
 /// A detection rule: data, with examples the test suite runs.
@@ -121,7 +125,7 @@ pub struct Rule {
     /// logged request and `tokenizer` in code cost the generic rules' regexes
     /// most of their time. Empty: no such gate.
     pub assignment_within: &'static [u8],
-    /// With `assignment_within`: the most bytes the regex takes as the value,
+    /// With `assignment_within`: the most characters the regex takes as the value,
     /// after the assignment, the white space and the quote that follow it. The
     /// window then ends one character past the longest value instead of the
     /// rule's reach, and starts where the name holding the keyword starts
@@ -173,7 +177,8 @@ pub enum Rejection {
     /// A value of letters and digits known only by its name that is all
     /// letters or all hex ([`Validator::LettersAndDigits`]).
     NotLettersAndDigits,
-    /// Not what its format encodes (a JWT whose header is not a JSON object).
+    /// Not what its format encodes (a JWT whose header is not a JSON object,
+    /// a Slack token whose secret part is masked).
     Malformed,
 }
 
@@ -982,6 +987,11 @@ impl Scanner {
                 }
             }
             Some(Validator::JwtHeader) if !jwt_header_ok(&value) => return Err(Rejection::Malformed),
+            Some(Validator::TailHasLetter)
+                if !value.rsplit('-').next().is_some_and(|t| t.bytes().any(|b| b.is_ascii_alphabetic())) =>
+            {
+                return Err(Rejection::Malformed);
+            }
             Some(Validator::LettersAndDigits)
                 if !(value.bytes().any(|b| b.is_ascii_digit())
                     && value.bytes().any(|b| b.is_ascii_alphabetic() && !b.is_ascii_hexdigit())) =>
@@ -1048,15 +1058,27 @@ fn skip_space(bytes: &[u8], mut i: usize, end: usize) -> usize {
 
 /// Where a gated rule's window may end: past the assignment at `assigned`
 /// (`:`, `=` or `=>`), the white space and an optional quote after it, a value
-/// of at most `value` bytes and one more character (of up to four bytes: the
-/// regex looks at it to end the value), and before `end`. A window cut shorter would let a value
+/// of at most `value` characters and one more character (the regex looks at
+/// it to end the value), and before `end`. A window cut shorter would let a value
 /// too long for the rule end where the window does.
 fn value_end(bytes: &[u8], assigned: usize, value: usize, end: usize) -> usize {
     let mut i = assigned + 1;
     if bytes.get(i) == Some(&b'>') {
         i += 1;
     }
-    (skip_space(bytes, i, end) + 1 + value + 4).min(end)
+    i = skip_space(bytes, i, end);
+    // The quote, the value and the character after it, counted as characters:
+    // under `(?i)` a value's `k` may be `K` (U+212A, three bytes).
+    for _ in 0..value + 2 {
+        if i >= end {
+            break;
+        }
+        i += 1;
+        while i < end && bytes[i] & 0xC0 == 0x80 {
+            i += 1;
+        }
+    }
+    i.min(end)
 }
 
 fn unreachable_key() -> Hmac<Sha256> {
@@ -1365,11 +1387,14 @@ mod tests {
         // right after the longest would let a longer value end there).
         let long = "FAKEfake9kQ2mZx7Lw4Rt8Yp3Vn6Bc1Hs5Jd0G".repeat(4);
         let hex = "fa4e0123456789bcd".repeat(3);
+        // The longest with a letter the regexes fold (`K`, three bytes, for `k`).
+        let folded = [120, 121].map(|n| format!("{}{}", &long[..n], "\u{212a}".repeat(8)));
         let values: Vec<&str> = parts[parts.len() - 6..parts.len() - 2]
             .iter()
             .copied()
             .chain([40, 41, 64, 65, 128, 129].map(|n| &long[..n]))
             .chain([40, 41].map(|n| &hex[..n]))
+            .chain(folded.iter().map(String::as_str))
             .collect();
         let values = &values[..];
         let mut found = 0;
@@ -1390,6 +1415,21 @@ mod tests {
             found += hits.len();
         }
         assert!(found > 500, "too few hits to show anything: {found}");
+    }
+
+    #[test]
+    fn tokens_one_character_apart_are_each_found() {
+        // A regex that took the character after a match as its boundary would
+        // leave the next token without one (lists, consecutive lines).
+        let s = scanner();
+        let a = "xoxb-1234567890-1234567890123-FAKEfakeFAKEfakeFAKEfake";
+        let b = "xoxb-1234567890-1234567890123-FAKEfakeFAKEfakeFAKEfak2";
+        for sep in [",", "\n", " ", ";"] {
+            let hits = s.scan(&format!("{a}{sep}{b}"));
+            assert_eq!(hits.iter().filter(|h| h.kind == "slack-token").count(), 2, "{sep:?}");
+        }
+        // A configuration token's inner `xoxp-` is not a token of its own.
+        assert!(s.scan("xoxe.xoxp-1-FAKEfakeFAKEfakeFAKEfake").is_empty());
     }
 
     #[test]

@@ -105,10 +105,13 @@ pub static BUILTIN: &[Rule] = &[
         keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xoxe-"],
         // Bot, user, app, refresh and the legacy shapes: digit groups, then a
         // random tail.
-        // Not inside a configuration token (`xoxe.xoxp-1-…`, its own rule),
-        // nor the numbers of a token whose secret part is cut or masked
-        // (`xoxp-1-2-3-####`).
-        pattern: r"(?:^|[^0-9A-Za-z_.])(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})(?:[^0-9A-Za-z_\-]|$)",
+        // A configuration token (`xoxe.xoxp-1-…`, its own rule) is taken
+        // whole by the first alternative, which captures nothing, so that
+        // the `xoxp-` inside it is not a token here. The numbers of a token
+        // whose secret part is cut or masked (`xoxp-1-2-3-####`) fail the
+        // validator: a real token's last part holds a letter.
+        pattern: r"\bxoxe\.xox[a-z]-[0-9A-Za-z\-]*|\b(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})\b",
+        validator: Some(Validator::TailHasLetter),
         display: "xox?-",
         positives: &[
             r"SLACK_BOT_TOKEN=xoxb-1234567890-1234567890123-FAKEfakeFAKEfakeFAKEfake",
