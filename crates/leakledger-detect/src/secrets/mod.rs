@@ -510,7 +510,18 @@ pub fn entropy(s: &str) -> f64 {
 
 /// Values that are documentation examples or placeholders, not secrets.
 pub fn is_placeholder(value: &str) -> bool {
+    placeholder(value, false)
+}
+
+/// [`is_placeholder`], for a value a person `chose` (a password): then the
+/// word `password` inside it does not make it one, only the word alone.
+/// `Password123!` in a connection string is a working credential, and exactly
+/// the kind a responder must rotate.
+fn placeholder(value: &str, chosen: bool) -> bool {
     let lower = value.to_ascii_lowercase();
+    if chosen && lower.contains("password") {
+        return lower == "password" || placeholder(&lower.replace("password", ""), false);
+    }
     // `%NAME%`: a Windows environment variable, read when the file is used.
     let variable =
         value.len() > 2 && value.starts_with('%') && value.ends_with('%') && !value[1..value.len() - 1].contains('%');
@@ -968,7 +979,7 @@ impl Scanner {
     }
 
     fn hit(&self, rule: &'static Rule, raw: &str, start: usize, end: usize) -> Result<Hit, Rejection> {
-        if is_placeholder(raw) {
+        if placeholder(raw, rule.chosen) {
             return Err(Rejection::Placeholder);
         }
         if let Some(min) = rule.min_entropy
@@ -1471,6 +1482,11 @@ mod tests {
             drawn.iter().map(|h| (h.kind, h.severity)).collect::<Vec<_>>(),
             [("stripe-secret-key", Severity::Critical)]
         );
+        // A chosen password holding the word is still a password; the word
+        // alone is a placeholder.
+        let weak = s.scan("DATABASE_URL=postgres://app:Password2024@db.internal:5432/app");
+        assert!(weak.iter().any(|h| h.kind == "database-url-password"), "{weak:?}");
+        assert!(s.scan("DATABASE_URL=postgres://app:password@db.internal:5432/app").is_empty());
         // A password a person picked may read like a test value and still be live.
         let chosen = s.scan("DATABASE_URL=postgres://app:Testing2024-12345678@db.internal:5432/app");
         assert!(
