@@ -25,9 +25,13 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
     let dump = Dump::open(&args.paths, &options)?;
     let started = Instant::now();
     let show = !args.quiet && dump.total_bytes() > 64 << 20;
-    let done = std::sync::atomic::AtomicBool::new(false);
+    // The bar's thread ticks every 100 ms until the analysis hangs up; it is
+    // woken at once then (a sleep made every scan wait up to 100 ms for it).
+    let (done, ticks) = std::sync::mpsc::channel::<()>();
+    let shared = &dump;
     let analysis = std::thread::scope(|s| {
-        let bar = s.spawn(|| {
+        let bar = s.spawn(move || {
+            let dump = shared;
             if !show {
                 return;
             }
@@ -36,9 +40,8 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
                 indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} {eta}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = ticks.recv_timeout(Duration::from_millis(100)) {
                 bar.set_position(dump.bytes_done());
-                std::thread::sleep(Duration::from_millis(100));
             }
             bar.finish_and_clear();
         });
@@ -49,7 +52,7 @@ pub(crate) fn open_and_analyse(args: &InputArgs, hash: bool) -> Result<(Dump, An
             rules,
         };
         let analysis = leakledger::analyse_with(&dump, &config);
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(done);
         let _ = bar.join();
         analysis
     });
