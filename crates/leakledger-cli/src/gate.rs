@@ -321,6 +321,9 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
     };
     let ids = Identifiers::new(&args.identifiers);
     let stdin_only = args.paths.is_empty() || args.paths.iter().all(|p| p == Path::new("-"));
+    if !stdin_only && args.paths.iter().any(|p| p == Path::new("-")) {
+        bail!("`-` (standard input) cannot be checked together with paths: run gate once for each");
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
 
@@ -355,7 +358,7 @@ pub(crate) fn run(args: &GateArgs) -> Result<ExitCode> {
         let dump = Dump::open(&paths, &options)?;
         let mut mapped: Vec<(String, leakledger::Mapped)> = Vec::new();
         for s in dump.skipped() {
-            problems.push((s.path.clone(), format!("skipped: {}", s.reason), false));
+            problems.push((s.path.clone(), format!("skipped: {}", s.reason), s.unread));
         }
         for src in dump.sources() {
             let name = src.path.to_string_lossy().into_owned();

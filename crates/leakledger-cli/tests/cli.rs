@@ -388,6 +388,19 @@ fn gate_reads_compressed_files_and_stops_a_bomb() {
     let (code, out, err) = run(bin().args(["gate"]).arg(dir.path().join("cut.log.gz")));
     assert_eq!(code, 1, "{err}");
     assert!(out.contains("cut.log.gz:1: critical stripe-secret-key"), "{out}");
+    // Inputs passed over: a duplicate is a choice (exit 0 on a clean file), an
+    // unsupported compression a file the gate could not read (exit 2).
+    let clean = dir.path().join("clean.log");
+    std::fs::write(&clean, "nothing here\n").unwrap();
+    let (code, _, err) = run(bin().args(["gate"]).arg(&clean).arg(&clean));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the same file as another source"), "{err}");
+    std::fs::write(dir.path().join("old.log.bz2"), b"BZh91AY&SY fake bzip2 stream").unwrap();
+    let (code, _, err) = run(bin().args(["gate"]).arg(&clean).arg(dir.path().join("old.log.bz2")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("old.log.bz2: skipped: bzip2"), "{err}");
+    let (code, _, err) = run(bin().args(["gate", "-"]).arg(&clean));
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

@@ -68,6 +68,11 @@ pub struct Skipped {
     pub path: PathBuf,
     /// Why.
     pub reason: String,
+    /// The path may hold data that was not read: it could not be opened or
+    /// walked, or its compression is not supported. False for a choice: the
+    /// same file as another source, a FIFO, socket or device, a symlink loop.
+    /// (A gate must not pass what it could not read.)
+    pub unread: bool,
 }
 
 /// Opens `path` for reading without blocking on FIFOs and without taking a
@@ -161,7 +166,8 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().unwrap_or(root).to_path_buf();
-                    let reason = if e.loop_ancestor().is_some() {
+                    let looped = e.loop_ancestor().is_some();
+                    let reason = if looped {
                         "symlink loop".to_string()
                     } else {
                         match e.io_error() {
@@ -169,7 +175,7 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
                             None => e.to_string(),
                         }
                     };
-                    skipped.push(Skipped { path, reason });
+                    skipped.push(Skipped { path, reason, unread: !looped });
                     continue;
                 }
             };
@@ -179,11 +185,11 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
             }
             let path = entry.path().to_path_buf();
             if !ft.is_file() {
-                let reason = match entry.metadata() {
-                    Ok(md) => format!("not a regular file ({})", kind_of(&md)),
-                    Err(e) => e.to_string(),
+                let (reason, unread) = match entry.metadata() {
+                    Ok(md) => (format!("not a regular file ({})", kind_of(&md)), false),
+                    Err(e) => (e.to_string(), true),
                 };
-                skipped.push(Skipped { path, reason });
+                skipped.push(Skipped { path, reason, unread });
                 continue;
             }
             candidates.push((candidates.len(), path, entry.path_is_symlink()));
@@ -196,8 +202,12 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
     for (order, path, _) in by_preference {
         match open_source(path, options, &mut seen) {
             Ok(Some(s)) => kept.push((*order, s)),
-            Ok(None) => skipped.push(Skipped { path: path.clone(), reason: "the same file as another source".into() }),
-            Err(reason) => skipped.push(Skipped { path: path.clone(), reason }),
+            Ok(None) => skipped.push(Skipped {
+                path: path.clone(),
+                reason: "the same file as another source".into(),
+                unread: false,
+            }),
+            Err(reason) => skipped.push(Skipped { path: path.clone(), reason, unread: true }),
         }
     }
     kept.sort_by_key(|(order, _)| *order);
@@ -208,7 +218,9 @@ pub(crate) fn discover<P: AsRef<Path>>(paths: &[P], options: &Options) -> (Vec<S
                 s.id = SourceId(id);
                 sources.push(s);
             }
-            Err(_) => skipped.push(Skipped { path: s.path, reason: "too many sources (more than 2^32)".into() }),
+            Err(_) => {
+                skipped.push(Skipped { path: s.path, reason: "too many sources (more than 2^32)".into(), unread: true })
+            }
         }
     }
     (sources, skipped)

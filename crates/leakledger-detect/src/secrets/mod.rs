@@ -167,8 +167,9 @@ pub enum Rejection {
     /// An allowlist of the rule or of the rule file takes the value (AWS's
     /// documented example key, a rule file's stopwords).
     Allowlisted,
-    /// A placeholder: `${VAR}`, `<your-key>`, `changeme`, `xxxxxxxx`, a word
-    /// such as `password` or `EXAMPLE` in the value ([`is_placeholder`]).
+    /// A placeholder: `${VAR}`, `$NAME`, `<your-key>`, `changeme`, `xxxxxxxx`,
+    /// `EXAMPLE` or `password` in the value (in a password a person chose, only
+    /// with nothing but marks and filler words beside it) ([`is_placeholder`]).
     Placeholder,
     /// Below the rule's entropy floor: a run of one character, a word.
     LowEntropy,
@@ -514,18 +515,24 @@ pub fn is_placeholder(value: &str) -> bool {
 }
 
 /// [`is_placeholder`], for a value a person `chose` (a password): then the
-/// word `password` inside it does not make it one, only the word alone.
-/// `Password123!` in a connection string is a working credential, and exactly
-/// the kind a responder must rotate.
+/// word `password` inside it does not make it one by itself. `Password2024`
+/// in a connection string is a working credential, and exactly the kind a
+/// responder must rotate; `{password}`, `$DB_PASSWORD`, `yourStrong(!)Password`
+/// and `mysecretpassword` are templates and documentation, and stay
+/// placeholders: what is left without the word is only marks and filler words.
 fn placeholder(value: &str, chosen: bool) -> bool {
     let lower = value.to_ascii_lowercase();
-    if chosen && lower.contains("password") {
-        return lower == "password" || placeholder(&lower.replace("password", ""), false);
+    if chosen && let Some(at) = lower.find("password") {
+        // The word taken out in the value's own case (the checks below look
+        // at case: `EXAMPLE`).
+        let rest = format!("{}{}", &value[..at], &value[at + "password".len()..]);
+        return only_filler(&rest) || placeholder(&rest, true);
     }
     // `%NAME%`: a Windows environment variable, read when the file is used.
     let variable =
         value.len() > 2 && value.starts_with('%') && value.ends_with('%') && !value[1..value.len() - 1].contains('%');
     variable
+        || reference(value)
         || value.contains("EXAMPLE")
         || value.starts_with("${")
         || value.starts_with('<')
@@ -533,6 +540,45 @@ fn placeholder(value: &str, chosen: bool) -> bool {
         || ["changeme", "password", "your_", "your-", "xxxxxxxx", "placeholder", "redacted", "dummy"]
             .iter()
             .any(|p| lower.contains(p))
+}
+
+/// Whether `text` is nothing but marks (`_ - . { } [ ] ( ) $ % : !`, white
+/// space) and the words documentation puts around a password (`my`, `your`,
+/// `the`, `db`, `some`, `secret`, `strong`, `super`, `user`, `new`).
+fn only_filler(text: &str) -> bool {
+    let mut rest: String = text
+        .chars()
+        .filter(|c| !(c.is_whitespace() || "_-.{}[]()$%:!".contains(*c)))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    'strip: while !rest.is_empty() {
+        for word in ["your", "my", "the", "db", "some", "secret", "strong", "super", "user", "new"] {
+            if let Some(after) = rest.strip_prefix(word) {
+                rest = after.to_string();
+                continue 'strip;
+            }
+        }
+        return false;
+    }
+    true
+}
+
+/// A reference to a value kept elsewhere: `$NAME` (upper case, as variables
+/// of the environment are written: `$ecret1` may be a password), `$(Name)`,
+/// `$env:Name`, `{name}` (a Make or PowerShell variable, a format string's
+/// field).
+fn reference(value: &str) -> bool {
+    let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let upper = |s: &str| {
+        s.bytes().any(|b| b.is_ascii_uppercase())
+            && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    };
+    let wrapped = value
+        .strip_prefix("$(")
+        .and_then(|v| v.strip_suffix(')'))
+        .or_else(|| value.strip_prefix('{').and_then(|v| v.strip_suffix('}')))
+        .or_else(|| value.strip_prefix("$env:"));
+    wrapped.is_some_and(name) || value.strip_prefix('$').is_some_and(upper)
 }
 
 /// Keywords per automaton (see `Scanner::new`).
@@ -1439,8 +1485,13 @@ mod tests {
             let hits = s.scan(&format!("{a}{sep}{b}"));
             assert_eq!(hits.iter().filter(|h| h.kind == "slack-token").count(), 2, "{sep:?}");
         }
-        // A configuration token's inner `xoxp-` is not a token of its own.
-        assert!(s.scan("xoxe.xoxp-1-FAKEfakeFAKEfakeFAKEfake").is_empty());
+        // Beside CJK text, which Unicode word boundaries take for letters.
+        assert_eq!(s.scan(&format!("令牌{a}是")).len(), 1);
+        // A configuration token's inner `xoxp-` is not a token of its own, at
+        // the start of a text or after a letter or a line.
+        for before in ["", "abc", "\n", "令牌"] {
+            assert!(s.scan(&format!("{before}xoxe.xoxp-1-FAKEfakeFAKEfakeFAKEfake")).is_empty(), "{before:?}");
+        }
     }
 
     #[test]
@@ -1487,6 +1538,22 @@ mod tests {
         let weak = s.scan("DATABASE_URL=postgres://app:Password2024@db.internal:5432/app");
         assert!(weak.iter().any(|h| h.kind == "database-url-password"), "{weak:?}");
         assert!(s.scan("DATABASE_URL=postgres://app:password@db.internal:5432/app").is_empty());
+        // A chosen password that merely starts with `$` is one.
+        let dollar = s.scan("jdbc:postgresql://db:5432/app?user=app&password=$ecret2024xyz");
+        assert!(dollar.iter().any(|h| h.kind == "database-url-password"), "{dollar:?}");
+        // Templates and documentation values holding the word stay placeholders.
+        for template in [
+            "f\"postgresql://{user}:{password}@localhost/db\"",
+            "postgres://app:$DB_PASSWORD@db.internal:5432/app",
+            "postgres://app:$(PASSWORD)@db.internal:5432/app",
+            "postgres://app:mysecretpassword@db.internal:5432/app",
+            "Server=db;User Id=sa;Password=yourStrong(!)Password;",
+            "postgres://app:EXAMPLE-password@db.internal:5432/app",
+            "jdbc:postgresql://db:5432/app?user=app&password={password}",
+        ] {
+            let found = s.scan(template);
+            assert!(found.is_empty(), "{template}: {found:?}");
+        }
         // A password a person picked may read like a test value and still be live.
         let chosen = s.scan("DATABASE_URL=postgres://app:Testing2024-12345678@db.internal:5432/app");
         assert!(

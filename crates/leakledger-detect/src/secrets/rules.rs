@@ -106,11 +106,13 @@ pub static BUILTIN: &[Rule] = &[
         // Bot, user, app, refresh and the legacy shapes: digit groups, then a
         // random tail.
         // A configuration token (`xoxe.xoxp-1-…`, its own rule) is taken
-        // whole by the first alternative, which captures nothing, so that
-        // the `xoxp-` inside it is not a token here. The numbers of a token
+        // whole by the first alternative, which captures nothing and needs
+        // no boundary before it, so that the `xoxp-` inside it is not a token
+        // here. The numbers of a token
         // whose secret part is cut or masked (`xoxp-1-2-3-####`) fail the
         // validator: a real token's last part holds a letter.
-        pattern: r"\bxoxe\.xox[a-z]-[0-9A-Za-z\-]*|\b(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})\b",
+        // ASCII word boundaries: a token beside CJK text (`的xoxb-…`) is one.
+        pattern: r"xoxe\.xox[a-z]-[0-9A-Za-z\-]*|(?-u:\b)(xox[abeoprs]-[0-9]{1,16}(?:-[0-9]{1,16}){0,3}-[0-9A-Za-z]{8,96})(?-u:\b)",
         validator: Some(Validator::TailHasLetter),
         display: "xox?-",
         positives: &[
