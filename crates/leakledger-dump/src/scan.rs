@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::format::{BOM, Emit, Format, Layout, Locator, parse_line, parse_whole};
+use crate::json;
 use crate::options::Options;
 use crate::record::{Location, Record};
 use crate::source::{Compression, Source, SourceId, open_regular};
@@ -275,13 +276,14 @@ impl<S: Sink> Worker<S> {
         newlines
     }
 
-    /// Parses a whole buffer of documents as chunk 0.
-    fn whole(&mut self, format: Format, buf: &[u8], source: SourceId) {
-        let body = buf.strip_prefix(BOM).unwrap_or(buf);
-        let mut loc = Locator::new(buf, source, 0);
+    /// Parses a buffer of whole documents: the source's chunk `chunk`, which
+    /// starts at `base` (the whole source as chunk 0 when it is mapped).
+    fn documents(&mut self, format: Format, buf: &[u8], source: SourceId, chunk: u32, base: u64) {
+        let body = if base == 0 { buf.strip_prefix(BOM).unwrap_or(buf) } else { buf };
+        let mut loc = Locator::new(buf, source, base);
         parse_whole(format, body, &mut loc, self);
         self.bytes += buf.len() as u64;
-        self.chunk_lines.push((0, 0, memchr::memchr_iter(b'\n', buf).count() as u64));
+        self.chunk_lines.push((chunk, base, memchr::memchr_iter(b'\n', buf).count() as u64));
     }
 }
 
@@ -628,7 +630,7 @@ where
             .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge),
         Layout::Whole => {
             let mut w = Worker::new(make(), opts.malformed_samples);
-            w.whole(src.format, bytes, id);
+            w.documents(src.format, bytes, id, 0, 0);
             ctx.progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             w
         }
@@ -656,38 +658,29 @@ where
     let mut outcome: (Option<String>, Vec<Problem>) = (None, Vec::new());
     let worker = std::thread::scope(|scope| {
         let producer = scope.spawn(|| produce(ctx, src, file, tx, spare));
-        let worker = match src.layout {
-            Layout::Lines => rx
-                .into_iter()
-                .par_bridge()
-                .fold(
-                    || Worker::new(make(), opts.malformed_samples),
-                    |mut w, chunk| {
-                        if let Some(len) = chunk.oversized {
-                            let loc = Location::new(id, chunk.base, 0);
-                            w.malformed(loc, "record longer than the record size limit");
-                            w.bytes += len;
-                            w.chunk_lines.push((
-                                chunk.index,
-                                chunk.base,
-                                u64::from(chunk.bytes.first() == Some(&b'\n')),
-                            ));
-                        } else {
-                            w.lines(src.format, &chunk.bytes, id, chunk.index, chunk.base);
-                        }
-                        let _ = back.send(chunk.bytes);
-                        w
-                    },
-                )
-                .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge),
-            Layout::Whole => {
-                let mut w = Worker::new(make(), opts.malformed_samples);
-                for chunk in rx {
-                    w.whole(src.format, &chunk.bytes, id);
-                }
-                w
-            }
-        };
+        // Lines and documents alike come in chunks that end where one ends, so
+        // both are parsed in parallel.
+        let worker = rx
+            .into_iter()
+            .par_bridge()
+            .fold(
+                || Worker::new(make(), opts.malformed_samples),
+                |mut w, chunk| {
+                    if src.layout == Layout::Whole {
+                        w.documents(src.format, &chunk.bytes, id, chunk.index, chunk.base);
+                    } else if let Some(len) = chunk.oversized {
+                        let loc = Location::new(id, chunk.base, 0);
+                        w.malformed(loc, "record longer than the record size limit");
+                        w.bytes += len;
+                        w.chunk_lines.push((chunk.index, chunk.base, u64::from(chunk.bytes.first() == Some(&b'\n'))));
+                    } else {
+                        w.lines(src.format, &chunk.bytes, id, chunk.index, chunk.base);
+                    }
+                    let _ = back.send(chunk.bytes);
+                    w
+                },
+            )
+            .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge);
         match producer.join() {
             Ok(o) => outcome = o,
             Err(_) => outcome.1.push(Problem::Internal { detail: "the reader thread panicked".into() }),
@@ -736,13 +729,8 @@ fn produce(
         max_ratio: if src.compression == Compression::None { u64::MAX } else { opts.max_ratio },
     };
     let result = match src.layout {
-        Layout::Lines => send_lines(&mut reader, opts, &tx, &spare),
-        Layout::Whole => {
-            let mut all = Vec::new();
-            let r = reader.read_to_end(&mut all).map(|_| ());
-            let _ = tx.send(Chunk { index: 0, base: 0, bytes: all, oversized: None });
-            r.map_err(|e| (reader.out, e))
-        }
+        Layout::Lines => send_chunks(&mut reader, opts, &tx, &spare, Cut::Lines(src.format)),
+        Layout::Whole => send_chunks(&mut reader, opts, &tx, &spare, Cut::Documents),
     };
     drop(tx);
     if let Err((at, e)) = result {
@@ -764,15 +752,86 @@ fn produce(
     (digest, problems)
 }
 
-/// Reads `r` into chunks of about `opts.chunk_size` that end after a newline and
-/// sends them. A line longer than `opts.max_record_bytes` is skipped (not held)
-/// and sent as an `oversized` marker. Returns the decompressed offset of a fault.
-fn send_lines<R: Read>(
+/// Where a streamed source's chunks may end.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// After a newline; inside a line longer than the buffer, after a whole
+    /// document where the format's lines may hold several (Kinesis Firehose
+    /// writes CloudWatch documents back to back with no newline: a 60 MB
+    /// line, held whole and parsed by one thread).
+    Lines(Format),
+    /// After a whole JSON document (concatenated or pretty-printed documents).
+    Documents,
+}
+
+/// How far a buffer of concatenated JSON documents holds whole ones.
+enum Documents {
+    /// Whole documents (and the white space after them) end here.
+    End(usize),
+    /// The first document goes on past the buffer.
+    More,
+    /// A document is broken before the end of the buffer.
+    Broken,
+}
+
+/// Where the last whole document in `b` ends (with the white space after it),
+/// found as [`crate::format`]'s document parser finds documents, so that chunks
+/// cut here parse as the whole stream would.
+fn documents_end(b: &[u8], first: bool) -> Documents {
+    let mut i = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut end = None;
+    loop {
+        i = json::skip_ws(b, i);
+        if i >= b.len() {
+            return Documents::End(i);
+        }
+        if !matches!(b[i], b'{' | b'[') {
+            return end.map_or(Documents::Broken, Documents::End);
+        }
+        match json::scan_value(b, i) {
+            Ok((_, e)) => {
+                i = e;
+                end = Some(e);
+            }
+            Err(e) if e.reason.starts_with("unterminated") => return end.map_or(Documents::More, Documents::End),
+            Err(_) => return end.map_or(Documents::Broken, Documents::End),
+        }
+    }
+}
+
+/// Where a buffer that holds part of one line may be cut so that each part
+/// parses as the line would: after a whole document, where the format parses a
+/// line as a stream of documents (for CloudWatch, a line that starts with `{`,
+/// cut before a `{`). `None` to keep reading the line.
+fn documents_in_line(format: Format, b: &[u8], first: bool) -> Option<usize> {
+    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    let cloudwatch = match format {
+        Format::Otlp | Format::Json => false,
+        Format::Cloudwatch if b.get(start) == Some(&b'{') => true,
+        _ => return None,
+    };
+    match documents_end(b, first) {
+        Documents::End(p) if !cloudwatch || p == b.len() || b[p] == b'{' => Some(p),
+        _ => None,
+    }
+}
+
+/// Reads `r` into chunks of about `opts.chunk_size` that end where a line or a
+/// document does (`cut`) and sends them, so that workers parse them in
+/// parallel and no more than a few chunks are held at once. A line longer than
+/// `opts.max_record_bytes` is skipped (not held) and sent as an `oversized`
+/// marker. Documents are not cut after a broken one: the rest of the stream
+/// goes in one chunk, where the document parser resynchronises as it would
+/// over the whole stream. Returns the decompressed offset of a fault.
+fn send_chunks<R: Read>(
     r: &mut Guard<R>,
     opts: &Options,
     tx: &std::sync::mpsc::SyncSender<Chunk>,
     spare: &std::sync::mpsc::Receiver<Vec<u8>>,
+    cut: Cut,
 ) -> Result<(), (u64, io::Error)> {
+    // After a broken document, the rest of the stream is one chunk.
+    let mut rest_whole = false;
     let mut index: u32 = 0;
     let mut base: u64 = 0;
     let mut buf: Vec<u8> = Vec::with_capacity(opts.chunk_size);
@@ -818,8 +877,23 @@ fn send_lines<R: Read>(
                 None => Ok(()),
             };
         }
-        match memrchr(b'\n', &buf) {
-            Some(p) => {
+        let end = match cut {
+            _ if rest_whole => None,
+            Cut::Lines(format) => {
+                memrchr(b'\n', &buf).map(|p| p + 1).or_else(|| documents_in_line(format, &buf, base == 0))
+            }
+            Cut::Documents => match documents_end(&buf, base == 0) {
+                Documents::End(p) => Some(p),
+                Documents::More => None,
+                Documents::Broken => {
+                    rest_whole = true;
+                    None
+                }
+            },
+        };
+        match end {
+            Some(end) => {
+                let p = end - 1;
                 let rest = buf[p + 1..].to_vec();
                 // A spare that grew for one long line is let go, not kept.
                 let mut next =
@@ -836,7 +910,7 @@ fn send_lines<R: Read>(
                 buf.extend_from_slice(&rest);
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
-            None if buf.len() >= opts.max_record_bytes => {
+            None if matches!(cut, Cut::Lines(_)) && buf.len() >= opts.max_record_bytes => {
                 // Skip the rest of this line without holding it.
                 let mut skipped = buf.len() as u64;
                 buf.clear();
@@ -875,9 +949,15 @@ fn send_lines<R: Read>(
                 }
                 target = opts.chunk_size;
             }
-            None => {
+            None if matches!(cut, Cut::Lines(_)) => {
                 // One line longer than the buffer: grow it.
                 target = buf.len().saturating_mul(2).min(opts.max_record_bytes.max(buf.len() + 1));
+            }
+            None => {
+                // A document longer than the buffer, or the rest after a broken
+                // one: grow it (as reading it whole did; the decompression
+                // guard bounds it).
+                target = buf.len().saturating_mul(2).max(opts.chunk_size);
             }
         }
     }
