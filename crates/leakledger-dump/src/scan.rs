@@ -353,6 +353,70 @@ pub(crate) fn chunk_bounds(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// Chunks of a mapped source: after newlines ([`chunk_bounds`]), and inside a
+/// line longer than two chunks or a file of whole documents, after whole
+/// documents where the format parses them as a stream ([`documents_in_line`]),
+/// so that one long line or document file is parsed by every thread, not one.
+fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let push_cut = |out: &mut Vec<(usize, usize)>, start: usize, end: usize, cuts: Vec<usize>| {
+        let mut s = start;
+        for c in cuts {
+            out.push((s, c));
+            s = c;
+        }
+        out.push((s, end));
+    };
+    if layout == Layout::Whole {
+        if !buf.is_empty() {
+            push_cut(&mut out, 0, buf.len(), document_cuts(buf, 0, buf.len(), size));
+        }
+        return out;
+    }
+    for (start, end) in chunk_bounds(buf, size) {
+        if end - start <= 2 * size || !matches!(format, Format::Otlp | Format::Json | Format::Cloudwatch) {
+            out.push((start, end));
+            continue;
+        }
+        // The line that runs past the chunk's target, without its line break.
+        let ls = memrchr(b'\n', &buf[start..start + size]).map_or(start, |k| start + k + 1);
+        let le = end - usize::from(buf[end - 1] == b'\n');
+        let first = if ls == 0 && buf.starts_with(BOM) { BOM.len() } else { ls };
+        if format == Format::Cloudwatch && buf.get(first) != Some(&b'{') {
+            out.push((start, end));
+            continue;
+        }
+        let mut cuts = document_cuts(buf, ls, le, size);
+        cuts.retain(|&c| format != Format::Cloudwatch || buf[c] == b'{');
+        push_cut(&mut out, start, end, cuts);
+    }
+    out
+}
+
+/// Where the documents of `buf[from..to]` (a line or a whole file) may be cut
+/// into pieces of at least `size` bytes: before a document that follows a
+/// whole one, as the document parser finds them; none after a broken one.
+fn document_cuts(buf: &[u8], from: usize, to: usize, size: usize) -> Vec<usize> {
+    let region = &buf[..to];
+    let mut cuts = Vec::new();
+    let mut last = from;
+    let mut i = if from == 0 && region.starts_with(BOM) { BOM.len() } else { from };
+    loop {
+        i = json::skip_ws(region, i);
+        if i >= to || !matches!(region[i], b'{' | b'[') {
+            return cuts;
+        }
+        if i - last >= size {
+            cuts.push(i);
+            last = i;
+        }
+        match json::scan_value(region, i) {
+            Ok((_, end)) => i = end,
+            Err(_) => return cuts,
+        }
+    }
+}
+
 /// One piece of a streamed source handed to a worker.
 struct Chunk {
     index: u32,
@@ -615,25 +679,25 @@ where
     map.advise_sequential();
     let bytes: &[u8] = &map;
     let id = src.id;
-    let parse = || match src.layout {
-        Layout::Lines => chunk_bounds(bytes, opts.chunk_size)
+    let parse = || {
+        mapped_bounds(bytes, src.format, src.layout, opts.chunk_size)
             .into_par_iter()
             .enumerate()
             .fold(
                 || Worker::new(make(), opts.malformed_samples),
                 |mut w, (i, (start, end))| {
-                    w.lines(src.format, &bytes[start..end], id, i as u32, start as u64);
+                    let (chunk, piece) = (i as u32, &bytes[start..end]);
+                    match src.layout {
+                        Layout::Lines => {
+                            w.lines(src.format, piece, id, chunk, start as u64);
+                        }
+                        Layout::Whole => w.documents(src.format, piece, id, chunk, start as u64),
+                    }
                     ctx.progress.fetch_add((end - start) as u64, Ordering::Relaxed);
                     w
                 },
             )
-            .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge),
-        Layout::Whole => {
-            let mut w = Worker::new(make(), opts.malformed_samples);
-            w.documents(src.format, bytes, id, 0, 0);
-            ctx.progress.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            w
-        }
+            .reduce(|| Worker::new(make(), opts.malformed_samples), Worker::merge)
     };
     // The hash reads the same mapping while the parse does, so a cold file is
     // read from disk once: whichever touches a page first brings it into the
@@ -774,7 +838,7 @@ enum Documents {
     Broken,
 }
 
-/// Where the last whole document in `b` ends (with the white space after it),
+/// Where the last whole document in `b` ends (past trailing white space when it ends the buffer),
 /// found as [`crate::format`]'s document parser finds documents, so that chunks
 /// cut here parse as the whole stream would.
 fn documents_end(b: &[u8], first: bool) -> Documents {
@@ -985,6 +1049,50 @@ mod tests {
         assert_eq!(c, vec![(0, 5), (5, 17), (17, 18)]);
         assert_eq!(chunk_bounds(b"", 3), vec![]);
         assert_eq!(chunk_bounds(b"abc", 100), vec![(0, 3)]);
+    }
+
+    #[test]
+    fn long_lines_of_documents_are_cut_before_a_document() {
+        // `}{` inside a string is no boundary.
+        let doc: &[u8] = br#"{"a":"}{"}"#;
+        let mut line = doc.repeat(10);
+        line.push(b'\n');
+        let cut = vec![(0, 20), (20, 40), (40, 60), (60, 80), (80, 101)];
+        assert_eq!(mapped_bounds(&line, Format::Cloudwatch, Layout::Lines, 20), cut);
+        assert_eq!(mapped_bounds(&line[..100], Format::Json, Layout::Whole, 20).last(), Some(&(80, 100)));
+        // Lines whose records are one object each are never cut.
+        assert_eq!(mapped_bounds(&line, Format::Jsonl, Layout::Lines, 20), vec![(0, 101)]);
+        // A CloudWatch line that does not start with `{` is an export line, read whole;
+        // one that does is cut only before a `{`.
+        let mut export = b"[1]".to_vec();
+        export.extend_from_slice(&line);
+        assert_eq!(mapped_bounds(&export, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 104)]);
+        let mut mixed = doc.repeat(3);
+        mixed.extend_from_slice(b"[1]");
+        mixed.extend_from_slice(&line);
+        let b = mapped_bounds(&mixed, Format::Cloudwatch, Layout::Lines, 20);
+        assert!(b.iter().skip(1).all(|&(s, _)| mixed[s] == b'{'), "{b:?}");
+        assert!(b.len() > 2);
+        // No cut after a broken document.
+        let mut broken = doc.repeat(3);
+        broken.extend_from_slice(b"{\"a\":1]");
+        broken.extend_from_slice(&line);
+        assert_eq!(mapped_bounds(&broken, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 20), (20, broken.len())]);
+    }
+
+    #[test]
+    fn a_buffer_of_documents_ends_after_its_last_whole_one() {
+        let end = |b: &[u8]| match documents_end(b, true) {
+            Documents::End(p) => Some(p),
+            Documents::More => None,
+            Documents::Broken => Some(usize::MAX),
+        };
+        assert_eq!(end(b"{\"a\":1} {\"b\":"), Some(7));
+        assert_eq!(end(b"\xEF\xBB\xBF{} \n"), Some(7));
+        assert_eq!(end(b"{\"a\":\"}{"), None);
+        assert_eq!(end(b"{} x"), Some(2));
+        assert_eq!(end(b"x {}"), Some(usize::MAX));
+        assert_eq!(end(b"{\"a\":1]{}"), Some(usize::MAX));
     }
 
     #[test]
