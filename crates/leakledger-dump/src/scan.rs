@@ -875,7 +875,9 @@ fn documents_in_line(format: Format, b: &[u8], first: bool) -> Option<usize> {
         _ => return None,
     };
     match documents_end(b, first) {
-        Documents::End(p) if !cloudwatch || p == b.len() || b[p] == b'{' => Some(p),
+        // For CloudWatch the next piece must start with `{`: a cut at the end of
+        // the buffer waits until the next byte is known.
+        Documents::End(p) if !cloudwatch || b.get(p) == Some(&b'{') => Some(p),
         _ => None,
     }
 }

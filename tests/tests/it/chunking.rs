@@ -215,3 +215,24 @@ proptest! {
         prop_assert_eq!(scan.bytes(), content.len() as u64);
     }
 }
+
+/// A CloudWatch line of documents is cut only before a `{`: a piece that starts
+/// otherwise would be read as an export line. Here a buffer ends exactly after
+/// a document and its white space, and an array follows.
+#[test]
+fn a_cloudwatch_line_is_never_cut_before_anything_but_a_document() {
+    let first = subscription(3, "m", 0, false);
+    let content = format!("{first}  [1]{}", subscription(3, "n", 0, false));
+    let options = Options::new().format(Some(leakledger::Format::Cloudwatch));
+    let dir = tempfile::tempdir().unwrap();
+    let whole = write_as(dir.path(), "whole.log", content.as_bytes(), Way::Mapped);
+    let (expected, _) = scan(&[whole.as_path()], &options.clone().chunk_size(1 << 30));
+    for way in [Way::Read, Way::Gzip, Way::Mapped] {
+        let path = write_as(dir.path(), "cut.log", content.as_bytes(), way);
+        for chunk in [first.len() + 1, first.len() + 2, first.len() + 3] {
+            let options = options.clone().chunk_size(chunk).mmap(!matches!(way, Way::Read));
+            let (got, _) = scan(&[path.as_path()], &options);
+            assert_eq!(got, expected, "{way:?}, chunk {chunk}");
+        }
+    }
+}
