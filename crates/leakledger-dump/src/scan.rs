@@ -16,8 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::format::{BOM, Emit, Format, Layout, Locator, parse_line, parse_whole};
-use crate::json;
+use crate::format::{BOM, Emit, Format, Layout, Locator, Open, Walked, parse_line, parse_whole, walk};
 use crate::options::Options;
 use crate::record::{Location, Record};
 use crate::source::{Compression, Source, SourceId, open_regular};
@@ -250,7 +249,9 @@ impl<S: Sink> Worker<S> {
     }
 
     /// Parses the lines of one chunk; returns the number of newlines in it.
-    fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, chunk: u32, base: u64) -> u64 {
+    /// `open` applies to its first line (when it starts inside an array the
+    /// reader cut) and its last (when it ends inside one).
+    fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, (chunk, base): (u32, u64), open: Open) -> u64 {
         let mut loc = Locator::new(buf, source, base);
         let mut start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut line_no: u32 = 0;
@@ -266,7 +267,8 @@ impl<S: Sink> Worker<S> {
             let line = &buf[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !is_blank(line) {
-                parse_line(format, line, start, line_no, &mut loc, self);
+                let open = Open { start: open.start && line_no == 0, end: open.end && end == buf.len() };
+                parse_line(format, line, (start, line_no), open, &mut loc, self);
             }
             line_no = line_no.saturating_add(1);
             start = next;
@@ -278,10 +280,10 @@ impl<S: Sink> Worker<S> {
 
     /// Parses a buffer of whole documents: the source's chunk `chunk`, which
     /// starts at `base` (the whole source as chunk 0 when it is mapped).
-    fn documents(&mut self, format: Format, buf: &[u8], source: SourceId, chunk: u32, base: u64) {
+    fn documents(&mut self, format: Format, buf: &[u8], source: SourceId, (chunk, base): (u32, u64), open: Open) {
         let body = if base == 0 { buf.strip_prefix(BOM).unwrap_or(buf) } else { buf };
         let mut loc = Locator::new(buf, source, base);
-        parse_whole(format, body, &mut loc, self);
+        parse_whole(format, body, open, &mut loc, self);
         self.bytes += buf.len() as u64;
         self.chunk_lines.push((chunk, base, memchr::memchr_iter(b'\n', buf).count() as u64));
     }
@@ -353,29 +355,34 @@ pub(crate) fn chunk_bounds(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// One piece of a mapped source: its byte range, and whether it starts or ends
+/// inside a top-level array of records that was cut.
+type Piece = (usize, usize, Open);
+
 /// Chunks of a mapped source: after newlines ([`chunk_bounds`]), and inside a
-/// line longer than two chunks or a file of whole documents, after whole
-/// documents where the format parses them as a stream ([`documents_in_line`]),
-/// so that one long line or document file is parsed by every thread, not one.
-fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<(usize, usize)> {
+/// line longer than two chunks or a file of whole documents, before a document
+/// or an element of a top-level array of records where the format parses them
+/// as a stream ([`document_cuts`]), so that one long line or document file is
+/// parsed by every thread, not one.
+fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<Piece> {
     let mut out = Vec::new();
-    let push_cut = |out: &mut Vec<(usize, usize)>, start: usize, end: usize, cuts: Vec<usize>| {
-        let mut s = start;
-        for c in cuts {
-            out.push((s, c));
-            s = c;
+    let push_cut = |out: &mut Vec<Piece>, start: usize, end: usize, cuts: Vec<(usize, bool)>| {
+        let (mut s, mut open_start) = (start, false);
+        for (c, in_array) in cuts {
+            out.push((s, c, Open { start: open_start, end: in_array }));
+            (s, open_start) = (c, in_array);
         }
-        out.push((s, end));
+        out.push((s, end, Open { start: open_start, end: false }));
     };
     if layout == Layout::Whole {
         if !buf.is_empty() {
-            push_cut(&mut out, 0, buf.len(), document_cuts(buf, 0, buf.len(), size));
+            push_cut(&mut out, 0, buf.len(), document_cuts(buf, format, 0, buf.len(), size));
         }
         return out;
     }
     for (start, end) in chunk_bounds(buf, size) {
         if end - start <= 2 * size || !matches!(format, Format::Otlp | Format::Json | Format::Cloudwatch) {
-            out.push((start, end));
+            out.push((start, end, Open::default()));
             continue;
         }
         // The line that runs past the chunk's target, without its line break.
@@ -383,38 +390,31 @@ fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec
         let le = end - usize::from(buf[end - 1] == b'\n');
         let first = if ls == 0 && buf.starts_with(BOM) { BOM.len() } else { ls };
         if format == Format::Cloudwatch && buf.get(first) != Some(&b'{') {
-            out.push((start, end));
+            out.push((start, end, Open::default()));
             continue;
         }
-        let mut cuts = document_cuts(buf, ls, le, size);
-        cuts.retain(|&c| format != Format::Cloudwatch || buf[c] == b'{');
+        let mut cuts = document_cuts(buf, format, ls, le, size);
+        cuts.retain(|&(c, _)| format != Format::Cloudwatch || buf[c] == b'{');
         push_cut(&mut out, start, end, cuts);
     }
     out
 }
 
 /// Where the documents of `buf[from..to]` (a line or a whole file) may be cut
-/// into pieces of at least `size` bytes: before a document that follows a
-/// whole one, as the document parser finds them; none after a broken one.
-fn document_cuts(buf: &[u8], from: usize, to: usize, size: usize) -> Vec<usize> {
+/// into pieces of at least `size` bytes, and whether each cut is inside an
+/// array: the places [`walk`] gives, none after a broken document.
+fn document_cuts(buf: &[u8], format: Format, from: usize, to: usize, size: usize) -> Vec<(usize, bool)> {
     let region = &buf[..to];
     let mut cuts = Vec::new();
     let mut last = from;
-    let mut i = if from == 0 && region.starts_with(BOM) { BOM.len() } else { from };
-    loop {
-        i = json::skip_ws(region, i);
-        if i >= to || !matches!(region[i], b'{' | b'[') {
-            return cuts;
+    let i = if from == 0 && region.starts_with(BOM) { BOM.len() } else { from };
+    walk(format, region, i, false, |at, in_array| {
+        if at - last >= size && at < to {
+            cuts.push((at, in_array));
+            last = at;
         }
-        if i - last >= size {
-            cuts.push(i);
-            last = i;
-        }
-        match json::scan_value(region, i) {
-            Ok((_, end)) => i = end,
-            Err(_) => return cuts,
-        }
-    }
+    });
+    cuts
 }
 
 /// One piece of a streamed source handed to a worker.
@@ -422,8 +422,10 @@ struct Chunk {
     index: u32,
     base: u64,
     bytes: Vec<u8>,
-    /// A line longer than the record limit was skipped here (its length).
-    oversized: Option<u64>,
+    /// A record longer than the record limit was skipped here.
+    oversized: Option<Skipped>,
+    /// Whether it starts or ends inside a top-level array that was cut.
+    open: Open,
 }
 
 /// An error raised by the decompression guard.
@@ -685,13 +687,13 @@ where
             .enumerate()
             .fold(
                 || Worker::new(make(), opts.malformed_samples),
-                |mut w, (i, (start, end))| {
-                    let (chunk, piece) = (i as u32, &bytes[start..end]);
+                |mut w, (i, (start, end, open))| {
+                    let (at, piece) = ((i as u32, start as u64), &bytes[start..end]);
                     match src.layout {
                         Layout::Lines => {
-                            w.lines(src.format, piece, id, chunk, start as u64);
+                            w.lines(src.format, piece, id, at, open);
                         }
-                        Layout::Whole => w.documents(src.format, piece, id, chunk, start as u64),
+                        Layout::Whole => w.documents(src.format, piece, id, at, open),
                     }
                     ctx.progress.fetch_add((end - start) as u64, Ordering::Relaxed);
                     w
@@ -730,15 +732,15 @@ where
             .fold(
                 || Worker::new(make(), opts.malformed_samples),
                 |mut w, chunk| {
-                    if src.layout == Layout::Whole {
-                        w.documents(src.format, &chunk.bytes, id, chunk.index, chunk.base);
-                    } else if let Some(len) = chunk.oversized {
+                    if let Some(skipped) = chunk.oversized {
                         let loc = Location::new(id, chunk.base, 0);
                         w.malformed(loc, "record longer than the record size limit");
-                        w.bytes += len;
-                        w.chunk_lines.push((chunk.index, chunk.base, u64::from(chunk.bytes.first() == Some(&b'\n'))));
+                        w.bytes += skipped.bytes;
+                        w.chunk_lines.push((chunk.index, chunk.base, skipped.newlines));
+                    } else if src.layout == Layout::Whole {
+                        w.documents(src.format, &chunk.bytes, id, (chunk.index, chunk.base), chunk.open);
                     } else {
-                        w.lines(src.format, &chunk.bytes, id, chunk.index, chunk.base);
+                        w.lines(src.format, &chunk.bytes, id, (chunk.index, chunk.base), chunk.open);
                     }
                     let _ = back.send(chunk.bytes);
                     w
@@ -794,7 +796,7 @@ fn produce(
     };
     let result = match src.layout {
         Layout::Lines => send_chunks(&mut reader, opts, &tx, &spare, Cut::Lines(src.format)),
-        Layout::Whole => send_chunks(&mut reader, opts, &tx, &spare, Cut::Documents),
+        Layout::Whole => send_chunks(&mut reader, opts, &tx, &spare, Cut::Documents(src.format)),
     };
     drop(tx);
     if let Err((at, e)) = result {
@@ -824,60 +826,58 @@ enum Cut {
     /// writes CloudWatch documents back to back with no newline: a 60 MB
     /// line, held whole and parsed by one thread).
     Lines(Format),
-    /// After a whole JSON document (concatenated or pretty-printed documents).
-    Documents,
+    /// After a whole JSON document (concatenated or pretty-printed documents),
+    /// or before an element of a top-level array of records.
+    Documents(Format),
 }
 
 /// How far a buffer of concatenated JSON documents holds whole ones.
+#[derive(Debug, PartialEq, Eq)]
 enum Documents {
-    /// Whole documents (and the white space after them) end here.
-    End(usize),
+    /// Whole documents (and array elements) end here, and the next piece
+    /// starts inside an array when the flag is set.
+    End(usize, bool),
     /// The first document goes on past the buffer.
     More,
     /// A document is broken before the end of the buffer.
     Broken,
 }
 
-/// Where the last whole document in `b` ends (past trailing white space when it ends the buffer),
-/// found as [`crate::format`]'s document parser finds documents, so that chunks
-/// cut here parse as the whole stream would.
-fn documents_end(b: &[u8], first: bool) -> Documents {
-    let mut i = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
-    let mut end = None;
-    loop {
-        i = json::skip_ws(b, i);
-        if i >= b.len() {
-            return Documents::End(i);
+/// The last place in `b` (a piece that starts inside an array when
+/// `in_array`) where a piece may be cut so that both parse as the stream would
+/// whole: before a document or an array element ([`walk`]), or the end of the
+/// buffer when all of it is whole. For a CloudWatch line (`cloudwatch`), only
+/// before a `{`: a piece that starts otherwise would be read as an export line,
+/// and a cut at the end of the buffer waits until the next byte is known.
+fn documents_end(format: Format, b: &[u8], first: bool, in_array: bool, cloudwatch: bool) -> Documents {
+    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut cut = None;
+    let walked = walk(format, b, start, in_array, |at, in_array| {
+        if at > start && (!cloudwatch || b[at] == b'{') {
+            cut = Some((at, in_array));
         }
-        if !matches!(b[i], b'{' | b'[') {
-            return end.map_or(Documents::Broken, Documents::End);
-        }
-        match json::scan_value(b, i) {
-            Ok((_, e)) => {
-                i = e;
-                end = Some(e);
-            }
-            Err(e) if e.reason.starts_with("unterminated") => return end.map_or(Documents::More, Documents::End),
-            Err(_) => return end.map_or(Documents::Broken, Documents::End),
-        }
+    });
+    match (walked, cut) {
+        (Walked::End, _) if !cloudwatch => Documents::End(b.len(), false),
+        (Walked::Broken, None) => Documents::Broken,
+        (_, None) => Documents::More,
+        (_, Some((at, in_array))) => Documents::End(at, in_array),
     }
 }
 
 /// Where a buffer that holds part of one line may be cut so that each part
-/// parses as the line would: after a whole document, where the format parses a
-/// line as a stream of documents (for CloudWatch, a line that starts with `{`,
-/// cut before a `{`). `None` to keep reading the line.
-fn documents_in_line(format: Format, b: &[u8], first: bool) -> Option<usize> {
+/// parses as the line would ([`documents_end`]), where the format parses a
+/// line as a stream of documents (for CloudWatch, a line that starts with
+/// `{`). `None` to keep reading the line.
+fn documents_in_line(format: Format, b: &[u8], first: bool, in_array: bool) -> Option<(usize, bool)> {
     let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
     let cloudwatch = match format {
         Format::Otlp | Format::Json => false,
         Format::Cloudwatch if b.get(start) == Some(&b'{') => true,
         _ => return None,
     };
-    match documents_end(b, first) {
-        // For CloudWatch the next piece must start with `{`: a cut at the end of
-        // the buffer waits until the next byte is known.
-        Documents::End(p) if !cloudwatch || b.get(p) == Some(&b'{') => Some(p),
+    match documents_end(format, b, first, in_array, cloudwatch) {
+        Documents::End(p, in_array) => Some((p, in_array)),
         _ => None,
     }
 }
@@ -902,8 +902,10 @@ fn send_chunks<R: Read>(
     let mut base: u64 = 0;
     let mut buf: Vec<u8> = Vec::with_capacity(opts.chunk_size);
     let mut target = opts.chunk_size;
-    let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<u64>| -> bool {
-        let ok = tx.send(Chunk { index, base, bytes, oversized }).is_ok();
+    // Whether the buffer starts inside a top-level array that was cut.
+    let mut in_array = false;
+    let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<Skipped>, open: Open| -> bool {
+        let ok = tx.send(Chunk { index, base, bytes, oversized, open }).is_ok();
         index = index.saturating_add(1);
         ok
     };
@@ -936,7 +938,7 @@ fn send_chunks<R: Read>(
         if eof || fault.is_some() {
             let at = base + buf.len() as u64;
             if !buf.is_empty() {
-                send(std::mem::take(&mut buf), base, None);
+                send(std::mem::take(&mut buf), base, None, Open { start: in_array, end: false });
             }
             return match fault {
                 Some(e) => Err((at, e)),
@@ -945,11 +947,11 @@ fn send_chunks<R: Read>(
         }
         let end = match cut {
             _ if rest_whole => None,
-            Cut::Lines(format) => {
-                memrchr(b'\n', &buf).map(|p| p + 1).or_else(|| documents_in_line(format, &buf, base == 0))
-            }
-            Cut::Documents => match documents_end(&buf, base == 0) {
-                Documents::End(p) => Some(p),
+            Cut::Lines(format) => memrchr(b'\n', &buf)
+                .map(|p| (p + 1, false))
+                .or_else(|| documents_in_line(format, &buf, base == 0, in_array)),
+            Cut::Documents(format) => match documents_end(format, &buf, base == 0, in_array, false) {
+                Documents::End(p, open_end) => Some((p, open_end)),
                 Documents::More => None,
                 Documents::Broken => {
                     rest_whole = true;
@@ -958,7 +960,9 @@ fn send_chunks<R: Read>(
             },
         };
         match end {
-            Some(end) => {
+            Some((end, open_end)) => {
+                let open = Open { start: in_array, end: open_end };
+                in_array = open_end;
                 let p = end - 1;
                 let rest = buf[p + 1..].to_vec();
                 // A spare that grew for one long line is let go, not kept.
@@ -969,63 +973,205 @@ fn send_chunks<R: Read>(
                 let mut full = std::mem::replace(&mut buf, next);
                 full.truncate(p + 1);
                 let len = full.len() as u64;
-                if !send(full, base, None) {
+                if !send(full, base, None, open) {
                     return Ok(());
                 }
                 base += len;
                 buf.extend_from_slice(&rest);
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
-            None if matches!(cut, Cut::Lines(_)) && buf.len() >= opts.max_record_bytes => {
-                // Skip the rest of this line without holding it.
-                let mut skipped = buf.len() as u64;
-                buf.clear();
-                let mut tmp = vec![0u8; 64 << 10];
-                let mut found = None;
-                let mut end_fault = None;
-                loop {
-                    match r.read(&mut tmp) {
-                        Ok(0) => break,
-                        Ok(n) => match memchr(b'\n', &tmp[..n]) {
-                            Some(p) => {
-                                skipped += p as u64 + 1;
-                                found = Some(tmp[p + 1..n].to_vec());
-                                break;
-                            }
-                            None => skipped += n as u64,
-                        },
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            end_fault = Some(e);
-                            break;
-                        }
-                    }
-                }
-                let marker = if found.is_some() { vec![b'\n'] } else { Vec::new() };
-                if !send(marker, base, Some(skipped)) {
+            None if buf.len() >= opts.max_record_bytes && rest_whole => {
+                // The rest after a broken document, longer than a record may
+                // be: cut it before its last `{` that follows a `}` or a line
+                // break in its second half (where the parser resynchronises),
+                // else where the buffer ends, so that it is never held whole.
+                let at = last_boundary(&buf).filter(|&at| at >= buf.len() / 2).unwrap_or(buf.len());
+                let rest = buf[at..].to_vec();
+                let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
+                full.truncate(at);
+                buf.extend_from_slice(&rest);
+                let len = full.len() as u64;
+                if !send(full, base, None, Open::default()) {
                     return Ok(());
                 }
-                base += skipped;
-                if let Some(e) = end_fault {
-                    return Err((base, e));
-                }
-                match found {
-                    Some(rest) => buf.extend_from_slice(&rest),
-                    None => return Ok(()),
-                }
+                base += len;
                 target = opts.chunk_size;
             }
-            None if matches!(cut, Cut::Lines(_)) => {
-                // One line longer than the buffer: grow it.
-                target = buf.len().saturating_mul(2).min(opts.max_record_bytes.max(buf.len() + 1));
+            None if buf.len() >= opts.max_record_bytes => {
+                // A line, document or array element longer than a record may be:
+                // skip the rest of it without holding it.
+                let skip = match cut {
+                    Cut::Lines(_) => {
+                        skip_record(r, &mut buf, opts.max_record_bytes, |b: &[u8]| memchr(b'\n', b).map(|p| p + 1))
+                    }
+                    Cut::Documents(_) => {
+                        let mut end = ValueEnd::default();
+                        let from = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
+                        skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| end.feed(b, from))
+                    }
+                };
+                // The next piece starts after the record: on a new line, or
+                // where the skipped element's array goes on.
+                if matches!(cut, Cut::Lines(_)) {
+                    in_array = false;
+                }
+                let skipped = Skipped { bytes: skip.bytes, newlines: skip.newlines };
+                if !send(Vec::new(), base, Some(skipped), Open::default()) {
+                    return Ok(());
+                }
+                base += skip.bytes;
+                if let Some(e) = skip.fault {
+                    return Err((base, e));
+                }
+                if buf.is_empty() && skip.eof {
+                    return Ok(());
+                }
+                target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
             None => {
-                // A document longer than the buffer, or the rest after a broken
-                // one: grow it (as reading it whole did; the decompression
-                // guard bounds it).
-                target = buf.len().saturating_mul(2).max(opts.chunk_size);
+                // A line or document longer than the buffer, or the rest after
+                // a broken document: grow the buffer, up to the record limit.
+                target = buf.len().saturating_mul(2).max(opts.chunk_size).min(opts.max_record_bytes.max(buf.len() + 1));
             }
         }
+    }
+}
+
+/// The last `{` in `b` (not its first byte) that follows a `}` or a line
+/// break, possibly after white space: where a document likely starts.
+fn last_boundary(b: &[u8]) -> Option<usize> {
+    memchr::memrchr_iter(b'{', b).find(|&at| {
+        let before = b[..at].iter().rposition(|c| !matches!(c, b' ' | b'\t' | b'\r'));
+        before.is_some_and(|p| matches!(b[p], b'}' | b'\n'))
+    })
+}
+
+/// A record longer than the record limit, skipped while reading a stream.
+#[derive(Clone, Copy, Debug)]
+struct Skipped {
+    /// Its length in bytes.
+    bytes: u64,
+    /// The line breaks in it.
+    newlines: u64,
+}
+
+/// What [`skip_record`] did.
+struct Skip {
+    bytes: u64,
+    newlines: u64,
+    eof: bool,
+    fault: Option<io::Error>,
+}
+
+/// Skips one record that starts at the front of `buf` and runs past it,
+/// reading on from `r` in blocks of at most `block` bytes (and 64 KiB), never
+/// holding it: `end` is fed
+/// `buf`, then each block, and says where the record ends in what it was fed.
+/// Leaves in `buf` what follows the record.
+fn skip_record<R: Read>(
+    r: &mut Guard<R>,
+    buf: &mut Vec<u8>,
+    block: usize,
+    mut end: impl FnMut(&[u8]) -> Option<usize>,
+) -> Skip {
+    let mut skip = Skip { bytes: 0, newlines: 0, eof: false, fault: None };
+    let count = |b: &[u8], skip: &mut Skip| {
+        skip.bytes += b.len() as u64;
+        skip.newlines += memchr::memchr_iter(b'\n', b).count() as u64;
+    };
+    if let Some(k) = end(buf) {
+        count(&buf[..k], &mut skip);
+        buf.drain(..k);
+        return skip;
+    }
+    count(buf, &mut skip);
+    buf.clear();
+    let mut tmp = vec![0u8; block.clamp(1, 64 << 10)];
+    loop {
+        match r.read(&mut tmp) {
+            Ok(0) => {
+                skip.eof = true;
+                return skip;
+            }
+            Ok(n) => match end(&tmp[..n]) {
+                Some(k) => {
+                    count(&tmp[..k], &mut skip);
+                    buf.extend_from_slice(&tmp[k..n]);
+                    return skip;
+                }
+                None => count(&tmp[..n], &mut skip),
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                skip.fault = Some(e);
+                return skip;
+            }
+        }
+    }
+}
+
+/// Finds the end of one JSON value fed in pieces, without holding it: white
+/// space before it, then a string, a container (brackets counted outside
+/// strings) or a scalar. Only for a value too long to hold, which is skipped,
+/// not parsed, so a broken one ends where its brackets say.
+#[derive(Default)]
+struct ValueEnd {
+    started: bool,
+    scalar: bool,
+    in_string: bool,
+    escaped: bool,
+    depth: u64,
+}
+
+impl ValueEnd {
+    /// Feeds `b[from..]` (`from` only for the first piece); returns the index
+    /// in `b` just past the value when it ends there.
+    fn feed(&mut self, b: &[u8], from: usize) -> Option<usize> {
+        let from = if self.started { 0 } else { from.min(b.len()) };
+        for (k, &c) in b.iter().enumerate().skip(from) {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if c == b'\\' {
+                    self.escaped = true;
+                } else if c == b'"' {
+                    self.in_string = false;
+                    if self.depth == 0 {
+                        return Some(k + 1);
+                    }
+                }
+                continue;
+            }
+            if !self.started {
+                if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                    self.started = true;
+                    match c {
+                        b'{' | b'[' => self.depth = 1,
+                        b'"' => self.in_string = true,
+                        _ => self.scalar = true,
+                    }
+                }
+                continue;
+            }
+            if self.scalar {
+                if matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                    return Some(k);
+                }
+                continue;
+            }
+            match c {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        return Some(k + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 }
 
@@ -1053,6 +1199,11 @@ mod tests {
         assert_eq!(chunk_bounds(b"abc", 100), vec![(0, 3)]);
     }
 
+    /// The byte ranges of a mapped source's pieces.
+    fn ranges(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<(usize, usize)> {
+        mapped_bounds(buf, format, layout, size).into_iter().map(|(s, e, _)| (s, e)).collect()
+    }
+
     #[test]
     fn long_lines_of_documents_are_cut_before_a_document() {
         // `}{` inside a string is no boundary.
@@ -1060,41 +1211,113 @@ mod tests {
         let mut line = doc.repeat(10);
         line.push(b'\n');
         let cut = vec![(0, 20), (20, 40), (40, 60), (60, 80), (80, 101)];
-        assert_eq!(mapped_bounds(&line, Format::Cloudwatch, Layout::Lines, 20), cut);
-        assert_eq!(mapped_bounds(&line[..100], Format::Json, Layout::Whole, 20).last(), Some(&(80, 100)));
+        assert_eq!(ranges(&line, Format::Cloudwatch, Layout::Lines, 20), cut);
+        assert_eq!(ranges(&line[..100], Format::Json, Layout::Whole, 20).last(), Some(&(80, 100)));
         // Lines whose records are one object each are never cut.
-        assert_eq!(mapped_bounds(&line, Format::Jsonl, Layout::Lines, 20), vec![(0, 101)]);
+        assert_eq!(ranges(&line, Format::Jsonl, Layout::Lines, 20), vec![(0, 101)]);
         // A CloudWatch line that does not start with `{` is an export line, read whole;
         // one that does is cut only before a `{`.
         let mut export = b"[1]".to_vec();
         export.extend_from_slice(&line);
-        assert_eq!(mapped_bounds(&export, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 104)]);
+        assert_eq!(ranges(&export, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 104)]);
         let mut mixed = doc.repeat(3);
         mixed.extend_from_slice(b"[1]");
         mixed.extend_from_slice(&line);
-        let b = mapped_bounds(&mixed, Format::Cloudwatch, Layout::Lines, 20);
+        let b = ranges(&mixed, Format::Cloudwatch, Layout::Lines, 20);
         assert!(b.iter().skip(1).all(|&(s, _)| mixed[s] == b'{'), "{b:?}");
         assert!(b.len() > 2);
         // No cut after a broken document.
         let mut broken = doc.repeat(3);
         broken.extend_from_slice(b"{\"a\":1]");
         broken.extend_from_slice(&line);
-        assert_eq!(mapped_bounds(&broken, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 20), (20, broken.len())]);
+        assert_eq!(ranges(&broken, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 20), (20, broken.len())]);
     }
 
     #[test]
-    fn a_buffer_of_documents_ends_after_its_last_whole_one() {
-        let end = |b: &[u8]| match documents_end(b, true) {
-            Documents::End(p) => Some(p),
+    fn an_array_of_records_is_cut_before_its_elements() {
+        // One line (or file) holding an array of 10 records: cut before
+        // elements, each piece saying whether it starts or ends in the array.
+        let mut line = b"[".to_vec();
+        line.extend_from_slice(&[&br#"{"a":"],["}"#[..]; 10].join(&b","[..]));
+        line.extend_from_slice(b"] {}\n");
+        let pieces = mapped_bounds(&line, Format::Json, Layout::Lines, 20);
+        let (open, shut) = (Open { start: true, end: true }, Open { start: true, end: false });
+        let expected = vec![
+            (0, 25, Open { start: false, end: true }),
+            (25, 49, open),
+            (49, 73, open),
+            (73, 97, open),
+            (97, 122, shut),
+            (122, 125, Open::default()),
+        ];
+        assert_eq!(pieces, expected);
+        let whole = mapped_bounds(&line, Format::Json, Layout::Whole, 20);
+        assert_eq!(whole.len(), pieces.len());
+        // OTLP and CloudWatch documents are objects: their arrays are never cut.
+        assert_eq!(ranges(&line, Format::Otlp, Layout::Whole, 20), vec![(0, 122), (122, 125)]);
+    }
+
+    #[test]
+    fn a_buffer_of_documents_ends_before_its_last_unfinished_one() {
+        let end = |b: &[u8], in_array: bool| match documents_end(Format::Json, b, true, in_array, false) {
+            Documents::End(p, open) => Some((p, open)),
             Documents::More => None,
-            Documents::Broken => Some(usize::MAX),
+            Documents::Broken => Some((usize::MAX, false)),
         };
-        assert_eq!(end(b"{\"a\":1} {\"b\":"), Some(7));
-        assert_eq!(end(b"\xEF\xBB\xBF{} \n"), Some(7));
-        assert_eq!(end(b"{\"a\":\"}{"), None);
-        assert_eq!(end(b"{} x"), Some(2));
-        assert_eq!(end(b"x {}"), Some(usize::MAX));
-        assert_eq!(end(b"{\"a\":1]{}"), Some(usize::MAX));
+        assert_eq!(end(b"{\"a\":1} {\"b\":", false), Some((8, false)));
+        assert_eq!(end(b"\xEF\xBB\xBF{} \n", false), Some((7, false)));
+        assert_eq!(end(b"{\"a\":\"}{", false), None);
+        assert_eq!(end(b"{} x", false), Some((3, false)));
+        assert_eq!(end(b"x {}", false), Some((usize::MAX, false)));
+        assert_eq!(end(b"{\"a\":1]{}", false), Some((usize::MAX, false)));
+        // Inside an array: before the element that is not finished, or at the
+        // end after a comma; and after it closes, before the next document.
+        assert_eq!(end(b"[{}, {\"a\"", false), Some((5, true)));
+        assert_eq!(end(b"[{}, ", false), Some((5, true)));
+        assert_eq!(end(b"{}, {}]", true), Some((7, false)));
+        assert_eq!(end(b"{}, {}] {", true), Some((8, false)));
+        assert_eq!(end(b"{} {}", true), Some((usize::MAX, false)));
+        // A CloudWatch line is cut only before a `{`, never at the end.
+        let cw = |b: &[u8]| match documents_end(Format::Cloudwatch, b, false, false, true) {
+            Documents::End(p, _) => Some(p),
+            _ => None,
+        };
+        assert_eq!(cw(b"{} {}"), Some(3));
+        assert_eq!(cw(b"{} [1]"), None);
+    }
+
+    /// The chunks `send_chunks` makes of `input`: (bytes, skipped record length).
+    fn chunks_of(input: &[u8], cut: Cut, chunk: usize, limit: usize) -> Vec<(Vec<u8>, Option<u64>)> {
+        let opts = Options::new().chunk_size(chunk).max_record_bytes(limit);
+        let mut r =
+            Guard { inner: input, out: 0, input: Rc::new(Cell::new(0)), max_out: u64::MAX, max_ratio: u64::MAX };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1 << 16);
+        let (_back, spare) = std::sync::mpsc::channel();
+        assert!(send_chunks(&mut r, &opts, &tx, &spare, cut).is_ok());
+        drop(tx);
+        rx.into_iter().map(|c| (c.bytes, c.oversized.map(|s| s.bytes))).collect()
+    }
+
+    #[test]
+    fn a_stream_is_never_held_in_pieces_longer_than_the_record_limit() {
+        let doc = |i: usize| format!("{{\"request_id\":\"r{i}\",\"body\":\"{}\"}}\n", "x".repeat(i % 50));
+        let docs: String = (0..3_000).map(doc).collect();
+        let big = format!("{{\"body\":\"{}\"}}\n", "y".repeat(20_000));
+        let cases = [
+            // After a broken document; one huge document; one huge element.
+            format!("x}}\n{docs}"),
+            format!("{docs}{big}{docs}"),
+            format!("[{}]", [docs.replace('\n', ","), big, docs.replace('\n', ",")].join("")),
+        ];
+        for (n, input) in cases.iter().enumerate() {
+            let chunks = chunks_of(input.as_bytes(), Cut::Documents(Format::Json), 1 << 10, 8 << 10);
+            let held = chunks.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
+            assert!(held <= (8 << 10) + (1 << 10), "case {n}: a piece of {held} bytes");
+            let total: u64 = chunks.iter().map(|(b, skipped)| skipped.unwrap_or(b.len() as u64)).sum();
+            assert_eq!(total, input.len() as u64, "case {n}: every byte is in a piece or skipped");
+            let skipped = chunks.iter().filter(|(_, s)| s.is_some()).count();
+            assert_eq!(skipped, usize::from(n > 0), "case {n}");
+        }
     }
 
     #[test]

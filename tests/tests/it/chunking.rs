@@ -2,7 +2,7 @@
 //! seen once, at the line a simple reference reader finds it on.
 
 use leakledger::Options;
-use leakledger_tests::{Way, scan, write_as};
+use leakledger_tests::{Outcome, Way, scan, write_as};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
@@ -168,6 +168,17 @@ proptest! {
     }
 }
 
+/// `content` read `way` in chunks of `chunk` bytes, and read whole (mapped, one
+/// chunk); with the bytes the first read counted.
+fn cut_and_whole(content: &[u8], options: &Options, chunk: usize, way: Way) -> (Outcome, Outcome, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = write_as(dir.path(), "whole.log", content, Way::Mapped);
+    let (expected, _) = scan(&[whole.as_path()], &options.clone().chunk_size(1 << 30));
+    let path = write_as(dir.path(), "cut.log", content, way);
+    let (got, scan) = scan(&[path.as_path()], &options.clone().chunk_size(chunk).mmap(!matches!(way, Way::Read)));
+    (got, expected, scan.bytes())
+}
+
 /// A CloudWatch subscription document as Kinesis Firehose writes them back to
 /// back: valid (its message any text, so `}{` and newlines turn up inside
 /// strings), cut short, or junk.
@@ -204,15 +215,11 @@ proptest! {
     ) {
         let content: Vec<String> = docs.iter().map(|(kind, m, cut)| subscription(*kind, m, *cut, pretty)).collect();
         let content = content.join(separator);
-        let dir = tempfile::tempdir().unwrap();
-        let whole = write_as(dir.path(), "whole.log", content.as_bytes(), Way::Mapped);
         // Sniffed, or read as CloudWatch whatever the first bytes look like.
         let options = Options::new().format(cloudwatch.then_some(leakledger::Format::Cloudwatch));
-        let (expected, _) = scan(&[whole.as_path()], &options.clone().chunk_size(1 << 30));
-        let path = write_as(dir.path(), "cut.log", content.as_bytes(), way);
-        let (got, scan) = scan(&[path.as_path()], &options.chunk_size(chunk).mmap(!matches!(way, Way::Read)));
+        let (got, expected, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
         prop_assert_eq!(got, expected);
-        prop_assert_eq!(scan.bytes(), content.len() as u64);
+        prop_assert_eq!(bytes, content.len() as u64);
     }
 }
 
@@ -234,5 +241,139 @@ fn a_cloudwatch_line_is_never_cut_before_anything_but_a_document() {
             let (got, _) = scan(&[path.as_path()], &options);
             assert_eq!(got, expected, "{way:?}, chunk {chunk}");
         }
+    }
+}
+
+/// One element of a top-level array of records: a record (its body any text,
+/// so brackets, quotes and commas turn up inside strings), a record cut short,
+/// a number, or a nested array.
+fn element(kind: u8, i: usize, body: &str, cut: usize) -> String {
+    let record = valid(i, body);
+    match kind {
+        0 => record[..record.floor_char_boundary(cut % record.len())].to_string(),
+        1 => "7".to_string(),
+        2 => "[{\"request_id\":\"nested\"}]".to_string(),
+        _ => record,
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(20_261_128), failure_persistence: None, ..Config::default() })]
+    /// Arrays of records (one export written as one JSON array, on one line or
+    /// pretty-printed) are cut before their elements so that every thread
+    /// parses them; however they are cut, and whatever breaks inside them, the
+    /// records, lines and malformed ones are those of the stream parsed whole.
+    #[test]
+    fn arrays_of_records_cut_into_chunks_parse_as_the_whole_stream(
+        docs in proptest::collection::vec(
+            (proptest::collection::vec((0u8..9, "[a-z{}\\[\\],\"\\\\ ]{0,16}", any::<usize>()), 0..8), 0u8..8),
+            1..6,
+        ),
+        pretty in any::<bool>(),
+        forced in any::<bool>(),
+        chunk in 1usize..300,
+        way in prop_oneof![Just(Way::Read), Just(Way::Gzip), Just(Way::Zstd), Just(Way::Mapped)],
+    ) {
+        let (comma, open, close) = if pretty { (",\n  ", "[\n  ", "\n]\n") } else { (",", "[", "]") };
+        let mut content = String::new();
+        let mut n = 0;
+        for (elements, shape) in &docs {
+            let items: Vec<String> = elements.iter().map(|(kind, body, cut)| {
+                n += 1;
+                element(*kind, n, body, *cut)
+            }).collect();
+            match shape {
+                // A missing comma, an array never closed, junk, one record.
+                0 => content.push_str(&format!("{open}{}{close}", items.join(" "))),
+                1 => content.push_str(&format!("{open}{}", items.join(comma))),
+                2 => content.push_str("x}"),
+                3 => content.push_str(&valid(0, "one")),
+                _ => content.push_str(&format!("{open}{}{close}", items.join(comma))),
+            }
+        }
+        let options = Options::new().format(forced.then_some(leakledger::Format::Json));
+        let (got, expected, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+        prop_assert_eq!(got, expected);
+        prop_assert_eq!(bytes, content.len() as u64);
+    }
+}
+
+/// A whole export as one JSON array on one line, longer than the longest
+/// record a stream may hold: its records are read element by element, every
+/// one found at its place, none lost as one oversized line; a broken element
+/// costs that element only.
+#[test]
+fn a_json_array_longer_than_the_record_limit_loses_no_record() {
+    let mut items: Vec<String> = (0..2_000).map(|i| valid(i, "fn main() { let v = [1, 2]; }")).collect();
+    // Broken, but closed: its end is found (one cut short would run on to the
+    // end of the stream, as it would in a file read whole).
+    items[1_000] = "{\"request_id\":\"r1000\",\"body\":}".to_string();
+    let content = format!("[{}]\n", items.join(","));
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(64 << 10);
+    let mut outcomes = Vec::new();
+    for way in [Way::Mapped, Way::Read, Way::Gzip, Way::Zstd] {
+        let path = write_as(dir.path(), "export.json", content.as_bytes(), way);
+        let (got, scan) =
+            scan(&[path.as_path()], &options.clone().chunk_size(16 << 10).mmap(!matches!(way, Way::Read)));
+        assert_eq!(got.records.len(), 1_999, "{way:?}");
+        assert_eq!((got.malformed, got.malformed_lines.len()), (1, 1), "{way:?}");
+        assert_eq!(scan.bytes(), content.len() as u64);
+        outcomes.push(got);
+    }
+    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// A streamed document or array element longer than the longest record a
+/// stream may hold is skipped as one malformed record, read past without being
+/// held; what follows it is read as usual, at its own lines.
+#[test]
+fn a_streamed_document_longer_than_the_record_limit_is_skipped_not_held() {
+    let big = "x".repeat(100 << 10);
+    let records: Vec<String> = (0..50).map(|i| valid(i, "fn main() {}")).collect();
+    // A pretty-printed array with one element too long, then a document too long.
+    let mut items: Vec<String> = records[..20].to_vec();
+    items.insert(10, valid(999, &format!("{big}\n]}}{{\"")));
+    let content = format!(
+        "[\n  {}\n]\n{{\n  \"body\": {:?},\n  \"x\": [1, {{}}]\n}}\n{}\n",
+        items.join(",\n  "),
+        big,
+        records[20..].join("\n")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(16 << 10);
+    let (whole, _) = scan(&[write_as(dir.path(), "whole.json", content.as_bytes(), Way::Mapped).as_path()], &options);
+    assert_eq!((whole.records.len(), whole.malformed), (52, 0), "mapped files have no record limit");
+    for way in [Way::Read, Way::Gzip, Way::Zstd] {
+        for chunk in [1 << 10, 4 << 10, 16 << 10] {
+            let path = write_as(dir.path(), "cut.json", content.as_bytes(), way);
+            let (got, scan) = scan(&[path.as_path()], &options.clone().chunk_size(chunk).mmap(false));
+            let label = format!("{way:?}, chunk {chunk}");
+            assert_eq!(scan.bytes(), content.len() as u64, "{label}");
+            assert_eq!(got.malformed, 2, "{label}: {:?}", got.malformed_lines);
+            let expected: Vec<_> = whole.records.iter().filter(|r| r.request_id.as_deref() != Some("r999")).collect();
+            let expected: Vec<_> = expected.into_iter().filter(|r| r.request_id.is_some()).cloned().collect();
+            assert_eq!(got.records, expected, "{label}");
+        }
+    }
+}
+
+/// After a broken document the rest of a stream is read in pieces no longer
+/// than the record limit, never held whole, cut where a document starts; every
+/// byte is counted and every record found.
+#[test]
+fn the_rest_of_a_stream_after_a_broken_document_is_not_held_whole() {
+    let records: Vec<String> = (0..2_000).map(|i| valid(i, "fn main() {}")).collect();
+    let content = format!("x}}\n{}\n", records.join("\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(16 << 10);
+    let (whole, _) = scan(&[write_as(dir.path(), "whole.json", content.as_bytes(), Way::Mapped).as_path()], &options);
+    assert_eq!((whole.records.len(), whole.malformed), (2_000, 1));
+    for way in [Way::Read, Way::Gzip] {
+        let path = write_as(dir.path(), "cut.json", content.as_bytes(), way);
+        let (got, scan) = scan(&[path.as_path()], &options.clone().chunk_size(4 << 10).mmap(false));
+        assert_eq!(scan.bytes(), content.len() as u64, "{way:?}");
+        // Cut before a `{` that starts a line, as the parser resynchronises.
+        assert_eq!(got, whole, "{way:?}");
     }
 }

@@ -5,45 +5,233 @@ use super::{Emit, Format, Locator, cloudwatch, otlp};
 use crate::json::{self, Kind, Value};
 use crate::record::{Record, object_fields};
 
+/// How a piece of a document stream meets a top-level array of records that
+/// the reader cut into pieces, so that one huge array (a whole export as one
+/// JSON array) is parsed by every thread and never held whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Open {
+    /// The piece starts at an element (or the closing `]`) of an array that an
+    /// earlier piece opened.
+    pub(crate) start: bool,
+    /// The piece ends inside such an array, where its next element begins.
+    pub(crate) end: bool,
+}
+
+/// Whether a top-level array of `format` is a list of records, parsed (and
+/// cut) element by element. CloudWatch and OTLP documents are objects.
+pub(crate) fn records_in_arrays(format: Format) -> bool {
+    !matches!(format, Format::Cloudwatch | Format::Otlp)
+}
+
 /// Parses every JSON document in `region` (a slice of the locator's buffer).
 /// A broken document is one malformed record; parsing resumes at the next `{`
 /// after the point where it broke (never before it, so the work stays linear).
-pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], loc: &mut Locator<'_>, out: &mut E) {
+/// A top-level array of records is read element by element: a broken element
+/// costs that element, not the array. `open` says whether the region starts or
+/// ends inside such an array (see [`Open`]).
+pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open, loc: &mut Locator<'_>, out: &mut E) {
     let b = region;
-    let mut i = json::skip_ws(b, 0);
+    let arrays = records_in_arrays(format);
+    let mut i = 0;
+    let mut in_array = open.start && arrays;
+    if in_array {
+        i = after_skipped_element(b);
+    }
     let mut resyncs = 0;
-    while i < b.len() {
-        match b[i] {
-            b'{' | b'[' => match json::scan_value(b, i) {
-                Ok((doc, end)) => {
-                    parse_document(format, doc, loc, out);
-                    i = json::skip_ws(b, end);
+    loop {
+        let broken = if in_array {
+            in_array = false;
+            match elements(format, b, i, open.end, loc, out) {
+                Ok(Some(end)) => {
+                    i = end;
+                    None
                 }
-                Err(e) => {
-                    out.malformed(loc.of(&b[i..]), e.reason);
-                    let next = if e.reason.starts_with("unterminated") {
-                        // The scan ran to the end of the region: look for the next
-                        // document boundary instead, a bounded number of times so
-                        // that hostile input cannot make this quadratic.
-                        resyncs += 1;
-                        if resyncs > MAX_RESYNCS { None } else { next_boundary(b, i + 1) }
-                    } else {
-                        let from = e.offset.max(i + 1).min(b.len());
-                        memchr::memchr(b'{', &b[from..]).map(|k| from + k)
-                    };
-                    match next {
-                        Some(n) => i = n,
+                Ok(None) => break,
+                Err(fault) => Some(fault),
+            }
+        } else {
+            i = json::skip_ws(b, i);
+            if i >= b.len() {
+                break;
+            }
+            match b[i] {
+                b'[' if arrays => {
+                    in_array = true;
+                    i += 1;
+                    None
+                }
+                b'{' | b'[' => match json::scan_value(b, i) {
+                    Ok((doc, end)) => {
+                        parse_document(format, doc, loc, out);
+                        i = end;
+                        None
+                    }
+                    Err(e) => Some(Fault { at: i, from: e.offset.max(i + 1), reason: e.reason }),
+                },
+                _ => {
+                    out.malformed(loc.of(&b[i..]), "not a JSON document");
+                    match memchr::memchr(b'{', &b[i..]) {
+                        Some(k) => {
+                            i += k;
+                            None
+                        }
                         None => break,
                     }
                 }
-            },
-            _ => {
-                out.malformed(loc.of(&b[i..]), "not a JSON document");
-                match memchr::memchr(b'{', &b[i..]) {
-                    Some(k) => i += k,
-                    None => break,
-                }
             }
+        };
+        if let Some(f) = broken {
+            out.malformed(loc.of(&b[f.at..]), f.reason);
+            let next = if f.reason.starts_with("unterminated") {
+                // The scan ran to the end of the region: look for the next
+                // document boundary instead, a bounded number of times so
+                // that hostile input cannot make this quadratic.
+                resyncs += 1;
+                if resyncs > MAX_RESYNCS { None } else { next_boundary(b, f.at + 1) }
+            } else {
+                let from = f.from.min(b.len());
+                memchr::memchr(b'{', &b[from..]).map(|k| from + k)
+            };
+            match next {
+                Some(n) => i = n,
+                None => break,
+            }
+        }
+    }
+}
+
+/// Where a piece that starts inside an array has its first element: past the
+/// comma after an element the reader skipped as too long to hold (a piece cut
+/// before an element starts with it).
+fn after_skipped_element(b: &[u8]) -> usize {
+    let i = json::skip_ws(b, 0);
+    if b.get(i) == Some(&b',') { i + 1 } else { 0 }
+}
+
+/// Where a document or element broke: the malformed record's place, where to
+/// look for the next `{`, and why.
+struct Fault {
+    at: usize,
+    from: usize,
+    reason: &'static str,
+}
+
+/// Parses the elements of a top-level array from `i` (just past its `[` or
+/// an element's start) as records. `Ok(Some(end))` past its `]`;
+/// `Ok(None)` at the end of a region that `open_end` says ends inside it.
+fn elements<E: Emit>(
+    format: Format,
+    b: &[u8],
+    mut i: usize,
+    open_end: bool,
+    loc: &mut Locator<'_>,
+    out: &mut E,
+) -> Result<Option<usize>, Fault> {
+    loop {
+        i = json::skip_ws(b, i);
+        match b.get(i) {
+            None if open_end => return Ok(None),
+            None => return Err(Fault { at: i, from: i, reason: "unterminated array" }),
+            Some(b']') => return Ok(Some(i + 1)),
+            Some(_) => {}
+        }
+        let (v, end) =
+            json::scan_value(b, i).map_err(|e| Fault { at: i, from: e.offset.max(i + 1), reason: e.reason })?;
+        if v.kind() == Kind::Object {
+            one_record(format, v, loc, out);
+        } else {
+            out.malformed(loc.of(v.raw()), "array element is not an object");
+        }
+        i = json::skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => return Ok(Some(i + 1)),
+            // Broken after a whole element: look for the next document from
+            // here (a missing comma loses nothing).
+            Some(_) => return Err(Fault { at: i, from: i, reason: "expected , or ] after an array element" }),
+            None => return Err(Fault { at: i, from: i, reason: "unterminated array" }),
+        }
+    }
+}
+
+/// How a [`walk`] over a stream of documents ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Walked {
+    /// Every document ended, and only white space follows.
+    End,
+    /// The last document (or array) goes on past the region.
+    More,
+    /// Something broken that the parser resynchronises after.
+    Broken,
+}
+
+/// Walks `b` from `i` (inside a top-level array when `in_array`) as
+/// [`parse_documents`] reads it, calling `at(pos, in_array)` at each place a
+/// piece may start so that its parse is the same as the whole stream's: before
+/// each document (or the junk where one should be) and, where the format's
+/// arrays hold records, before each element of a top-level array (and at the
+/// region's end inside one).
+pub(crate) fn walk(
+    format: Format,
+    b: &[u8],
+    mut i: usize,
+    mut in_array: bool,
+    mut at: impl FnMut(usize, bool),
+) -> Walked {
+    let arrays = records_in_arrays(format);
+    if in_array && arrays {
+        i = i.max(after_skipped_element(b));
+    }
+    let unterminated =
+        |e: json::SyntaxError| if e.reason.starts_with("unterminated") { Walked::More } else { Walked::Broken };
+    loop {
+        i = json::skip_ws(b, i);
+        if in_array {
+            match b.get(i) {
+                None => {
+                    at(i, true);
+                    return Walked::More;
+                }
+                Some(b']') => {
+                    in_array = false;
+                    i += 1;
+                    continue;
+                }
+                Some(_) => at(i, true),
+            }
+            match json::scan_value(b, i) {
+                Ok((_, end)) => i = json::skip_ws(b, end),
+                Err(e) => return unterminated(e),
+            }
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b']') => {
+                    in_array = false;
+                    i += 1;
+                }
+                None => return Walked::More,
+                Some(_) => return Walked::Broken,
+            }
+            continue;
+        }
+        // A piece may also start at junk between documents: the parser
+        // reports it and looks for the next `{` from there either way.
+        match b.get(i) {
+            None => return Walked::End,
+            Some(b'{' | b'[') => at(i, false),
+            Some(_) => {
+                at(i, false);
+                return Walked::Broken;
+            }
+        }
+        if arrays && b[i] == b'[' {
+            in_array = true;
+            i += 1;
+            continue;
+        }
+        match json::scan_value(b, i) {
+            Ok((_, end)) => i = end,
+            Err(e) => return unterminated(e),
         }
     }
 }
@@ -77,6 +265,8 @@ fn parse_document<E: Emit>(format: Format, doc: Value<'_>, loc: &mut Locator<'_>
                 Some(records) if records.kind() == Kind::Array => each_record(format, records, loc, out),
                 _ => one_record(format, doc, loc, out),
             },
+            // Top-level arrays of these formats are read element by element
+            // in parse_documents; this is a nested one's fallback.
             _ => each_record(format, doc, loc, out),
         },
     }

@@ -1,9 +1,10 @@
 //! Log formats: sniffing, and the parsers that turn bytes into [`Record`]s.
 //!
 //! Each source is read in one of two layouts: *lines* (one record, or one JSON
-//! document, per line; cut into chunks and parsed in parallel) or *whole* (a
-//! stream of concatenated JSON documents, as Firehose writes them or one
-//! pretty-printed document; parsed by one worker).
+//! document, per line) or *whole* (a stream of concatenated JSON documents, as
+//! Firehose writes them, or pretty-printed ones). Both are cut into chunks and
+//! parsed in parallel: at newlines, and before documents or the elements of a
+//! top-level array of records ([`walk`]).
 
 mod cloudwatch;
 mod document;
@@ -12,6 +13,7 @@ mod otlp;
 mod sniff;
 mod text;
 
+pub(crate) use document::{Open, Walked, walk};
 pub use otlp::attribute as otlp_attribute;
 
 use std::fmt;
@@ -142,12 +144,13 @@ pub(crate) fn offset_in(buf: &[u8], sub: &[u8]) -> usize {
 }
 
 /// Parses one line (no newline; a trailing CR already removed) that starts at
-/// `off` in the locator's buffer.
+/// `off` in the locator's buffer; `open` when the reader cut it inside an
+/// array of records.
 pub(crate) fn parse_line<E: Emit>(
     format: Format,
     line: &[u8],
-    off: usize,
-    line_no: u32,
+    (off, line_no): (usize, u32),
+    open: Open,
     loc: &mut Locator<'_>,
     out: &mut E,
 ) {
@@ -157,16 +160,16 @@ pub(crate) fn parse_line<E: Emit>(
         Format::Text => text::parse(line, here, out),
         Format::Cloudwatch => {
             if line.first() == Some(&b'{') {
-                document::parse_documents(format, line, loc, out);
+                document::parse_documents(format, line, open, loc, out);
             } else {
                 cloudwatch::parse_export_line(line, here, out);
             }
         }
-        Format::Otlp | Format::Json => document::parse_documents(format, line, loc, out),
+        Format::Otlp | Format::Json => document::parse_documents(format, line, open, loc, out),
     }
 }
 
-/// Parses a whole buffer of concatenated JSON documents.
-pub(crate) fn parse_whole<E: Emit>(format: Format, buf: &[u8], loc: &mut Locator<'_>, out: &mut E) {
-    document::parse_documents(format, buf, loc, out);
+/// Parses a whole buffer of concatenated JSON documents (`open`: see [`Open`]).
+pub(crate) fn parse_whole<E: Emit>(format: Format, buf: &[u8], open: Open, loc: &mut Locator<'_>, out: &mut E) {
+    document::parse_documents(format, buf, open, loc, out);
 }

@@ -12,7 +12,8 @@ use crate::time;
 pub enum Layout {
     /// Records (or documents) one per line: chunked and parsed in parallel.
     Lines,
-    /// Concatenated or pretty-printed JSON documents: parsed whole by one worker.
+    /// Concatenated or pretty-printed JSON documents: cut before documents (and
+    /// the elements of a top-level array of records) and parsed in parallel.
     Whole,
 }
 
