@@ -17,6 +17,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::format::{BOM, Emit, Format, Layout, Locator, Open, Walked, parse_line, parse_whole, walk};
+#[cfg(test)]
+use crate::json;
 use crate::options::Options;
 use crate::record::{Location, Record};
 use crate::source::{Compression, Source, SourceId, open_regular};
@@ -1006,8 +1008,11 @@ fn send_chunks<R: Read>(
                     }
                     Cut::Documents(_) => {
                         let mut end = ValueEnd::default();
-                        let from = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
-                        skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| end.feed(b, from))
+                        // Past a byte-order mark, in the first bytes fed only.
+                        let mut from = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
+                        skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
+                            end.feed(b, std::mem::take(&mut from))
+                        })
                     }
                 };
                 // The next piece starts after the record: on a new line, or
@@ -1124,10 +1129,9 @@ struct ValueEnd {
 }
 
 impl ValueEnd {
-    /// Feeds `b[from..]` (`from` only for the first piece); returns the index
-    /// in `b` just past the value when it ends there.
+    /// Feeds `b[from..]`; returns the index in `b` just past the value when it
+    /// ends there.
     fn feed(&mut self, b: &[u8], from: usize) -> Option<usize> {
-        let from = if self.started { 0 } else { from.min(b.len()) };
         for (k, &c) in b.iter().enumerate().skip(from) {
             if self.in_string {
                 if self.escaped {
@@ -1317,6 +1321,27 @@ mod tests {
             assert_eq!(total, input.len() as u64, "case {n}: every byte is in a piece or skipped");
             let skipped = chunks.iter().filter(|(_, s)| s.is_some()).count();
             assert_eq!(skipped, usize::from(n > 0), "case {n}");
+        }
+    }
+
+    #[test]
+    fn a_value_fed_in_pieces_ends_where_the_json_scanner_ends_it() {
+        let values: [&[u8]; 6] = [
+            br#" {"a":"}]\"{[","b":[1,{"c":"\\"}]} ,"#,
+            br#"[[],{},"]"] ]"#,
+            br#""a \" ] } string","#,
+            b"12345.5e3,",
+            b"\n\t true]",
+            br#"{"cut": "short"#,
+        ];
+        for v in values {
+            let start = json::skip_ws(v, 0);
+            let expected = json::scan_value(v, start).ok().map(|(_, end)| end);
+            for cut in 0..=v.len() {
+                let mut end = ValueEnd::default();
+                let got = end.feed(&v[..cut], 0).or_else(|| end.feed(&v[cut..], 0).map(|k| k + cut));
+                assert_eq!(got, expected, "{} cut at {cut}", String::from_utf8_lossy(v));
+            }
         }
     }
 
