@@ -16,8 +16,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::format::{BOM, Emit, Format, Layout, Locator, Open, Walked, parse_line, parse_whole, walk};
 #[cfg(test)]
+use crate::format::LOOKAHEAD;
+use crate::format::{At, BOM, Emit, Format, Layout, Locator, Open, Walked, parse_line, parse_whole, walk};
 use crate::json;
 use crate::options::Options;
 use crate::record::{Location, Record};
@@ -268,8 +269,13 @@ impl<S: Sink> Worker<S> {
             };
             let line = &buf[start..end];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !is_blank(line) {
-                let open = Open { start: open.start && line_no == 0, end: open.end && end == buf.len() };
+            let first = line_no == 0;
+            let open = Open {
+                start: if first { open.start } else { At::Top },
+                end: if end == buf.len() { open.end } else { At::Top },
+            };
+            // A blank line still ends an array the reader cut (it is unterminated).
+            if !is_blank(line) || open.start == At::Array {
                 parse_line(format, line, (start, line_no), open, &mut loc, self);
             }
             line_no = line_no.saturating_add(1);
@@ -357,8 +363,8 @@ pub(crate) fn chunk_bounds(buf: &[u8], size: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// One piece of a mapped source: its byte range, and whether it starts or ends
-/// inside a top-level array of records that was cut.
+/// One piece of a mapped source: its byte range, and where the document parser
+/// stands at its ends.
 type Piece = (usize, usize, Open);
 
 /// Chunks of a mapped source: after newlines ([`chunk_bounds`]), and inside a
@@ -368,13 +374,13 @@ type Piece = (usize, usize, Open);
 /// parsed by every thread, not one.
 fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<Piece> {
     let mut out = Vec::new();
-    let push_cut = |out: &mut Vec<Piece>, start: usize, end: usize, cuts: Vec<(usize, bool)>| {
-        let (mut s, mut open_start) = (start, false);
-        for (c, in_array) in cuts {
-            out.push((s, c, Open { start: open_start, end: in_array }));
-            (s, open_start) = (c, in_array);
+    let push_cut = |out: &mut Vec<Piece>, start: usize, end: usize, cuts: Vec<(usize, At)>| {
+        let (mut s, mut open_start) = (start, At::Top);
+        for (c, state) in cuts {
+            out.push((s, c, Open { start: open_start, end: state }));
+            (s, open_start) = (c, state);
         }
-        out.push((s, end, Open { start: open_start, end: false }));
+        out.push((s, end, Open { start: open_start, end: At::Top }));
     };
     if layout == Layout::Whole {
         if !buf.is_empty() {
@@ -396,23 +402,23 @@ fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec
             continue;
         }
         let mut cuts = document_cuts(buf, format, ls, le, size);
-        cuts.retain(|&(c, _)| format != Format::Cloudwatch || buf[c] == b'{');
+        cuts.retain(|&(c, _)| format != Format::Cloudwatch || buf.get(c) == Some(&b'{'));
         push_cut(&mut out, start, end, cuts);
     }
     out
 }
 
 /// Where the documents of `buf[from..to]` (a line or a whole file) may be cut
-/// into pieces of at least `size` bytes, and whether each cut is inside an
-/// array: the places [`walk`] gives, none after a broken document.
-fn document_cuts(buf: &[u8], format: Format, from: usize, to: usize, size: usize) -> Vec<(usize, bool)> {
+/// into pieces of at least `size` bytes, and where the parser stands at each
+/// cut: the places [`walk`] gives.
+fn document_cuts(buf: &[u8], format: Format, from: usize, to: usize, size: usize) -> Vec<(usize, At)> {
     let region = &buf[..to];
     let mut cuts = Vec::new();
     let mut last = from;
     let i = if from == 0 && region.starts_with(BOM) { BOM.len() } else { from };
-    walk(format, region, i, false, |at, in_array| {
+    walk(format, region, i, At::Top, |at, state| {
         if at - last >= size && at < to {
-            cuts.push((at, in_array));
+            cuts.push((at, state));
             last = at;
         }
     });
@@ -836,34 +842,31 @@ enum Cut {
 /// How far a buffer of concatenated JSON documents holds whole ones.
 #[derive(Debug, PartialEq, Eq)]
 enum Documents {
-    /// Whole documents (and array elements) end here, and the next piece
-    /// starts inside an array when the flag is set.
-    End(usize, bool),
+    /// Whole documents (and array elements, and junk) end here, and the next
+    /// piece starts where the parser then stands.
+    End(usize, At),
     /// The first document goes on past the buffer.
     More,
-    /// A document is broken before the end of the buffer.
-    Broken,
 }
 
-/// The last place in `b` (a piece that starts inside an array when
-/// `in_array`) where a piece may be cut so that both parse as the stream would
-/// whole: before a document or an array element ([`walk`]), or the end of the
-/// buffer when all of it is whole. For a CloudWatch line (`cloudwatch`), only
-/// before a `{`: a piece that starts otherwise would be read as an export line,
-/// and a cut at the end of the buffer waits until the next byte is known.
-fn documents_end(format: Format, b: &[u8], first: bool, in_array: bool, cloudwatch: bool) -> Documents {
+/// The last place in `b` (a piece that starts where the parser stands at
+/// `state`) where a piece may be cut so that both parse as the stream would
+/// whole: the places [`walk`] gives, or the end of the buffer when all of it
+/// is whole. For a CloudWatch line (`cloudwatch`), only before a `{`: a piece
+/// that starts otherwise would be read as an export line, and a cut at the end
+/// of the buffer waits until the next byte is known.
+fn documents_end(format: Format, b: &[u8], first: bool, state: At, cloudwatch: bool) -> Documents {
     let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
     let mut cut = None;
-    let walked = walk(format, b, start, in_array, |at, in_array| {
-        if at > start && (!cloudwatch || b[at] == b'{') {
-            cut = Some((at, in_array));
+    let walked = walk(format, b, start, state, |at, state| {
+        if at > start && (!cloudwatch || b.get(at) == Some(&b'{')) {
+            cut = Some((at, state));
         }
     });
     match (walked, cut) {
-        (Walked::End, _) if !cloudwatch => Documents::End(b.len(), false),
-        (Walked::Broken, None) => Documents::Broken,
+        (Walked::End, _) if !cloudwatch => Documents::End(b.len(), At::Top),
         (_, None) => Documents::More,
-        (_, Some((at, in_array))) => Documents::End(at, in_array),
+        (_, Some((at, state))) => Documents::End(at, state),
     }
 }
 
@@ -871,26 +874,25 @@ fn documents_end(format: Format, b: &[u8], first: bool, in_array: bool, cloudwat
 /// parses as the line would ([`documents_end`]), where the format parses a
 /// line as a stream of documents (for CloudWatch, a line that starts with
 /// `{`). `None` to keep reading the line.
-fn documents_in_line(format: Format, b: &[u8], first: bool, in_array: bool) -> Option<(usize, bool)> {
+fn documents_in_line(format: Format, b: &[u8], first: bool, state: At) -> Option<(usize, At)> {
     let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
     let cloudwatch = match format {
         Format::Otlp | Format::Json => false,
         Format::Cloudwatch if b.get(start) == Some(&b'{') => true,
         _ => return None,
     };
-    match documents_end(format, b, first, in_array, cloudwatch) {
-        Documents::End(p, in_array) => Some((p, in_array)),
-        _ => None,
+    match documents_end(format, b, first, state, cloudwatch) {
+        Documents::End(p, state) => Some((p, state)),
+        Documents::More => None,
     }
 }
 
 /// Reads `r` into chunks of about `opts.chunk_size` that end where a line or a
 /// document does (`cut`) and sends them, so that workers parse them in
-/// parallel and no more than a few chunks are held at once. A line longer than
-/// `opts.max_record_bytes` is skipped (not held) and sent as an `oversized`
-/// marker. Documents are not cut after a broken one: the rest of the stream
-/// goes in one chunk, where the document parser resynchronises as it would
-/// over the whole stream. Returns the decompressed offset of a fault.
+/// parallel and no more than a few chunks are held at once. A line, document
+/// or array element longer than `opts.max_record_bytes` is skipped (not held)
+/// and sent as an `oversized` marker. Returns the decompressed offset of a
+/// fault.
 fn send_chunks<R: Read>(
     r: &mut Guard<R>,
     opts: &Options,
@@ -898,14 +900,14 @@ fn send_chunks<R: Read>(
     spare: &std::sync::mpsc::Receiver<Vec<u8>>,
     cut: Cut,
 ) -> Result<(), (u64, io::Error)> {
-    // After a broken document, the rest of the stream is one chunk.
-    let mut rest_whole = false;
     let mut index: u32 = 0;
     let mut base: u64 = 0;
     let mut buf: Vec<u8> = Vec::with_capacity(opts.chunk_size);
     let mut target = opts.chunk_size;
-    // Whether the buffer starts inside a top-level array that was cut.
-    let mut in_array = false;
+    // Where the document parser stands at the buffer's first byte.
+    let mut state = At::Top;
+    // Whether the buffer starts inside a line, at a document the line holds.
+    let mut mid_line = false;
     let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<Skipped>, open: Open| -> bool {
         let ok = tx.send(Chunk { index, base, bytes, oversized, open }).is_ok();
         index = index.saturating_add(1);
@@ -939,8 +941,9 @@ fn send_chunks<R: Read>(
         buf.truncate(filled);
         if eof || fault.is_some() {
             let at = base + buf.len() as u64;
-            if !buf.is_empty() {
-                send(std::mem::take(&mut buf), base, None, Open { start: in_array, end: false });
+            // An array left open at the end is parsed, to be reported.
+            if !buf.is_empty() || state == At::Array {
+                send(std::mem::take(&mut buf), base, None, Open { start: state, end: At::Top });
             }
             return match fault {
                 Some(e) => Err((at, e)),
@@ -948,23 +951,19 @@ fn send_chunks<R: Read>(
             };
         }
         let end = match cut {
-            _ if rest_whole => None,
-            Cut::Lines(format) => memrchr(b'\n', &buf)
-                .map(|p| (p + 1, false))
-                .or_else(|| documents_in_line(format, &buf, base == 0, in_array)),
-            Cut::Documents(format) => match documents_end(format, &buf, base == 0, in_array, false) {
-                Documents::End(p, open_end) => Some((p, open_end)),
+            Cut::Lines(format) => match memrchr(b'\n', &buf) {
+                Some(p) => Some((p + 1, At::Top, false)),
+                None => documents_in_line(format, &buf, base == 0, state).map(|(p, s)| (p, s, true)),
+            },
+            Cut::Documents(format) => match documents_end(format, &buf, base == 0, state, false) {
+                Documents::End(p, s) => Some((p, s, false)),
                 Documents::More => None,
-                Documents::Broken => {
-                    rest_whole = true;
-                    None
-                }
             },
         };
         match end {
-            Some((end, open_end)) => {
-                let open = Open { start: in_array, end: open_end };
-                in_array = open_end;
+            Some((end, end_state, in_line)) => {
+                let open = Open { start: state, end: end_state };
+                (state, mid_line) = (end_state, in_line);
                 let p = end - 1;
                 let rest = buf[p + 1..].to_vec();
                 // A spare that grew for one long line is let go, not kept.
@@ -982,43 +981,35 @@ fn send_chunks<R: Read>(
                 buf.extend_from_slice(&rest);
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
-            None if buf.len() >= opts.max_record_bytes && rest_whole => {
-                // The rest after a broken document, longer than a record may
-                // be: cut it before its last `{` that follows a `}` or a line
-                // break in its second half (where the parser resynchronises),
-                // else where the buffer ends, so that it is never held whole.
-                let at = last_boundary(&buf).filter(|&at| at >= buf.len() / 2).unwrap_or(buf.len());
-                let rest = buf[at..].to_vec();
-                let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
-                full.truncate(at);
-                buf.extend_from_slice(&rest);
-                let len = full.len() as u64;
-                if !send(full, base, None, Open::default()) {
-                    return Ok(());
-                }
-                base += len;
-                target = opts.chunk_size;
-            }
             None if buf.len() >= opts.max_record_bytes => {
                 // A line, document or array element longer than a record may be:
-                // skip the rest of it without holding it.
+                // skip the rest of it without holding it. Inside a line of JSON
+                // documents (not CloudWatch's, which must go on at a `{`), only
+                // the document or element, up to the end of the line.
+                let documents_in_lines =
+                    matches!(cut, Cut::Lines(Format::Json | Format::Otlp)) && (mid_line || starts_json(&buf, base));
                 let skip = match cut {
-                    Cut::Lines(_) => {
+                    Cut::Lines(_) if !documents_in_lines => {
                         skip_record(r, &mut buf, opts.max_record_bytes, |b: &[u8]| memchr(b'\n', b).map(|p| p + 1))
                     }
-                    Cut::Documents(_) => {
+                    _ => {
                         let mut end = ValueEnd::default();
+                        let lines = documents_in_lines;
                         // Past a byte-order mark, in the first bytes fed only.
                         let mut from = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
                         skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
-                            end.feed(b, std::mem::take(&mut from))
+                            let from = std::mem::take(&mut from);
+                            let line_end = if lines { memchr(b'\n', &b[from..]).map(|k| from + k) } else { None };
+                            end.feed(&b[..line_end.unwrap_or(b.len())], from).or(line_end)
                         })
                     }
                 };
-                // The next piece starts after the record: on a new line, or
-                // where the skipped element's array goes on.
-                if matches!(cut, Cut::Lines(_)) {
-                    in_array = false;
+                // The next piece starts after the record: where the skipped
+                // element's array or document's line goes on, or on a new line.
+                if skip.newlines > 0 || (matches!(cut, Cut::Lines(_)) && !documents_in_lines) {
+                    (state, mid_line) = (At::Top, false);
+                } else {
+                    mid_line = documents_in_lines;
                 }
                 let skipped = Skipped { bytes: skip.bytes, newlines: skip.newlines };
                 if !send(Vec::new(), base, Some(skipped), Open::default()) {
@@ -1034,21 +1025,19 @@ fn send_chunks<R: Read>(
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
             None => {
-                // A line or document longer than the buffer, or the rest after
-                // a broken document: grow the buffer, up to the record limit.
+                // A line, document or element longer than the buffer: grow the
+                // buffer, up to the record limit.
                 target = buf.len().saturating_mul(2).max(opts.chunk_size).min(opts.max_record_bytes.max(buf.len() + 1));
             }
         }
     }
 }
 
-/// The last `{` in `b` (not its first byte) that follows a `}` or a line
-/// break, possibly after white space: where a document likely starts.
-fn last_boundary(b: &[u8]) -> Option<usize> {
-    memchr::memrchr_iter(b'{', b).find(|&at| {
-        let before = b[..at].iter().rposition(|c| !matches!(c, b' ' | b'\t' | b'\r'));
-        before.is_some_and(|p| matches!(b[p], b'}' | b'\n'))
-    })
+/// Whether `buf` (the start of a line) starts with a JSON document, as a line
+/// of JSON documents does.
+fn starts_json(buf: &[u8], base: u64) -> bool {
+    let start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
+    matches!(buf.get(json::skip_ws(buf, start)), Some(b'{' | b'['))
 }
 
 /// A record longer than the record limit, skipped while reading a stream.
@@ -1230,11 +1219,15 @@ mod tests {
         let b = ranges(&mixed, Format::Cloudwatch, Layout::Lines, 20);
         assert!(b.iter().skip(1).all(|&(s, _)| mixed[s] == b'{'), "{b:?}");
         assert!(b.len() > 2);
-        // No cut after a broken document.
+        // After a broken document, cut again from the next `{`, where the
+        // parser resumes.
         let mut broken = doc.repeat(3);
-        broken.extend_from_slice(b"{\"a\":1]");
+        broken.extend_from_slice(b"{\"a\":1]x");
         broken.extend_from_slice(&line);
-        assert_eq!(ranges(&broken, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 20), (20, broken.len())]);
+        assert_eq!(
+            ranges(&broken, Format::Cloudwatch, Layout::Lines, 20),
+            vec![(0, 20), (20, 48), (48, 68), (68, 88), (88, 108), (108, 128), (128, broken.len())]
+        );
     }
 
     #[test]
@@ -1245,9 +1238,9 @@ mod tests {
         line.extend_from_slice(&[&br#"{"a":"],["}"#[..]; 10].join(&b","[..]));
         line.extend_from_slice(b"] {}\n");
         let pieces = mapped_bounds(&line, Format::Json, Layout::Lines, 20);
-        let (open, shut) = (Open { start: true, end: true }, Open { start: true, end: false });
+        let (open, shut) = (Open { start: At::Array, end: At::Array }, Open { start: At::Array, end: At::Top });
         let expected = vec![
-            (0, 25, Open { start: false, end: true }),
+            (0, 25, Open { start: At::Top, end: At::Array }),
             (25, 49, open),
             (49, 73, open),
             (73, 97, open),
@@ -1263,31 +1256,46 @@ mod tests {
 
     #[test]
     fn a_buffer_of_documents_ends_before_its_last_unfinished_one() {
-        let end = |b: &[u8], in_array: bool| match documents_end(Format::Json, b, true, in_array, false) {
+        use At::{Array, Junk, Top};
+        let end = |b: &[u8], state: At| match documents_end(Format::Json, b, true, state, false) {
             Documents::End(p, open) => Some((p, open)),
             Documents::More => None,
-            Documents::Broken => Some((usize::MAX, false)),
         };
-        assert_eq!(end(b"{\"a\":1} {\"b\":", false), Some((8, false)));
-        assert_eq!(end(b"\xEF\xBB\xBF{} \n", false), Some((7, false)));
-        assert_eq!(end(b"{\"a\":\"}{", false), None);
-        assert_eq!(end(b"{} x", false), Some((3, false)));
-        assert_eq!(end(b"x {}", false), Some((usize::MAX, false)));
-        assert_eq!(end(b"{\"a\":1]{}", false), Some((usize::MAX, false)));
-        // Inside an array: before the element that is not finished, or at the
-        // end after a comma; and after it closes, before the next document.
-        assert_eq!(end(b"[{}, {\"a\"", false), Some((5, true)));
-        assert_eq!(end(b"[{}, ", false), Some((5, true)));
-        assert_eq!(end(b"{}, {}]", true), Some((7, false)));
-        assert_eq!(end(b"{}, {}] {", true), Some((8, false)));
-        assert_eq!(end(b"{} {}", true), Some((usize::MAX, false)));
+        assert_eq!(end(b"{\"a\":1} {\"b\":", Top), Some((8, Top)));
+        assert_eq!(end(b"\xEF\xBB\xBF{} \n", Top), Some((7, Top)));
+        assert_eq!(end(b"{\"a\":\"}{", Top), None);
+        // Junk: a piece may start at it, or end after it where no `{` follows;
+        // a fault in the last bytes waits for more (`tru` may be `true`).
+        let pad = |b: &[u8]| [b, &b" ".repeat(LOOKAHEAD)[..]].concat();
+        assert_eq!(end(b"{} x", Top), Some((3, Top)));
+        assert_eq!(end(&pad(b"{} x"), Top), Some((4 + LOOKAHEAD, Junk)));
+        assert_eq!(end(&pad(b"{} x {"), Top), Some((5, Top)));
+        assert_eq!(end(&pad(b"x y"), Top), Some((3 + LOOKAHEAD, Junk)));
+        assert_eq!(end(b"x y", Junk), Some((3, Junk)));
+        assert_eq!(end(b"x {} {", Junk), Some((5, Top)));
+        // Inside an array: before the element that is not finished, never at
+        // the end after a comma (the array may be left open there), nor at a
+        // comma where an element should be; after it closes, before the next
+        // document.
+        assert_eq!(end(b"[{}, {\"a\"", Top), Some((5, Array)));
+        assert_eq!(end(b"[{}, ", Top), Some((1, Array)));
+        assert_eq!(end(b"[{},, {}", Top), Some((1, Array)));
+        assert_eq!(end(&pad(b"[{},, {}"), Top), Some((8 + LOOKAHEAD, Top)));
+        assert_eq!(end(b"{}, {}]", Array), Some((7, Top)));
+        assert_eq!(end(b"{}, {}] {", Array), Some((8, Top)));
+        assert_eq!(end(b"[tru", Top), Some((1, Array)));
+        // A broken element: the parser looks for the next `{` from the byte
+        // that broke it, and no piece starts at that byte.
+        assert_eq!(end(&pad(b"{} {} {"), Array), Some((6, Top)));
+        assert_eq!(end(b"{} {}", Array), None);
         // A CloudWatch line is cut only before a `{`, never at the end.
-        let cw = |b: &[u8]| match documents_end(Format::Cloudwatch, b, false, false, true) {
+        let cw = |b: &[u8]| match documents_end(Format::Cloudwatch, b, false, Top, true) {
             Documents::End(p, _) => Some(p),
-            _ => None,
+            Documents::More => None,
         };
         assert_eq!(cw(b"{} {}"), Some(3));
         assert_eq!(cw(b"{} [1]"), None);
+        assert_eq!(cw(b"{} x"), None);
     }
 
     /// The chunks `send_chunks` makes of `input`: (bytes, skipped record length).

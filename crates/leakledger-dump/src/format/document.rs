@@ -5,16 +5,28 @@ use super::{Emit, Format, Locator, cloudwatch, otlp};
 use crate::json::{self, Kind, Value};
 use crate::record::{Record, object_fields};
 
-/// How a piece of a document stream meets a top-level array of records that
-/// the reader cut into pieces, so that one huge array (a whole export as one
-/// JSON array) is parsed by every thread and never held whole.
+/// Where the document parser stands at a place the reader cut a stream of
+/// documents: so that one huge array of records (a whole export as one JSON
+/// array) is parsed by every thread and never held whole, and junk after a
+/// broken document is not held either.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum At {
+    /// Between documents.
+    #[default]
+    Top,
+    /// Before an element (or the closing `]`) of a top-level array of records.
+    Array,
+    /// After a broken document, looking for the next `{`.
+    Junk,
+}
+
+/// Where the parser stands at the start and the end of a piece the reader cut.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Open {
-    /// The piece starts at an element (or the closing `]`) of an array that an
-    /// earlier piece opened.
-    pub(crate) start: bool,
-    /// The piece ends inside such an array, where its next element begins.
-    pub(crate) end: bool,
+    /// At the piece's first byte.
+    pub(crate) start: At,
+    /// At the byte after its last.
+    pub(crate) end: At,
 }
 
 /// Whether a top-level array of `format` is a list of records, parsed (and
@@ -33,15 +45,21 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
     let b = region;
     let arrays = records_in_arrays(format);
     let mut i = 0;
-    let mut in_array = open.start && arrays;
+    let mut in_array = open.start == At::Array && arrays;
     if in_array {
         i = after_skipped_element(b);
+    }
+    if open.start == At::Junk {
+        match memchr::memchr(b'{', b) {
+            Some(k) => i = k,
+            None => return,
+        }
     }
     let mut resyncs = 0;
     loop {
         let broken = if in_array {
             in_array = false;
-            match elements(format, b, i, open.end, loc, out) {
+            match elements(format, b, i, open.end == At::Array, loc, out) {
                 Ok(Some(end)) => {
                     i = end;
                     None
@@ -87,7 +105,13 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
                 // document boundary instead, a bounded number of times so
                 // that hostile input cannot make this quadratic.
                 resyncs += 1;
-                if resyncs > MAX_RESYNCS { None } else { next_boundary(b, f.at + 1) }
+                let next = next_boundary(b, f.at + 1);
+                if resyncs > MAX_RESYNCS && next.is_some() {
+                    // Never silently: what is left unread is one more malformed record.
+                    out.malformed(loc.of(&b[f.at..]), "too many documents that never end: the rest is not read");
+                    break;
+                }
+                next
             } else {
                 let from = f.from.min(b.len());
                 memchr::memchr(b'{', &b[from..]).map(|k| from + k)
@@ -154,84 +178,127 @@ fn elements<E: Emit>(
     }
 }
 
+/// How many bytes past a fault [`walk`] wants in the region before it trusts
+/// the fault (the longest literal, `false`, and then some).
+pub(crate) const LOOKAHEAD: usize = 8;
+
 /// How a [`walk`] over a stream of documents ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Walked {
     /// Every document ended, and only white space follows.
     End,
-    /// The last document (or array) goes on past the region.
+    /// The last document (or array) goes on past the region, or the region
+    /// ends before the parser would resume after a broken one.
     More,
-    /// Something broken that the parser resynchronises after.
-    Broken,
 }
 
 /// Walks `b` from `i` (inside a top-level array when `in_array`) as
 /// [`parse_documents`] reads it, calling `at(pos, in_array)` at each place a
 /// piece may start so that its parse is the same as the whole stream's: before
-/// each document (or the junk where one should be) and, where the format's
-/// arrays hold records, before each element of a top-level array (and at the
-/// region's end inside one).
-pub(crate) fn walk(
-    format: Format,
-    b: &[u8],
-    mut i: usize,
-    mut in_array: bool,
-    mut at: impl FnMut(usize, bool),
-) -> Walked {
+/// each document (or the junk where one should be), where the format's
+/// arrays hold records before each element of a top-level array, and at the
+/// end of junk that holds no `{`. After something broken it resumes where the
+/// parser does, at the next `{` past the fault; a document that does not end
+/// in `b` ends the walk (the parser's resynchronisation after one depends on
+/// all that follows).
+pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: impl FnMut(usize, At)) -> Walked {
     let arrays = records_in_arrays(format);
-    if in_array && arrays {
+    let mut in_array = state == At::Array && arrays;
+    if in_array {
         i = i.max(after_skipped_element(b));
     }
-    let unterminated =
-        |e: json::SyntaxError| if e.reason.starts_with("unterminated") { Walked::More } else { Walked::Broken };
+    if state == At::Junk {
+        match memchr::memchr(b'{', &b[i.min(b.len())..]) {
+            Some(k) => i += k,
+            None => {
+                at(b.len(), At::Junk);
+                return Walked::More;
+            }
+        }
+    }
+    // No piece may start where a fault was seen: the piece before would end
+    // without the byte that shows it.
+    let mut fault_at = None;
     loop {
         i = json::skip_ws(b, i);
-        if in_array {
+        // Where the parser saw a fault, and where it looks for the next `{`.
+        let (seen, from) = if in_array {
             match b.get(i) {
-                None => {
-                    at(i, true);
-                    return Walked::More;
-                }
+                None => return Walked::More,
                 Some(b']') => {
                     in_array = false;
                     i += 1;
                     continue;
                 }
-                Some(_) => at(i, true),
+                // A piece that starts inside an array may not start with a
+                // comma: that is read as following a skipped element.
+                Some(&c) if c != b',' => at(i, At::Array),
+                Some(_) => {}
             }
             match json::scan_value(b, i) {
-                Ok((_, end)) => i = json::skip_ws(b, end),
-                Err(e) => return unterminated(e),
-            }
-            match b.get(i) {
-                Some(b',') => i += 1,
-                Some(b']') => {
-                    in_array = false;
-                    i += 1;
+                Ok((_, end)) => {
+                    i = json::skip_ws(b, end);
+                    match b.get(i) {
+                        Some(b',') => {
+                            i += 1;
+                            continue;
+                        }
+                        Some(b']') => {
+                            in_array = false;
+                            i += 1;
+                            continue;
+                        }
+                        None => return Walked::More,
+                        Some(_) => (i, i),
+                    }
                 }
-                None => return Walked::More,
-                Some(_) => return Walked::Broken,
+                Err(e) if e.reason.starts_with("unterminated") => return Walked::More,
+                Err(e) => (e.offset, e.offset.max(i + 1)),
             }
-            continue;
-        }
-        // A piece may also start at junk between documents: the parser
-        // reports it and looks for the next `{` from there either way.
-        match b.get(i) {
-            None => return Walked::End,
-            Some(b'{' | b'[') => at(i, false),
-            Some(_) => {
-                at(i, false);
-                return Walked::Broken;
+        } else {
+            match b.get(i) {
+                None => return Walked::End,
+                Some(b'[') if arrays => {
+                    at(i, At::Top);
+                    in_array = true;
+                    i += 1;
+                    continue;
+                }
+                Some(b'{' | b'[') => {
+                    if fault_at != Some(i) {
+                        at(i, At::Top);
+                    }
+                    match json::scan_value(b, i) {
+                        Ok((_, end)) => {
+                            i = end;
+                            continue;
+                        }
+                        Err(e) if e.reason.starts_with("unterminated") => return Walked::More,
+                        Err(e) => (e.offset, e.offset.max(i + 1)),
+                    }
+                }
+                // Junk where a document should be: a piece may start here too,
+                // the parser reports it and looks for a `{` either way.
+                Some(_) => {
+                    at(i, At::Top);
+                    (i, i + 1)
+                }
             }
+        };
+        // A fault at the end of the region may be the region's end (a value
+        // cut short, `tru` of `true`): more bytes decide.
+        if seen.saturating_add(LOOKAHEAD) > b.len() {
+            return Walked::More;
         }
-        if arrays && b[i] == b'[' {
-            in_array = true;
-            i += 1;
-            continue;
-        }
-        match json::scan_value(b, i) {
-            Ok((_, end)) => i = end,
-            Err(e) => return unterminated(e),
+        fault_at = Some(seen);
+        in_array = false;
+        match memchr::memchr(b'{', &b[from.min(b.len())..]) {
+            Some(k) => i = from + k,
+            None => {
+                // The rest is junk to the parser: a piece may end here.
+                at(b.len(), At::Junk);
+                return Walked::More;
+            }
         }
     }
 }

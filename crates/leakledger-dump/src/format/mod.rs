@@ -13,7 +13,9 @@ mod otlp;
 mod sniff;
 mod text;
 
-pub(crate) use document::{Open, Walked, walk};
+#[cfg(test)]
+pub(crate) use document::LOOKAHEAD;
+pub(crate) use document::{At, Open, Walked, walk};
 pub use otlp::attribute as otlp_attribute;
 
 use std::fmt;
