@@ -18,7 +18,9 @@ use sha2::{Digest, Sha256};
 
 #[cfg(test)]
 use crate::format::LOOKAHEAD;
-use crate::format::{At, BOM, Emit, Format, Layout, Locator, Open, Walked, parse_line, parse_whole, walk};
+use crate::format::{
+    At, BOM, Emit, Format, Layout, Locator, Open, Walked, next_boundary, parse_line, parse_whole, walk,
+};
 use crate::json;
 use crate::options::Options;
 use crate::record::{Location, Record};
@@ -982,35 +984,73 @@ fn send_chunks<R: Read>(
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
             None if buf.len() >= opts.max_record_bytes => {
-                // A line, document or array element longer than a record may be:
-                // skip the rest of it without holding it. Inside a line of JSON
-                // documents (not CloudWatch's, which must go on at a `{`), only
-                // the document or element, up to the end of the line.
-                let documents_in_lines =
-                    matches!(cut, Cut::Lines(Format::Json | Format::Otlp)) && (mid_line || starts_json(&buf, base));
-                let skip = match cut {
-                    Cut::Lines(_) if !documents_in_lines => {
-                        skip_record(r, &mut buf, opts.max_record_bytes, |b: &[u8]| memchr(b'\n', b).map(|p| p + 1))
-                    }
-                    _ => {
-                        let mut end = ValueEnd::default();
-                        let lines = documents_in_lines;
-                        // Past a byte-order mark, in the first bytes fed only.
-                        let mut from = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
-                        skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
-                            let from = std::mem::take(&mut from);
-                            let line_end = if lines { memchr(b'\n', &b[from..]).map(|k| from + k) } else { None };
-                            end.feed(&b[..line_end.unwrap_or(b.len())], from).or(line_end)
-                        })
-                    }
+                // A line, document or array element longer than a record may
+                // be. A line of records is skipped to its end. In a stream of
+                // JSON documents (a file of them, or a line, CloudWatch's
+                // included), an array element is skipped to where its brackets
+                // close (at most to the end of its line); a document is taken
+                // for one that never ends, as the parser would take it at the
+                // end of the stream: it goes on to the next `{` after a `}` or a
+                // line break, where the parser resumes (Firehose's documents
+                // back to back, one cut short). Cut there if the buffer holds
+                // it; else skip to it without holding what lies between.
+                let lines = matches!(cut, Cut::Lines(_));
+                let documents = match cut {
+                    Cut::Documents(_) => true,
+                    Cut::Lines(Format::Json | Format::Otlp) => mid_line || starts_json(&buf, base, b"{["),
+                    Cut::Lines(Format::Cloudwatch) => mid_line || starts_json(&buf, base, b"{"),
+                    Cut::Lines(_) => false,
                 };
-                // The next piece starts after the record: where the skipped
-                // element's array or document's line goes on, or on a new line.
-                if skip.newlines > 0 || (matches!(cut, Cut::Lines(_)) && !documents_in_lines) {
-                    (state, mid_line) = (At::Top, false);
-                } else {
-                    mid_line = documents_in_lines;
+                let mut item = json::skip_ws(&buf, if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 });
+                if state == At::Array && buf.get(item) == Some(&b',') {
+                    item = json::skip_ws(&buf, item + 1);
                 }
+                let element = documents && state == At::Array;
+                if documents
+                    && !element
+                    && let Some(q) = next_boundary(&buf, item + 1)
+                {
+                    let open = Open { start: state, end: At::Top };
+                    (state, mid_line) = (At::Top, lines);
+                    let rest = buf[q..].to_vec();
+                    let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
+                    full.truncate(q);
+                    if !send(full, base, None, open) {
+                        return Ok(());
+                    }
+                    base += q as u64;
+                    buf.extend_from_slice(&rest);
+                    target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
+                    continue;
+                }
+                // What is fed first: the buffer, from past the item's first byte.
+                let mut from = (item + 1).min(buf.len());
+                let skip = if element {
+                    let mut end = ValueEnd::default();
+                    // The element's first byte is fed too: it opens it.
+                    from -= 1;
+                    skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
+                        let from = std::mem::take(&mut from).min(b.len());
+                        let line_end = if lines { memchr(b'\n', &b[from..]).map(|k| from + k) } else { None };
+                        end.feed(&b[..line_end.unwrap_or(b.len())], from).or(line_end)
+                    })
+                } else if documents {
+                    let mut boundary = Boundary::after(&buf[..from]);
+                    skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
+                        let from = std::mem::take(&mut from).min(b.len());
+                        boundary.feed(&b[from..], lines).map(|k| from + k)
+                    })
+                } else {
+                    skip_record(r, &mut buf, opts.max_record_bytes, |b: &[u8]| memchr(b'\n', b).map(|p| p + 1))
+                };
+                // The next piece starts where the skipped element's array goes
+                // on, at a document (inside the line, for a line of them), or
+                // on a new line.
+                let at_line_end = buf.first() == Some(&b'\n') || (lines && !documents);
+                if !element || at_line_end {
+                    state = At::Top;
+                }
+                mid_line = lines && documents && !at_line_end;
                 let skipped = Skipped { bytes: skip.bytes, newlines: skip.newlines };
                 if !send(Vec::new(), base, Some(skipped), Open::default()) {
                     return Ok(());
@@ -1033,11 +1073,11 @@ fn send_chunks<R: Read>(
     }
 }
 
-/// Whether `buf` (the start of a line) starts with a JSON document, as a line
-/// of JSON documents does.
-fn starts_json(buf: &[u8], base: u64) -> bool {
+/// Whether `buf` (the start of a line) starts with a JSON document (one of
+/// the bytes `open`), as a line of JSON documents does.
+fn starts_json(buf: &[u8], base: u64, open: &[u8]) -> bool {
     let start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
-    matches!(buf.get(json::skip_ws(buf, start)), Some(b'{' | b'['))
+    buf.get(json::skip_ws(buf, start)).is_some_and(|c| open.contains(c))
 }
 
 /// A record longer than the record limit, skipped while reading a stream.
@@ -1101,6 +1141,37 @@ fn skip_record<R: Read>(
                 return skip;
             }
         }
+    }
+}
+
+/// Finds, in bytes fed in pieces, the next `{` that follows a `}` or a line
+/// break (white space aside), as the document parser resumes after a
+/// document that never ends ([`next_boundary`]), without holding them.
+struct Boundary {
+    /// The last byte fed that is not a space, a tab or a carriage return.
+    last: u8,
+}
+
+impl Boundary {
+    /// After the bytes `seen`.
+    fn after(seen: &[u8]) -> Self {
+        let last = seen.iter().rev().find(|c| !matches!(c, b' ' | b'\t' | b'\r')).copied().unwrap_or(0);
+        Self { last }
+    }
+
+    /// Feeds `b`; returns where the next document starts in it. With `line`,
+    /// the end of a line ends the search too (the parser reads one line at a
+    /// time), before its line break.
+    fn feed(&mut self, b: &[u8], line: bool) -> Option<usize> {
+        for (k, &c) in b.iter().enumerate() {
+            match c {
+                b'{' if matches!(self.last, b'}' | b'\n') => return Some(k),
+                b'\n' if line => return Some(k),
+                b' ' | b'\t' | b'\r' => {}
+                _ => self.last = c,
+            }
+        }
+        None
     }
 }
 
@@ -1330,6 +1401,30 @@ mod tests {
             let skipped = chunks.iter().filter(|(_, s)| s.is_some()).count();
             assert_eq!(skipped, usize::from(n > 0), "case {n}");
         }
+    }
+
+    #[test]
+    fn a_boundary_fed_in_pieces_is_where_the_parser_resumes() {
+        let inputs: [&[u8]; 5] = [
+            b"{\"a\": \"cut short }  \r\n {\"b\":1}",
+            b"{\"a\": [ {}, {} ] }{}",
+            b"{\"a\" \n\t {",
+            b"{ no boundary at all, { {",
+            b"{}",
+        ];
+        for v in inputs {
+            let expected = next_boundary(v, 1);
+            for cut in 1..=v.len() {
+                let mut boundary = Boundary::after(&v[..1]);
+                let got = boundary
+                    .feed(&v[1..cut], false)
+                    .map(|k| k + 1)
+                    .or_else(|| boundary.feed(&v[cut..], false).map(|k| k + cut));
+                assert_eq!(got, expected, "{} cut at {cut}", String::from_utf8_lossy(v));
+            }
+        }
+        // Within a line, its end ends the search.
+        assert_eq!(Boundary::after(b"{").feed(b"\"a\n{}", true), Some(2));
     }
 
     #[test]

@@ -497,3 +497,32 @@ proptest! {
         prop_assert_eq!(bytes, content.len() as u64);
     }
 }
+
+/// A document cut short at the start of a stream longer than the record
+/// limit (a Firehose shard whose first record was truncated; documents back to
+/// back on one line, or pretty-printed): the stream resumes where the parser
+/// does on the whole file, at the next document, and no record after it is
+/// lost.
+#[test]
+fn a_document_cut_short_before_more_than_the_record_limit_loses_no_record_after_it() {
+    let docs: Vec<String> = (0..300).map(|i| subscription(3, &format!("event {i}"), 0, false)).collect();
+    let truncated = &docs[0][..docs[0].len() / 2];
+    let pretty: Vec<String> = (0..300).map(|i| subscription(3, &format!("event {i}"), 0, true)).collect();
+    let cases = [
+        (format!("{truncated}{}", docs.concat()), leakledger::Format::Cloudwatch),
+        (format!("{}{}\n", &pretty[0][..pretty[0].len() / 2], pretty.join("\n")), leakledger::Format::Cloudwatch),
+        (format!("{}\n", [truncated.to_string(), docs.concat()].concat()), leakledger::Format::Json),
+    ];
+    for (content, format) in &cases {
+        let options = Options::new().format(Some(*format)).max_record_bytes(8 << 10);
+        let (_, expected, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+        // The document after the cut one may be lost to the whole read too
+        // (no `}` or line break before it); the others are read.
+        assert!(expected.records.len() >= 299, "{format:?}: {}", expected.records.len());
+        for way in [Way::Read, Way::Gzip] {
+            let (got, _, bytes) = cut_and_whole(content.as_bytes(), &options, 1 << 10, way);
+            assert_eq!(got.records, expected.records, "{format:?}, {way:?}");
+            assert_eq!(bytes, content.len() as u64);
+        }
+    }
+}

@@ -307,7 +307,7 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
 const MAX_RESYNCS: usize = 64;
 
 /// The next `{` that follows a `}` or a newline (possibly after white space).
-fn next_boundary(b: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn next_boundary(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(k) = memchr::memchr(b'{', &b[i.min(b.len())..]) {
         let at = i + k;
