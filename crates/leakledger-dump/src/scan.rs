@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 #[cfg(test)]
 use crate::format::LOOKAHEAD;
 use crate::format::{
-    At, BOM, Emit, Format, Layout, Locator, Open, Walked, next_boundary, parse_line, parse_whole, walk,
+    At, BOM, Emit, Format, Layout, Locator, MAX_RESYNCS, Open, Walked, next_boundary, parse_line, parse_whole, walk,
 };
 use crate::json;
 use crate::options::Options;
@@ -910,6 +910,9 @@ fn send_chunks<R: Read>(
     let mut state = At::Top;
     // Whether the buffer starts inside a line, at a document the line holds.
     let mut mid_line = false;
+    // Cuts made at the record limit before a document that never ends (each
+    // walks a buffer of about the limit; see below).
+    let mut limit_cuts = 0usize;
     let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<Skipped>, open: Open| -> bool {
         let ok = tx.send(Chunk { index, base, bytes, oversized, open }).is_ok();
         index = index.saturating_add(1);
@@ -1006,12 +1009,20 @@ fn send_chunks<R: Read>(
                     item = json::skip_ws(&buf, item + 1);
                 }
                 let element = documents && state == At::Array;
+                // Documents that never end, one after another, would each cost a
+                // walk of the whole buffer for a few bytes of progress: past as
+                // many as the parser resumes after in one piece, the buffer is
+                // cut where it ends instead (the piece's parser resumes within
+                // it, and the next piece starts in junk).
+                limit_cuts += 1;
+                let boundary = if limit_cuts > MAX_RESYNCS { Some(buf.len()) } else { next_boundary(&buf, item + 1) };
                 if documents
                     && !element
-                    && let Some(q) = next_boundary(&buf, item + 1)
+                    && let Some(q) = boundary
                 {
-                    let open = Open { start: state, end: At::Top };
-                    (state, mid_line) = (At::Top, lines);
+                    let end_state = if q == buf.len() { At::Junk } else { At::Top };
+                    let open = Open { start: state, end: end_state };
+                    (state, mid_line) = (end_state, lines);
                     let rest = buf[q..].to_vec();
                     let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
                     full.truncate(q);
@@ -1020,7 +1031,9 @@ fn send_chunks<R: Read>(
                     }
                     base += q as u64;
                     buf.extend_from_slice(&rest);
-                    target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
+                    // Walk what is held again before reading more: the buffer
+                    // stays within the limit.
+                    target = opts.chunk_size.max(buf.len());
                     continue;
                 }
                 // What is fed first: the buffer, from past the item's first byte.
@@ -1401,6 +1414,21 @@ mod tests {
             let skipped = chunks.iter().filter(|(_, s)| s.is_some()).count();
             assert_eq!(skipped, usize::from(n > 0), "case {n}");
         }
+    }
+
+    #[test]
+    fn documents_that_never_end_one_after_another_are_not_cut_one_by_one() {
+        // Each line opens a document that never closes: at the record limit the
+        // reader cuts before the next one, which costs a walk of the buffer,
+        // but only as many times as the parser resumes; then where the buffer
+        // ends. Cut one by one, this would be 20,000 walks of the buffer.
+        let input = "{\"a\":[\n".repeat(20_000);
+        let chunks = chunks_of(input.as_bytes(), Cut::Documents(Format::Json), 1 << 10, 4 << 10);
+        assert!(chunks.len() < MAX_RESYNCS + input.len() / (1 << 10), "{} pieces", chunks.len());
+        let held = chunks.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
+        assert!(held <= (4 << 10) + (1 << 10), "a piece of {held} bytes");
+        let total: u64 = chunks.iter().map(|(b, skipped)| skipped.unwrap_or(b.len() as u64)).sum();
+        assert_eq!(total, input.len() as u64);
     }
 
     #[test]

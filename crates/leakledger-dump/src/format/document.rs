@@ -304,7 +304,7 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
 }
 
 /// How many times one region may resynchronise after a document that never ends.
-const MAX_RESYNCS: usize = 64;
+pub(crate) const MAX_RESYNCS: usize = 64;
 
 /// The next `{` that follows a `}` or a newline (possibly after white space).
 pub(crate) fn next_boundary(b: &[u8], from: usize) -> Option<usize> {

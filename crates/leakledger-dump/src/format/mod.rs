@@ -15,7 +15,7 @@ mod text;
 
 #[cfg(test)]
 pub(crate) use document::LOOKAHEAD;
-pub(crate) use document::{At, Open, Walked, next_boundary, walk};
+pub(crate) use document::{At, MAX_RESYNCS, Open, Walked, next_boundary, walk};
 pub use otlp::attribute as otlp_attribute;
 
 use std::fmt;
