@@ -275,9 +275,10 @@ impl<S: Sink> Worker<S> {
             let open = Open {
                 start: if first { open.start } else { At::Top },
                 end: if end == buf.len() { open.end } else { At::Top },
+                in_line: first && open.in_line,
             };
             // A blank line still ends an array the reader cut (it is unterminated).
-            if !is_blank(line) || open.start == At::Array {
+            if !is_blank(line) || matches!(open.start, At::Array | At::Skipped) {
                 parse_line(format, line, (start, line_no), open, &mut loc, self);
             }
             line_no = line_no.saturating_add(1);
@@ -376,13 +377,14 @@ type Piece = (usize, usize, Open);
 /// parsed by every thread, not one.
 fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec<Piece> {
     let mut out = Vec::new();
+    // Every piece after the first of a line starts inside it.
     let push_cut = |out: &mut Vec<Piece>, start: usize, end: usize, cuts: Vec<(usize, At)>| {
-        let (mut s, mut open_start) = (start, At::Top);
+        let (mut s, mut open_start, mut in_line) = (start, At::Top, false);
         for (c, state) in cuts {
-            out.push((s, c, Open { start: open_start, end: state }));
-            (s, open_start) = (c, state);
+            out.push((s, c, Open { start: open_start, end: state, in_line }));
+            (s, open_start, in_line) = (c, state, true);
         }
-        out.push((s, end, Open { start: open_start, end: At::Top }));
+        out.push((s, end, Open { start: open_start, end: At::Top, in_line }));
     };
     if layout == Layout::Whole {
         if !buf.is_empty() {
@@ -403,9 +405,7 @@ fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec
             out.push((start, end, Open::default()));
             continue;
         }
-        let mut cuts = document_cuts(buf, format, ls, le, size);
-        cuts.retain(|&(c, _)| format != Format::Cloudwatch || buf.get(c) == Some(&b'{'));
-        push_cut(&mut out, start, end, cuts);
+        push_cut(&mut out, start, end, document_cuts(buf, format, ls, le, size));
     }
     out
 }
@@ -752,7 +752,11 @@ where
                     } else {
                         w.lines(src.format, &chunk.bytes, id, (chunk.index, chunk.base), chunk.open);
                     }
-                    let _ = back.send(chunk.bytes);
+                    // A buffer that grew for one long record is let go, not
+                    // kept waiting in the channel.
+                    if chunk.bytes.capacity() <= 2 * opts.chunk_size {
+                        let _ = back.send(chunk.bytes);
+                    }
                     w
                 },
             )
@@ -854,38 +858,47 @@ enum Documents {
 /// The last place in `b` (a piece that starts where the parser stands at
 /// `state`) where a piece may be cut so that both parse as the stream would
 /// whole: the places [`walk`] gives, or the end of the buffer when all of it
-/// is whole. For a CloudWatch line (`cloudwatch`), only before a `{`: a piece
-/// that starts otherwise would be read as an export line, and a cut at the end
-/// of the buffer waits until the next byte is known.
-fn documents_end(format: Format, b: &[u8], first: bool, state: At, cloudwatch: bool) -> Documents {
+/// is whole.
+fn documents_end(format: Format, b: &[u8], first: bool, state: At) -> Documents {
     let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
     let mut cut = None;
     let walked = walk(format, b, start, state, |at, state| {
-        if at > start && (!cloudwatch || b.get(at) == Some(&b'{')) {
+        if at > start {
             cut = Some((at, state));
         }
     });
     match (walked, cut) {
-        (Walked::End, _) if !cloudwatch => Documents::End(b.len(), At::Top),
+        (Walked::End, _) => Documents::End(b.len(), At::Top),
         (_, None) => Documents::More,
         (_, Some((at, state))) => Documents::End(at, state),
     }
 }
 
-/// Where a buffer that holds part of one line may be cut so that each part
-/// parses as the line would ([`documents_end`]), where the format parses a
-/// line as a stream of documents (for CloudWatch, a line that starts with
-/// `{`). `None` to keep reading the line.
-fn documents_in_line(format: Format, b: &[u8], first: bool, state: At) -> Option<(usize, At)> {
-    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
-    let cloudwatch = match format {
-        Format::Otlp | Format::Json => false,
-        Format::Cloudwatch if b.get(start) == Some(&b'{') => true,
-        _ => return None,
-    };
-    match documents_end(format, b, first, state, cloudwatch) {
+/// Where a buffer that holds part of one line (from its start, or from inside
+/// it when `in_line`) may be cut so that each part parses as the line would
+/// ([`documents_end`]), where the format parses a line as a stream of
+/// documents (for CloudWatch, a line that starts with `{`). `None` to keep
+/// reading the line.
+fn documents_in_line(format: Format, b: &[u8], first: bool, state: At, in_line: bool) -> Option<(usize, At)> {
+    if !reads_documents(format, b, first, in_line) {
+        return None;
+    }
+    match documents_end(format, b, first, state) {
         Documents::End(p, state) => Some((p, state)),
         Documents::More => None,
+    }
+}
+
+/// Whether the line that `b` holds (from its start, or from inside it when
+/// `in_line`) is read as a stream of documents: every line of OTLP and JSON,
+/// a CloudWatch line that starts with `{` (its first byte, as the line parser
+/// looks).
+fn reads_documents(format: Format, b: &[u8], first: bool, in_line: bool) -> bool {
+    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    match format {
+        Format::Otlp | Format::Json => true,
+        Format::Cloudwatch => in_line || b.get(start) == Some(&b'{'),
+        _ => false,
     }
 }
 
@@ -947,8 +960,8 @@ fn send_chunks<R: Read>(
         if eof || fault.is_some() {
             let at = base + buf.len() as u64;
             // An array left open at the end is parsed, to be reported.
-            if !buf.is_empty() || state == At::Array {
-                send(std::mem::take(&mut buf), base, None, Open { start: state, end: At::Top });
+            if !buf.is_empty() || matches!(state, At::Array | At::Skipped) {
+                send(std::mem::take(&mut buf), base, None, Open { start: state, end: At::Top, in_line: mid_line });
             }
             return match fault {
                 Some(e) => Err((at, e)),
@@ -958,16 +971,16 @@ fn send_chunks<R: Read>(
         let end = match cut {
             Cut::Lines(format) => match memrchr(b'\n', &buf) {
                 Some(p) => Some((p + 1, At::Top, false)),
-                None => documents_in_line(format, &buf, base == 0, state).map(|(p, s)| (p, s, true)),
+                None => documents_in_line(format, &buf, base == 0, state, mid_line).map(|(p, s)| (p, s, true)),
             },
-            Cut::Documents(format) => match documents_end(format, &buf, base == 0, state, false) {
+            Cut::Documents(format) => match documents_end(format, &buf, base == 0, state) {
                 Documents::End(p, s) => Some((p, s, false)),
                 Documents::More => None,
             },
         };
         match end {
             Some((end, end_state, in_line)) => {
-                let open = Open { start: state, end: end_state };
+                let open = Open { start: state, end: end_state, in_line: mid_line };
                 (state, mid_line) = (end_state, in_line);
                 let p = end - 1;
                 let rest = buf[p + 1..].to_vec();
@@ -1000,15 +1013,13 @@ fn send_chunks<R: Read>(
                 let lines = matches!(cut, Cut::Lines(_));
                 let documents = match cut {
                     Cut::Documents(_) => true,
-                    Cut::Lines(Format::Json | Format::Otlp) => mid_line || starts_json(&buf, base, b"{["),
-                    Cut::Lines(Format::Cloudwatch) => mid_line || starts_json(&buf, base, b"{"),
-                    Cut::Lines(_) => false,
+                    Cut::Lines(format) => reads_documents(format, &buf, base == 0, mid_line),
                 };
                 let mut item = json::skip_ws(&buf, if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 });
-                if state == At::Array && buf.get(item) == Some(&b',') {
+                if state == At::Skipped && buf.get(item) == Some(&b',') {
                     item = json::skip_ws(&buf, item + 1);
                 }
-                let element = documents && state == At::Array;
+                let element = documents && matches!(state, At::Array | At::Skipped);
                 // Documents that never end, one after another, would each cost a
                 // walk of the whole buffer for a few bytes of progress: past as
                 // many as the parser resumes after in one piece, the buffer is
@@ -1021,16 +1032,16 @@ fn send_chunks<R: Read>(
                     && let Some(q) = boundary
                 {
                     let end_state = if q == buf.len() { At::Junk } else { At::Top };
-                    let open = Open { start: state, end: end_state };
+                    let open = Open { start: state, end: end_state, in_line: mid_line };
                     (state, mid_line) = (end_state, lines);
-                    let rest = buf[q..].to_vec();
-                    let mut full = std::mem::replace(&mut buf, Vec::with_capacity(opts.chunk_size.max(rest.len() * 2)));
-                    full.truncate(q);
-                    if !send(full, base, None, open) {
+                    // The piece is copied out and the buffer kept: sending the
+                    // buffer itself would hand on its capacity of about the limit.
+                    let piece = buf[..q].to_vec();
+                    buf.drain(..q);
+                    if !send(piece, base, None, open) {
                         return Ok(());
                     }
                     base += q as u64;
-                    buf.extend_from_slice(&rest);
                     // Walk what is held again before reading more: the buffer
                     // stays within the limit.
                     target = opts.chunk_size.max(buf.len());
@@ -1059,10 +1070,8 @@ fn send_chunks<R: Read>(
                 // The next piece starts where the skipped element's array goes
                 // on, at a document (inside the line, for a line of them), or
                 // on a new line.
-                let at_line_end = buf.first() == Some(&b'\n') || (lines && !documents);
-                if !element || at_line_end {
-                    state = At::Top;
-                }
+                let at_line_end = lines && (buf.first() == Some(&b'\n') || !documents);
+                state = if element && !at_line_end { At::Skipped } else { At::Top };
                 mid_line = lines && documents && !at_line_end;
                 let skipped = Skipped { bytes: skip.bytes, newlines: skip.newlines };
                 if !send(Vec::new(), base, Some(skipped), Open::default()) {
@@ -1084,13 +1093,6 @@ fn send_chunks<R: Read>(
             }
         }
     }
-}
-
-/// Whether `buf` (the start of a line) starts with a JSON document (one of
-/// the bytes `open`), as a line of JSON documents does.
-fn starts_json(buf: &[u8], base: u64, open: &[u8]) -> bool {
-    let start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
-    buf.get(json::skip_ws(buf, start)).is_some_and(|c| open.contains(c))
 }
 
 /// A record longer than the record limit, skipped while reading a stream.
@@ -1292,17 +1294,18 @@ mod tests {
         assert_eq!(ranges(&line[..100], Format::Json, Layout::Whole, 20).last(), Some(&(80, 100)));
         // Lines whose records are one object each are never cut.
         assert_eq!(ranges(&line, Format::Jsonl, Layout::Lines, 20), vec![(0, 101)]);
-        // A CloudWatch line that does not start with `{` is an export line, read whole;
-        // one that does is cut only before a `{`.
+        // A CloudWatch line that does not start with `{` is an export line, read
+        // whole; one that does is cut like any line of documents, its pieces
+        // after the first read as documents whatever they start with.
         let mut export = b"[1]".to_vec();
         export.extend_from_slice(&line);
         assert_eq!(ranges(&export, Format::Cloudwatch, Layout::Lines, 20), vec![(0, 104)]);
         let mut mixed = doc.repeat(3);
         mixed.extend_from_slice(b"[1]");
         mixed.extend_from_slice(&line);
-        let b = ranges(&mixed, Format::Cloudwatch, Layout::Lines, 20);
-        assert!(b.iter().skip(1).all(|&(s, _)| mixed[s] == b'{'), "{b:?}");
-        assert!(b.len() > 2);
+        let pieces = mapped_bounds(&mixed, Format::Cloudwatch, Layout::Lines, 20);
+        assert!(pieces.len() > 2, "{pieces:?}");
+        assert!(pieces.iter().skip(1).all(|&(_, _, open)| open.in_line) && !pieces[0].2.in_line);
         // After a broken document, cut again from the next `{`, where the
         // parser resumes.
         let mut broken = doc.repeat(3);
@@ -1322,14 +1325,14 @@ mod tests {
         line.extend_from_slice(&[&br#"{"a":"],["}"#[..]; 10].join(&b","[..]));
         line.extend_from_slice(b"] {}\n");
         let pieces = mapped_bounds(&line, Format::Json, Layout::Lines, 20);
-        let (open, shut) = (Open { start: At::Array, end: At::Array }, Open { start: At::Array, end: At::Top });
+        let open = |start, end| Open { start, end, in_line: start != At::Top || end == At::Top };
         let expected = vec![
-            (0, 25, Open { start: At::Top, end: At::Array }),
-            (25, 49, open),
-            (49, 73, open),
-            (73, 97, open),
-            (97, 122, shut),
-            (122, 125, Open::default()),
+            (0, 25, Open { start: At::Top, end: At::Array, in_line: false }),
+            (25, 49, open(At::Array, At::Array)),
+            (49, 73, open(At::Array, At::Array)),
+            (73, 97, open(At::Array, At::Array)),
+            (97, 122, open(At::Array, At::Top)),
+            (122, 125, open(At::Top, At::Top)),
         ];
         assert_eq!(pieces, expected);
         let whole = mapped_bounds(&line, Format::Json, Layout::Whole, 20);
@@ -1341,7 +1344,7 @@ mod tests {
     #[test]
     fn a_buffer_of_documents_ends_before_its_last_unfinished_one() {
         use At::{Array, Junk, Top};
-        let end = |b: &[u8], state: At| match documents_end(Format::Json, b, true, state, false) {
+        let end = |b: &[u8], state: At| match documents_end(Format::Json, b, true, state) {
             Documents::End(p, open) => Some((p, open)),
             Documents::More => None,
         };
@@ -1357,13 +1360,13 @@ mod tests {
         assert_eq!(end(&pad(b"x y"), Top), Some((3 + LOOKAHEAD, Junk)));
         assert_eq!(end(b"x y", Junk), Some((3, Junk)));
         assert_eq!(end(b"x {} {", Junk), Some((5, Top)));
-        // Inside an array: before the element that is not finished, never at
-        // the end after a comma (the array may be left open there), nor at a
-        // comma where an element should be; after it closes, before the next
-        // document.
+        // Inside an array: before the element that is not finished (a comma
+        // where one should be, too: a piece that starts there reads it as the
+        // whole read does), or at the end where the next one will start; after
+        // it closes, before the next document.
         assert_eq!(end(b"[{}, {\"a\"", Top), Some((5, Array)));
-        assert_eq!(end(b"[{}, ", Top), Some((1, Array)));
-        assert_eq!(end(b"[{},, {}", Top), Some((1, Array)));
+        assert_eq!(end(b"[{}, ", Top), Some((5, Array)));
+        assert_eq!(end(b"[{},, {}", Top), Some((4, Array)));
         assert_eq!(end(&pad(b"[{},, {}"), Top), Some((8 + LOOKAHEAD, Top)));
         assert_eq!(end(b"{}, {}]", Array), Some((7, Top)));
         assert_eq!(end(b"{}, {}] {", Array), Some((8, Top)));
@@ -1372,14 +1375,16 @@ mod tests {
         // that broke it, and no piece starts at that byte.
         assert_eq!(end(&pad(b"{} {} {"), Array), Some((6, Top)));
         assert_eq!(end(b"{} {}", Array), None);
-        // A CloudWatch line is cut only before a `{`, never at the end.
-        let cw = |b: &[u8]| match documents_end(Format::Cloudwatch, b, false, Top, true) {
+        // A CloudWatch line of documents is read as documents from inside it
+        // too: cut like any other.
+        assert!(reads_documents(Format::Cloudwatch, b"{} [1]", false, false));
+        assert!(reads_documents(Format::Cloudwatch, b"[1] {}", false, true));
+        assert!(!reads_documents(Format::Cloudwatch, b" {}", false, false), "an export line");
+        let cw = |b: &[u8]| match documents_end(Format::Cloudwatch, b, false, Top) {
             Documents::End(p, _) => Some(p),
             Documents::More => None,
         };
-        assert_eq!(cw(b"{} {}"), Some(3));
-        assert_eq!(cw(b"{} [1]"), None);
-        assert_eq!(cw(b"{} x"), None);
+        assert_eq!(cw(b"{} [1]"), Some(6));
     }
 
     /// The chunks `send_chunks` makes of `input`: (bytes, skipped record length).
@@ -1418,17 +1423,24 @@ mod tests {
 
     #[test]
     fn documents_that_never_end_one_after_another_are_not_cut_one_by_one() {
-        // Each line opens a document that never closes: at the record limit the
+        // Each opens a document that never closes: at the record limit the
         // reader cuts before the next one, which costs a walk of the buffer,
         // but only as many times as the parser resumes; then where the buffer
-        // ends. Cut one by one, this would be 20,000 walks of the buffer.
-        let input = "{\"a\":[\n".repeat(20_000);
-        let chunks = chunks_of(input.as_bytes(), Cut::Documents(Format::Json), 1 << 10, 4 << 10);
-        assert!(chunks.len() < MAX_RESYNCS + input.len() / (1 << 10), "{} pieces", chunks.len());
-        let held = chunks.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
-        assert!(held <= (4 << 10) + (1 << 10), "a piece of {held} bytes");
-        let total: u64 = chunks.iter().map(|(b, skipped)| skipped.unwrap_or(b.len() as u64)).sum();
-        assert_eq!(total, input.len() as u64);
+        // ends. Cut one by one, this would be about 20,000 walks of the buffer.
+        let cases = [
+            ("{\"a\":[\n".repeat(20_000), Cut::Documents(Format::Json)),
+            ("{\n".repeat(50_000), Cut::Documents(Format::Json)),
+            ("{{}".repeat(40_000), Cut::Lines(Format::Json)),
+            ("{{}".repeat(40_000), Cut::Lines(Format::Cloudwatch)),
+        ];
+        for (input, cut) in cases {
+            let chunks = chunks_of(input.as_bytes(), cut, 1 << 10, 4 << 10);
+            assert!(chunks.len() < MAX_RESYNCS + input.len() / (1 << 10), "{} pieces", chunks.len());
+            let held = chunks.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
+            assert!(held <= (4 << 10) + (1 << 10), "a piece of {held} bytes");
+            let total: u64 = chunks.iter().map(|(b, skipped)| skipped.unwrap_or(b.len() as u64)).sum();
+            assert_eq!(total, input.len() as u64);
+        }
     }
 
     #[test]

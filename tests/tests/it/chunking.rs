@@ -223,11 +223,12 @@ proptest! {
     }
 }
 
-/// A CloudWatch line of documents is cut only before a `{`: a piece that starts
-/// otherwise would be read as an export line. Here a buffer ends exactly after
-/// a document and its white space, and an array follows.
+/// A CloudWatch line of documents may be cut before anything, not only a `{`:
+/// a piece that starts inside the line is read as documents, never as an
+/// export line. Here a buffer ends exactly after a document and its white
+/// space, and an array follows.
 #[test]
-fn a_cloudwatch_line_is_never_cut_before_anything_but_a_document() {
+fn a_cloudwatch_line_of_documents_cut_anywhere_reads_as_documents() {
     let first = subscription(3, "m", 0, false);
     let content = format!("{first}  [1]{}", subscription(3, "n", 0, false));
     let options = Options::new().format(Some(leakledger::Format::Cloudwatch));
@@ -524,5 +525,60 @@ fn a_document_cut_short_before_more_than_the_record_limit_loses_no_record_after_
             assert_eq!(got.records, expected.records, "{format:?}, {way:?}");
             assert_eq!(bytes, content.len() as u64);
         }
+    }
+}
+
+/// Shapes a second review found on the record limit's paths, streamed with a
+/// limit of 4 KiB: only what is longer than the limit is lost, a CloudWatch
+/// export line is never read as documents, and white space past the limit is
+/// not a record.
+#[test]
+fn the_record_limit_costs_only_what_is_longer_than_it() {
+    let doc = |i: usize| subscription(3, &format!("event {i}"), 0, false);
+    let cloudwatch = Options::new().format(Some(leakledger::Format::Cloudwatch)).max_record_bytes(4 << 10);
+    let json = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(4 << 10);
+    let ids = |o: &Outcome| o.records.iter().map(|r| (r.line, r.request_id.clone())).collect::<Vec<_>>();
+    // Complete documents before and after junk longer than the limit, on one
+    // CloudWatch line: the whole read's records.
+    let junk = format!("{} {} x{}{}\n{}\n", doc(1), "x".repeat(5_000), doc(2), doc(3), doc(4));
+    let (_, expected, _) = cut_and_whole(junk.as_bytes(), &cloudwatch, 1 << 30, Way::Mapped);
+    assert_eq!(expected.records.len(), 4);
+    for way in [Way::Read, Way::Gzip] {
+        let (got, _, bytes) = cut_and_whole(junk.as_bytes(), &cloudwatch, 256, way);
+        assert_eq!(ids(&got), ids(&expected), "{way:?}");
+        assert_eq!(bytes, junk.len() as u64);
+    }
+    // An export line that starts with white space, longer than the limit:
+    // skipped to its end, its documents never read.
+    let export = format!(
+        "{}\n {{\"a\":\"{}\"}}{{\"b\":\"{}\"}}{}\n{}\n",
+        doc(1),
+        "y".repeat(3_000),
+        "z".repeat(3_000),
+        doc(2),
+        doc(3)
+    );
+    for way in [Way::Read, Way::Gzip] {
+        let (got, _, _) = cut_and_whole(export.as_bytes(), &cloudwatch, 256, way);
+        assert_eq!(got.records.len(), 2, "{way:?}: {:?}", ids(&got));
+        assert_eq!(got.malformed_lines, vec![(2, "record longer than the record size limit")], "{way:?}");
+    }
+    // A pretty-printed array whose last element is past the limit: that
+    // element is the one malformed record, the array still closes.
+    let big = valid(1, &"x".repeat(5_000));
+    let array = format!("[\n  {},\n  {big}\n]\n{}\n", valid(0, "a"), valid(2, "c"));
+    for way in [Way::Read, Way::Gzip] {
+        let (got, _, _) = cut_and_whole(array.as_bytes(), &json, 256, way);
+        let found: Vec<_> = got.records.iter().filter_map(|r| r.request_id.clone()).collect();
+        assert_eq!(found, vec!["r0", "r2"], "{way:?}");
+        assert_eq!(got.malformed, 1, "{way:?}: {:?}", got.malformed_lines);
+    }
+    // White space longer than the limit after an element's comma.
+    let spaced = format!("[{},{}{},{}]\n", valid(0, "a"), " ".repeat(5_000), valid(1, "b"), valid(2, "c"));
+    let (_, expected, _) = cut_and_whole(spaced.as_bytes(), &json, 1 << 30, Way::Mapped);
+    assert_eq!(expected.records.len(), 3);
+    for way in [Way::Read, Way::Gzip] {
+        let (got, _, _) = cut_and_whole(spaced.as_bytes(), &json, 256, way);
+        assert_eq!(got, expected, "{way:?}");
     }
 }

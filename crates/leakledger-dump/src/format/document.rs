@@ -16,6 +16,9 @@ pub(crate) enum At {
     Top,
     /// Before an element (or the closing `]`) of a top-level array of records.
     Array,
+    /// In such an array, after an element the reader skipped as longer than
+    /// the record limit: its comma may come first.
+    Skipped,
     /// After a broken document, looking for the next `{`.
     Junk,
 }
@@ -27,6 +30,9 @@ pub(crate) struct Open {
     pub(crate) start: At,
     /// At the byte after its last.
     pub(crate) end: At,
+    /// The piece starts inside a line of documents (a CloudWatch line is read
+    /// as documents, not as an export line, whatever its first byte there).
+    pub(crate) in_line: bool,
 }
 
 /// Whether a top-level array of `format` is a list of records, parsed (and
@@ -45,8 +51,8 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
     let b = region;
     let arrays = records_in_arrays(format);
     let mut i = 0;
-    let mut in_array = open.start == At::Array && arrays;
-    if in_array {
+    let mut in_array = matches!(open.start, At::Array | At::Skipped) && arrays;
+    if open.start == At::Skipped {
         i = after_skipped_element(b);
     }
     if open.start == At::Junk {
@@ -124,9 +130,8 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
     }
 }
 
-/// Where a piece that starts inside an array has its first element: past the
-/// comma after an element the reader skipped as too long to hold (a piece cut
-/// before an element starts with it).
+/// Where a piece that starts after an element the reader skipped as too long
+/// to hold has its next element: past the comma after the skipped one.
 fn after_skipped_element(b: &[u8]) -> usize {
     let i = json::skip_ws(b, 0);
     if b.get(i) == Some(&b',') { i + 1 } else { 0 }
@@ -203,8 +208,8 @@ pub(crate) enum Walked {
 /// all that follows).
 pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: impl FnMut(usize, At)) -> Walked {
     let arrays = records_in_arrays(format);
-    let mut in_array = state == At::Array && arrays;
-    if in_array {
+    let mut in_array = matches!(state, At::Array | At::Skipped) && arrays;
+    if state == At::Skipped {
         i = i.max(after_skipped_element(b));
     }
     if state == At::Junk {
@@ -224,16 +229,18 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
         // Where the parser saw a fault, and where it looks for the next `{`.
         let (seen, from) = if in_array {
             match b.get(i) {
-                None => return Walked::More,
+                // Where the next element will start: a piece may start here
+                // (one left open to the end of the stream is still reported).
+                None => {
+                    at(i, At::Array);
+                    return Walked::More;
+                }
                 Some(b']') => {
                     in_array = false;
                     i += 1;
                     continue;
                 }
-                // A piece that starts inside an array may not start with a
-                // comma: that is read as following a skipped element.
-                Some(&c) if c != b',' => at(i, At::Array),
-                Some(_) => {}
+                Some(_) => at(i, At::Array),
             }
             match json::scan_value(b, i) {
                 Ok((_, end)) => {

@@ -161,7 +161,7 @@ pub(crate) fn parse_line<E: Emit>(
         Format::Jsonl | Format::Gcp => jsonl::parse(format, line, here, out),
         Format::Text => text::parse(line, here, out),
         Format::Cloudwatch => {
-            if line.first() == Some(&b'{') {
+            if open.in_line || line.first() == Some(&b'{') {
                 document::parse_documents(format, line, open, loc, out);
             } else {
                 cloudwatch::parse_export_line(line, here, out);
