@@ -257,6 +257,11 @@ impl<S: Sink> Worker<S> {
     /// `open` applies to its first line (when it starts inside an array the
     /// reader cut) and its last (when it ends inside one).
     fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, (chunk, base): (u32, u64), open: Open) -> u64 {
+        if buf.is_empty() && matches!(open.start, At::Array | At::Skipped) {
+            // An array left open at the end of the source: reported.
+            let mut loc = Locator::new(buf, source, base);
+            parse_line(format, buf, (0, 0), open, &mut loc, self);
+        }
         let mut loc = Locator::new(buf, source, base);
         let mut start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
         let mut line_no: u32 = 0;
@@ -730,7 +735,9 @@ where
     // Parsed chunks' buffers go back to the reader to be filled again: a fresh
     // 4 MiB buffer costs its page faults and the kernel's zeroing every time
     // (3% of a scan where a quarter of the input is compressed).
-    let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+    // Bounded, so that buffers the reader does not take back (pieces cut at the
+    // record limit, skip markers) never pile up: a full channel drops them.
+    let (back, spare) = sync_channel::<Vec<u8>>(rayon::current_num_threads().max(1) * 2 + 2);
     let mut outcome: (Option<String>, Vec<Problem>) = (None, Vec::new());
     let worker = std::thread::scope(|scope| {
         let producer = scope.spawn(|| produce(ctx, src, file, tx, spare));
@@ -755,7 +762,7 @@ where
                     // A buffer that grew for one long record is let go, not
                     // kept waiting in the channel.
                     if chunk.bytes.capacity() <= 2 * opts.chunk_size {
-                        let _ = back.send(chunk.bytes);
+                        let _ = back.try_send(chunk.bytes);
                     }
                     w
                 },
@@ -925,7 +932,10 @@ fn send_chunks<R: Read>(
     let mut mid_line = false;
     // Cuts made at the record limit before a document that never ends (each
     // walks a buffer of about the limit; see below).
-    let mut limit_cuts = 0usize;
+    // How many bytes those walks may still cover: as many as the parser's
+    // resumptions in one piece at first, and then a few times the bytes sent
+    // (so the work stays linear, with a small factor, whatever the input).
+    let mut walk_budget = MAX_RESYNCS as u64 * opts.max_record_bytes as u64;
     let mut send = |bytes: Vec<u8>, base: u64, oversized: Option<Skipped>, open: Open| -> bool {
         let ok = tx.send(Chunk { index, base, bytes, oversized, open }).is_ok();
         index = index.saturating_add(1);
@@ -996,6 +1006,7 @@ fn send_chunks<R: Read>(
                     return Ok(());
                 }
                 base += len;
+                walk_budget = walk_budget.saturating_add(WALK_PER_BYTE * len);
                 buf.extend_from_slice(&rest);
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
@@ -1021,16 +1032,22 @@ fn send_chunks<R: Read>(
                 }
                 let element = documents && matches!(state, At::Array | At::Skipped);
                 // Documents that never end, one after another, would each cost a
-                // walk of the whole buffer for a few bytes of progress: past as
-                // many as the parser resumes after in one piece, the buffer is
-                // cut where it ends instead (the piece's parser resumes within
-                // it, and the next piece starts in junk).
-                limit_cuts += 1;
-                let boundary = if limit_cuts > MAX_RESYNCS { Some(buf.len()) } else { next_boundary(&buf, item + 1) };
-                if documents
-                    && !element
-                    && let Some(q) = boundary
-                {
+                // walk of the whole buffer for a few bytes of progress: past the
+                // walk budget, the buffer is cut where it ends instead (the
+                // piece's parser resumes within it, and the next piece starts
+                // in junk).
+                let boundary = if documents && !element {
+                    let walked = buf.len() as u64;
+                    if walk_budget < walked {
+                        Some(buf.len())
+                    } else {
+                        walk_budget -= walked;
+                        next_boundary(&buf, item + 1)
+                    }
+                } else {
+                    None
+                };
+                if let Some(q) = boundary {
                     let end_state = if q == buf.len() { At::Junk } else { At::Top };
                     let open = Open { start: state, end: end_state, in_line: mid_line };
                     (state, mid_line) = (end_state, lines);
@@ -1042,6 +1059,7 @@ fn send_chunks<R: Read>(
                         return Ok(());
                     }
                     base += q as u64;
+                    walk_budget = walk_budget.saturating_add(WALK_PER_BYTE * q as u64);
                     // Walk what is held again before reading more: the buffer
                     // stays within the limit.
                     target = opts.chunk_size.max(buf.len());
@@ -1059,10 +1077,17 @@ fn send_chunks<R: Read>(
                         end.feed(&b[..line_end.unwrap_or(b.len())], from).or(line_end)
                     })
                 } else if documents {
+                    // Whichever comes first: the document's close (it was only
+                    // long), or the next document's start (it was cut short).
                     let mut boundary = Boundary::after(&buf[..from]);
+                    let mut end = ValueEnd::default();
+                    let mut first = true;
                     skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
-                        let from = std::mem::take(&mut from).min(b.len());
-                        boundary.feed(&b[from..], lines).map(|k| from + k)
+                        let (from_end, from) = if std::mem::take(&mut first) { (from - 1, from) } else { (0, 0) };
+                        let from = from.min(b.len());
+                        let next = boundary.feed(&b[from..], lines).map(|k| from + k);
+                        let closed = end.feed(&b[..next.unwrap_or(b.len())], from_end.min(b.len()));
+                        closed.or(next)
                     })
                 } else {
                     skip_record(r, &mut buf, opts.max_record_bytes, |b: &[u8]| memchr(b'\n', b).map(|p| p + 1))
@@ -1078,6 +1103,7 @@ fn send_chunks<R: Read>(
                     return Ok(());
                 }
                 base += skip.bytes;
+                walk_budget = walk_budget.saturating_add(WALK_PER_BYTE * skip.bytes);
                 if let Some(e) = skip.fault {
                     return Err((base, e));
                 }
@@ -1094,6 +1120,10 @@ fn send_chunks<R: Read>(
         }
     }
 }
+
+/// How many bytes of walking a byte sent pays for, on the record limit's path
+/// before documents that never end (see `send_chunks`).
+const WALK_PER_BYTE: u64 = 8;
 
 /// A record longer than the record limit, skipped while reading a stream.
 #[derive(Clone, Copy, Debug)]
@@ -1425,8 +1455,9 @@ mod tests {
     fn documents_that_never_end_one_after_another_are_not_cut_one_by_one() {
         // Each opens a document that never closes: at the record limit the
         // reader cuts before the next one, which costs a walk of the buffer,
-        // but only as many times as the parser resumes; then where the buffer
-        // ends. Cut one by one, this would be about 20,000 walks of the buffer.
+        // within a budget that grows with the bytes sent; past it, where the
+        // buffer ends. Cut one by one, this would be about 20,000 walks of the
+        // buffer.
         let cases = [
             ("{\"a\":[\n".repeat(20_000), Cut::Documents(Format::Json)),
             ("{\n".repeat(50_000), Cut::Documents(Format::Json)),
@@ -1435,7 +1466,9 @@ mod tests {
         ];
         for (input, cut) in cases {
             let chunks = chunks_of(input.as_bytes(), cut, 1 << 10, 4 << 10);
-            assert!(chunks.len() < MAX_RESYNCS + input.len() / (1 << 10), "{} pieces", chunks.len());
+            // Each walk of a 4 KiB buffer is paid for by 4 KiB / WALK_PER_BYTE sent.
+            let bound = MAX_RESYNCS + (WALK_PER_BYTE as usize + 2) * input.len() / (4 << 10);
+            assert!(chunks.len() < bound, "{} pieces, more than {bound}", chunks.len());
             let held = chunks.iter().map(|(b, _)| b.len()).max().unwrap_or(0);
             assert!(held <= (4 << 10) + (1 << 10), "a piece of {held} bytes");
             let total: u64 = chunks.iter().map(|(b, skipped)| skipped.unwrap_or(b.len() as u64)).sum();

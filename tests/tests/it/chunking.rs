@@ -397,6 +397,8 @@ fn shapes_that_once_cut_differently_read_as_the_whole_stream() {
         "[,{}]".to_string(),
         r#"[{"request_id":"a"},"#.to_string(),
         "[".to_string(),
+        "{}[".to_string(),
+        "{}[{},".to_string(),
         "{}\r\n[{},\r\n{}\r\n".to_string(),
         format!("{{}}\n[{},   \n{}\n", valid(1, "a"), valid(2, "b")),
         format!("x}}\n{pretty}"),
@@ -580,5 +582,43 @@ fn the_record_limit_costs_only_what_is_longer_than_it() {
     for way in [Way::Read, Way::Gzip] {
         let (got, _, _) = cut_and_whole(spaced.as_bytes(), &json, 256, way);
         assert_eq!(got, expected, "{way:?}");
+    }
+}
+
+/// Shapes a third review found: a document that is only long (not cut short)
+/// followed by something other than a document keeps what follows it; and the
+/// bound on cuts before documents that never end counts only cuts made in a
+/// row, not every record past the limit in the source.
+#[test]
+fn past_the_record_limit_a_long_document_and_many_long_records_cost_only_themselves() {
+    let json = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(256);
+    let long = format!("{{\"a\":\"{}\"}}", "x".repeat(300));
+    for content in [format!("{long}[{}]\n", valid(1, "s")), format!("{long} x {}\n", valid(1, "s"))] {
+        for way in [Way::Read, Way::Gzip] {
+            let (got, _, _) = cut_and_whole(content.as_bytes(), &json, 16, way);
+            let found: Vec<_> = got.records.iter().filter_map(|r| r.request_id.clone()).collect();
+            assert_eq!(found, vec!["r1"], "{way:?}: {:?}", got.malformed_lines);
+        }
+    }
+    // 70 records past the limit, then a line of small documents after one that
+    // never ends: the line reads as it does whole.
+    let mut content = format!("{}\n", valid(0, "first"));
+    for i in 0..70 {
+        // Longer than the limit and a chunk: never held whole, however aligned.
+        content.push_str(&format!("{}\n", valid(100 + i, &"y".repeat(10_000))));
+    }
+    content.push_str("{\"a\":\"}");
+    content.push_str(&one_line_of(199));
+    content.push('\n');
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(4 << 10);
+    let (_, whole, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+    let last_line = |o: &Outcome| o.records.iter().filter(|r| r.line == 72).cloned().collect::<Vec<_>>();
+    assert!(!last_line(&whole).is_empty());
+    for way in [Way::Read, Way::Gzip] {
+        for chunk in [256, 1000] {
+            let (got, _, _) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+            assert_eq!(last_line(&got), last_line(&whole), "{way:?}, chunk {chunk}");
+            assert_eq!(got.records.len() + 70, whole.records.len(), "{way:?}, chunk {chunk}");
+        }
     }
 }
