@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 #[cfg(test)]
 use crate::format::LOOKAHEAD;
 use crate::format::{
-    At, BOM, Emit, Format, Layout, Locator, MAX_RESYNCS, Open, Walked, next_boundary, parse_line, parse_whole, walk,
+    At, BOM, Emit, Format, Layout, Locator, MAX_RESYNCS, Open, Walked, bom_len, next_boundary, parse_line, parse_whole,
+    walk,
 };
 use crate::json;
 use crate::options::Options;
@@ -263,7 +264,7 @@ impl<S: Sink> Worker<S> {
             parse_line(format, buf, (0, 0), open, &mut loc, self);
         }
         let mut loc = Locator::new(buf, source, base);
-        let mut start = if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 };
+        let mut start = bom_len(buf, base == 0);
         let mut line_no: u32 = 0;
         let mut newlines = 0u64;
         while start < buf.len() {
@@ -405,7 +406,7 @@ fn mapped_bounds(buf: &[u8], format: Format, layout: Layout, size: usize) -> Vec
         // The line that runs past the chunk's target, without its line break.
         let ls = memrchr(b'\n', &buf[start..start + size]).map_or(start, |k| start + k + 1);
         let le = end - usize::from(buf[end - 1] == b'\n');
-        let first = if ls == 0 && buf.starts_with(BOM) { BOM.len() } else { ls };
+        let first = ls + bom_len(buf, ls == 0);
         if format == Format::Cloudwatch && buf.get(first) != Some(&b'{') {
             out.push((start, end, Open::default()));
             continue;
@@ -422,7 +423,7 @@ fn document_cuts(buf: &[u8], format: Format, from: usize, to: usize, size: usize
     let region = &buf[..to];
     let mut cuts = Vec::new();
     let mut last = from;
-    let i = if from == 0 && region.starts_with(BOM) { BOM.len() } else { from };
+    let i = from + bom_len(region, from == 0);
     walk(format, region, i, At::Top, |at, state| {
         if at - last >= size && at < to {
             cuts.push((at, state));
@@ -867,7 +868,7 @@ enum Documents {
 /// whole: the places [`walk`] gives, or the end of the buffer when all of it
 /// is whole.
 fn documents_end(format: Format, b: &[u8], first: bool, state: At) -> Documents {
-    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    let start = bom_len(b, first);
     let mut cut = None;
     let walked = walk(format, b, start, state, |at, state| {
         if at > start {
@@ -901,7 +902,7 @@ fn documents_in_line(format: Format, b: &[u8], first: bool, state: At, in_line: 
 /// a CloudWatch line that starts with `{` (its first byte, as the line parser
 /// looks).
 fn reads_documents(format: Format, b: &[u8], first: bool, in_line: bool) -> bool {
-    let start = if first && b.starts_with(BOM) { BOM.len() } else { 0 };
+    let start = bom_len(b, first);
     match format {
         Format::Otlp | Format::Json => true,
         Format::Cloudwatch => in_line || b.get(start) == Some(&b'{'),
@@ -1026,7 +1027,7 @@ fn send_chunks<R: Read>(
                     Cut::Documents(_) => true,
                     Cut::Lines(format) => reads_documents(format, &buf, base == 0, mid_line),
                 };
-                let mut item = json::skip_ws(&buf, if base == 0 && buf.starts_with(BOM) { BOM.len() } else { 0 });
+                let mut item = json::skip_ws(&buf, bom_len(&buf, base == 0));
                 if state == At::Skipped && buf.get(item) == Some(&b',') {
                     item = json::skip_ws(&buf, item + 1);
                 }
@@ -1098,12 +1099,12 @@ fn send_chunks<R: Read>(
                 let at_line_end = lines && (buf.first() == Some(&b'\n') || !documents);
                 state = if element && !at_line_end { At::Skipped } else { At::Top };
                 mid_line = lines && documents && !at_line_end;
-                let skipped = Skipped { bytes: skip.bytes, newlines: skip.newlines };
+                let skipped = skip.skipped;
                 if !send(Vec::new(), base, Some(skipped), Open::default()) {
                     return Ok(());
                 }
-                base += skip.bytes;
-                walk_budget = walk_budget.saturating_add(WALK_PER_BYTE * skip.bytes);
+                base += skipped.bytes;
+                walk_budget = walk_budget.saturating_add(WALK_PER_BYTE * skipped.bytes);
                 if let Some(e) = skip.fault {
                     return Err((base, e));
                 }
@@ -1136,8 +1137,7 @@ struct Skipped {
 
 /// What [`skip_record`] did.
 struct Skip {
-    bytes: u64,
-    newlines: u64,
+    skipped: Skipped,
     eof: bool,
     fault: Option<io::Error>,
 }
@@ -1153,10 +1153,10 @@ fn skip_record<R: Read>(
     block: usize,
     mut end: impl FnMut(&[u8]) -> Option<usize>,
 ) -> Skip {
-    let mut skip = Skip { bytes: 0, newlines: 0, eof: false, fault: None };
+    let mut skip = Skip { skipped: Skipped { bytes: 0, newlines: 0 }, eof: false, fault: None };
     let count = |b: &[u8], skip: &mut Skip| {
-        skip.bytes += b.len() as u64;
-        skip.newlines += memchr::memchr_iter(b'\n', b).count() as u64;
+        skip.skipped.bytes += b.len() as u64;
+        skip.skipped.newlines += memchr::memchr_iter(b'\n', b).count() as u64;
     };
     if let Some(k) = end(buf) {
         count(&buf[..k], &mut skip);

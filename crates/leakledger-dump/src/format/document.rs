@@ -166,11 +166,7 @@ fn elements<E: Emit>(
         }
         let (v, end) =
             json::scan_value(b, i).map_err(|e| Fault { at: i, from: e.offset.max(i + 1), reason: e.reason })?;
-        if v.kind() == Kind::Object {
-            one_record(format, v, loc, out);
-        } else {
-            out.malformed(loc.of(v.raw()), "array element is not an object");
-        }
+        element_record(format, v, loc, out);
         i = json::skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i += 1,
@@ -334,26 +330,26 @@ fn parse_document<E: Emit>(format: Format, doc: Value<'_>, loc: &mut Locator<'_>
     match format {
         Format::Cloudwatch => cloudwatch::parse_subscription(doc, loc, out),
         Format::Otlp => otlp::parse(doc, loc, out),
-        _ => match doc.kind() {
-            Kind::Object => match json::get(doc, b"Records") {
-                Some(records) if records.kind() == Kind::Array => each_record(format, records, loc, out),
-                _ => one_record(format, doc, loc, out),
-            },
-            // Top-level arrays of these formats are read element by element
-            // in parse_documents; this is a nested one's fallback.
-            _ => each_record(format, doc, loc, out),
+        // An object: top-level arrays of these formats are read element by
+        // element in parse_documents.
+        _ => match json::get(doc, b"Records") {
+            Some(records) if records.kind() == Kind::Array => each_record(format, records, loc, out),
+            _ => one_record(format, doc, loc, out),
         },
     }
 }
 
 fn each_record<E: Emit>(format: Format, array: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {
-    let _ = json::for_each_element(array.raw(), 0, |v, _| {
-        if v.kind() == Kind::Object {
-            one_record(format, v, loc, out);
-        } else {
-            out.malformed(loc.of(v.raw()), "array element is not an object");
-        }
-    });
+    let _ = json::for_each_element(array.raw(), 0, |v, _| element_record(format, v, loc, out));
+}
+
+/// One element of an array of records: a record if it is an object.
+fn element_record<E: Emit>(format: Format, v: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {
+    if v.kind() == Kind::Object {
+        one_record(format, v, loc, out);
+    } else {
+        out.malformed(loc.of(v.raw()), "array element is not an object");
+    }
 }
 
 fn one_record<E: Emit>(format: Format, obj: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {

@@ -27,7 +27,7 @@ use crate::record::{Location, Record};
 use crate::source::SourceId;
 
 pub use sniff::Layout;
-pub(crate) use sniff::{BOM, SNIFF, sniff};
+pub(crate) use sniff::{BOM, SNIFF, bom_len, sniff};
 
 /// A log format (design.md §3, docs/formats.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

@@ -23,6 +23,12 @@ pub(crate) const SNIFF: usize = 64 * 1024;
 /// The byte-order mark some Windows tools write at the start of UTF-8 files.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// How many bytes of `buf` a byte-order mark takes, when `buf` starts the
+/// source (`first`).
+pub(crate) fn bom_len(buf: &[u8], first: bool) -> usize {
+    if first && buf.starts_with(BOM) { BOM.len() } else { 0 }
+}
+
 /// Sniffs `sample` (the first bytes of a source, decompressed). A `forced`
 /// format is kept; only its layout is decided from the bytes.
 pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
