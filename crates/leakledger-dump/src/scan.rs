@@ -16,11 +16,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-#[cfg(test)]
-use crate::format::LOOKAHEAD;
 use crate::format::{
-    At, BOM, Emit, Format, Layout, Locator, MAX_RESYNCS, Open, Walked, bom_len, next_boundary, parse_line, parse_whole,
-    walk,
+    At, BOM, Emit, Format, LOOKAHEAD, Layout, Locator, MAX_RESYNCS, Open, Walked, bom_len, next_boundary, parse_line,
+    parse_whole, walk,
 };
 use crate::json;
 use crate::options::Options;
@@ -1011,7 +1009,7 @@ fn send_chunks<R: Read>(
                 buf.extend_from_slice(&rest);
                 target = opts.chunk_size.max(buf.len() + opts.chunk_size / 2);
             }
-            None if buf.len() >= opts.max_record_bytes => {
+            None if buf.len() >= hold(opts, cut, &buf, base == 0, mid_line) => {
                 // A line, document or array element longer than a record may
                 // be. A line of records is skipped to its end. In a stream of
                 // JSON documents (a file of them, or a line, CloudWatch's
@@ -1023,10 +1021,7 @@ fn send_chunks<R: Read>(
                 // back to back, one cut short). Cut there if the buffer holds
                 // it; else skip to it without holding what lies between.
                 let lines = matches!(cut, Cut::Lines(_));
-                let documents = match cut {
-                    Cut::Documents(_) => true,
-                    Cut::Lines(format) => reads_documents(format, &buf, base == 0, mid_line),
-                };
+                let documents = holds_documents(cut, &buf, base == 0, mid_line);
                 let mut item = json::skip_ws(&buf, bom_len(&buf, base == 0));
                 if state == At::Skipped && buf.get(item) == Some(&b',') {
                     item = json::skip_ws(&buf, item + 1);
@@ -1037,7 +1032,17 @@ fn send_chunks<R: Read>(
                 // walk budget, the buffer is cut where it ends instead (the
                 // piece's parser resumes within it, and the next piece starts
                 // in junk).
-                let boundary = if documents && !element {
+                let boundary = if element {
+                    // An element that ends in the buffer was not the long one:
+                    // what follows it without a comma is, a document where the
+                    // parser resumes after the broken array (the walk makes no
+                    // cut there, at the byte that shows the fault). Cut there,
+                    // so that the element is read, not skipped with what follows.
+                    json::scan_value(&buf, item)
+                        .ok()
+                        .map(|(_, end)| json::skip_ws(&buf, end))
+                        .filter(|&j| buf.get(j) == Some(&b'{'))
+                } else if documents {
                     let walked = buf.len() as u64;
                     if walk_budget < walked {
                         Some(buf.len())
@@ -1116,9 +1121,32 @@ fn send_chunks<R: Read>(
             None => {
                 // A line, document or element longer than the buffer: grow the
                 // buffer, up to the record limit.
-                target = buf.len().saturating_mul(2).max(opts.chunk_size).min(opts.max_record_bytes.max(buf.len() + 1));
+                let hold = hold(opts, cut, &buf, base == 0, mid_line);
+                target = buf.len().saturating_mul(2).max(opts.chunk_size).min(hold.max(buf.len() + 1));
             }
         }
+    }
+}
+
+/// How many bytes the reader holds before it takes what it holds for a record
+/// longer than the record limit. A stream of documents may hold a few more
+/// than the limit: the walk trusts a fault only [`LOOKAHEAD`] bytes before the
+/// end of what it holds, so a broken document just within the limit is
+/// still read as the parser reads it, not cut as one that never ends.
+fn hold(opts: &Options, cut: Cut, buf: &[u8], first: bool, mid_line: bool) -> usize {
+    if holds_documents(cut, buf, first, mid_line) {
+        opts.max_record_bytes.saturating_add(LOOKAHEAD)
+    } else {
+        opts.max_record_bytes
+    }
+}
+
+/// Whether the reader's buffer holds a stream of JSON documents (a file of
+/// them, or a line read as them), not a line of records.
+fn holds_documents(cut: Cut, buf: &[u8], first: bool, mid_line: bool) -> bool {
+    match cut {
+        Cut::Documents(_) => true,
+        Cut::Lines(format) => reads_documents(format, buf, first, mid_line),
     }
 }
 

@@ -418,6 +418,41 @@ fn shapes_that_once_cut_differently_read_as_the_whole_stream() {
     }
 }
 
+/// Streamed with a small record limit, records next to ones of about the
+/// limit are read as the whole stream reads them: after a broken document just
+/// within the limit (a fault in its last bytes, which the reader must see
+/// before it trusts it, and a `}{` inside a string that a cut there would take
+/// for a boundary), and an element followed, with no comma, by a document
+/// longer than the limit (the element is read, not skipped with it).
+#[test]
+fn records_next_to_ones_about_the_record_limit_are_read() {
+    let limit = 256;
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(limit);
+    let tail = r#"}{{"a":"xxxxxxxxx":"y","request_id":"r1"}"]{"":"","request_id":"r2"}"#;
+    // The broken document runs to the `]`: 4 + n + 44 bytes.
+    for n in limit - 60..=limit - 48 {
+        let content = format!(r#"{{"""{}{tail}"#, "x".repeat(n));
+        let (_, expected, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+        assert!(expected.records.iter().any(|r| r.request_id.as_deref() == Some("r2")));
+        for way in [Way::Read, Way::Gzip] {
+            for chunk in [1, 3, 16] {
+                let (got, _, _) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+                assert_eq!(got, expected, "document of {} bytes, {way:?}, chunk {chunk}", n + 48);
+            }
+        }
+    }
+    let long = format!(r#"{{"a":"{}"#, "x".repeat(2 * limit));
+    let content = format!(r#"[{},7,{}{long}"#, valid(1, "a"), valid(2, "b"));
+    for way in [Way::Read, Way::Gzip] {
+        for chunk in [1, 3, 16] {
+            let (got, _, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+            let ids: Vec<_> = got.records.iter().filter_map(|r| r.request_id.as_deref()).collect();
+            assert_eq!(ids, ["r1", "r2"], "{way:?}, chunk {chunk}");
+            assert_eq!(bytes, content.len() as u64);
+        }
+    }
+}
+
 /// A one-line array with an element longer than the record limit, streamed:
 /// that element is skipped as one malformed record, and the array's other
 /// records are read; junk at the start of a one-line stream of documents does

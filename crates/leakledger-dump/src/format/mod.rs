@@ -13,9 +13,7 @@ mod otlp;
 mod sniff;
 mod text;
 
-#[cfg(test)]
-pub(crate) use document::LOOKAHEAD;
-pub(crate) use document::{At, MAX_RESYNCS, Open, Walked, next_boundary, walk};
+pub(crate) use document::{At, LOOKAHEAD, MAX_RESYNCS, Open, Walked, next_boundary, walk};
 pub use otlp::attribute as otlp_attribute;
 
 use std::fmt;
