@@ -929,9 +929,8 @@ fn send_chunks<R: Read>(
     let mut state = At::Top;
     // Whether the buffer starts inside a line, at a document the line holds.
     let mut mid_line = false;
-    // Cuts made at the record limit before a document that never ends (each
-    // walks a buffer of about the limit; see below).
-    // How many bytes those walks may still cover: as many as the parser's
+    // How many bytes the walks made at the record limit (each over a buffer
+    // of about the limit; see below) may still cover: as many as the parser's
     // resumptions in one piece at first, and then a few times the bytes sent
     // (so the work stays linear, with a small factor, whatever the input).
     let mut walk_budget = MAX_RESYNCS as u64 * opts.max_record_bytes as u64;
@@ -1027,11 +1026,6 @@ fn send_chunks<R: Read>(
                     item = json::skip_ws(&buf, item + 1);
                 }
                 let element = documents && matches!(state, At::Array | At::Skipped);
-                // Documents that never end, one after another, would each cost a
-                // walk of the whole buffer for a few bytes of progress: past the
-                // walk budget, the buffer is cut where it ends instead (the
-                // piece's parser resumes within it, and the next piece starts
-                // in junk).
                 let boundary = if element {
                     // An element that ends in the buffer was not the long one:
                     // what follows it without a comma is, a document where the
@@ -1043,6 +1037,11 @@ fn send_chunks<R: Read>(
                         .map(|(_, end)| json::skip_ws(&buf, end))
                         .filter(|&j| buf.get(j) == Some(&b'{'))
                 } else if documents {
+                    // Documents that never end, one after another, would each
+                    // cost a walk of the whole buffer for a few bytes of
+                    // progress: past the walk budget, the buffer is cut where it
+                    // ends instead (the piece's parser resumes within it, and
+                    // the next piece starts in junk).
                     let walked = buf.len() as u64;
                     if walk_budget < walked {
                         Some(buf.len())
