@@ -22,6 +22,13 @@
 //! registers and looked up by byte permutations. Only the positions whose bit
 //! is set in all three (1.7% of the benchmark's code, against 0.7% that pass
 //! the table) go on to the table and the confirmation.
+//!
+//! Keywords of three bytes (`SG.`, `eyJ`, `hf_`) are found in the same pass:
+//! the three bytes at each position are hashed too, into a table of their own
+//! (two register tables on AVX-512, whose first three bytes' mix is shared
+//! with the four-byte hash). They had been left to Teddy, which read every
+//! text once more per group of sixteen and took a third of `gate`'s time on
+//! code where none of them occurs.
 
 /// Hash-table bits: 2^16 bits, 8 KiB.
 const BITS: u32 = 16;
@@ -41,6 +48,16 @@ fn hash(w: u32) -> usize {
 
 /// Bit 5 of each of four bytes.
 const FOLD: u32 = 0x2020_2020;
+
+/// [`hash`] for three bytes (the low three of `w`), with a multiplier of its
+/// own so that its bits are not those of the four-byte hash.
+#[inline(always)]
+fn hash3(w: u32) -> usize {
+    (((w & 0x00FF_FFFF) | 0x0020_2020).wrapping_mul(0x85EB_CA77) >> (32 - BITS)) as usize
+}
+
+/// Buckets of the three-byte keywords: 2^8, by the top bits of [`hash3`].
+const BUCKET3_BITS: u32 = 8;
 
 /// Eight bytes with ASCII letters in lower case (SWAR, as the standard
 /// library lowers ASCII a word at a time).
@@ -67,7 +84,17 @@ const BUCKET_BITS: u32 = 12;
 /// 8×8 bit matrices, each invertible. Four bytes `a b c d` are first mixed to
 /// two, `u = a ^ MIX[0]·b` and `w = c ^ MIX[1]·d`; hash `t` is `u ^ MAPS[t]·w`.
 const MIX: [u64; 2] = [0x5323_451b_4a95_902a, 0x5856_c32a_687b_253b];
-const MAPS: [u64; 4] = [0x8b3a_1535_3f13_7b70, 0x919e_9bc7_f4a0_2d92, 0xd23f_0824_128b_2f33, 0x344d_04cb_5f0f_2c02];
+const MAPS: [u64; 5] =
+    [0x8b3a_1535_3f13_7b70, 0x919e_9bc7_f4a0_2d92, 0xd23f_0824_128b_2f33, 0xa5c1_9e27_3b6d_f048, 0x344d_04cb_5f0f_2c02];
+
+/// The maps of the three 8-bit hashes of three folded bytes `a b c`:
+/// `u ^ MAPS3[0]·c` (with `u` as above), `b ^ MAPS3[1]·c ^ MAPS3[2]·a` and
+/// `c ^ MAPS3[3]·a ^ MAPS3[4]·b`. The three tables together test 21 bits of
+/// hash: with two (14 bits), one common trigram of code that happened to
+/// share a keyword's bits let 0.1–0.5% of positions through, depending on the
+/// maps; with three, one in ten thousand or fewer.
+const MAPS3: [u64; 5] =
+    [0x6b2f_1d94_a3c5_0e87, 0xc81e_5a37_92d4_f06b, 0x2d71_b6c3_4e98_a51f, 0x9e3c_41a7_d502_6bf8, 0x57d8_e21b_0c96_3fa4];
 
 /// What `GF2P8AFFINEQB` makes of byte `x` with matrix `a` (and no constant):
 /// bit `i` of the result is the parity of `x` AND byte `7 - i` of `a`.
@@ -76,18 +103,35 @@ fn affine(a: u64, x: u8) -> u8 {
     (0..8).fold(0u8, |r, i| r | ((((a >> (8 * (7 - i))) as u8 & x).count_ones() as u8 & 1) << i))
 }
 
-/// The four 8-bit hashes of four folded bytes: tables A, B and C are indexed
-/// by the low seven bits of the first three; the fourth picks the bit of each
-/// byte found (its bits 0..3 for A, 3..6 for B, 5..8 for C).
-fn hashes(w: [u8; 4]) -> [u8; 4] {
+/// The five 8-bit hashes of four folded bytes: tables A, B, C and D are
+/// indexed by the low seven bits of the first four; the fifth picks the bit of
+/// each byte found (its bits 0..3 for A, 3..6 for B, 5..8 for C, 2..5 for D).
+fn hashes(w: [u8; 4]) -> [u8; 5] {
     let f = w.map(|b| b | 0x20);
     let (u, w) = (f[0] ^ affine(MIX[0], f[1]), f[2] ^ affine(MIX[1], f[3]));
     MAPS.map(|m| u ^ affine(m, w))
 }
 
-/// The bit of table `t`'s byte that hash `h` (the fourth) picks.
+/// The bit of table `t`'s byte that hash `h` (the fifth) picks.
 fn select(h: u8, t: usize) -> u8 {
-    h >> [0, 3, 5][t] & 7
+    h >> [0, 3, 5, 2][t] & 7
+}
+
+/// The three 8-bit hashes of three folded bytes (see [`MAPS3`]).
+fn hashes3(w: [u8; 3]) -> [u8; 3] {
+    let f = w.map(|b| b | 0x20);
+    let u = f[0] ^ affine(MIX[0], f[1]);
+    [
+        u ^ affine(MAPS3[0], f[2]),
+        f[1] ^ affine(MAPS3[1], f[2]) ^ affine(MAPS3[2], f[0]),
+        f[2] ^ affine(MAPS3[3], f[0]) ^ affine(MAPS3[4], f[1]),
+    ]
+}
+
+/// The byte and bit of three-byte table `t` that hashes `h` pick: the byte by
+/// the low seven bits of hash `t`, the bit by bits 4..7 of the next hash.
+fn place3(h: [u8; 3], t: usize) -> (usize, u8) {
+    (usize::from(h[t] & 127), h[(t + 1) % 3] >> 4 & 7)
 }
 
 /// A keyword as the search confirms it: its first eight bytes (lower-cased
@@ -104,7 +148,31 @@ struct Word {
     id: u32,
 }
 
-/// A set of keywords of four bytes or more, each matched exactly or in any
+/// Items sorted by bucket (then by `id`), and for each of the `2^bits`
+/// buckets the range of items in it.
+fn bucketed<T>(mut items: Vec<(usize, T)>, bits: u32, id: impl Fn(&T) -> u32) -> (Box<[(u16, u16)]>, Vec<T>) {
+    items.sort_by_key(|(b, w)| (*b, id(w)));
+    let mut buckets = vec![(0u16, 0u16); 1 << bits].into_boxed_slice();
+    for (i, (b, _)) in items.iter().enumerate() {
+        let i = u16::try_from(i).unwrap_or(u16::MAX);
+        let slot = &mut buckets[*b];
+        if slot.1 == 0 {
+            slot.0 = i;
+        }
+        slot.1 = slot.1.saturating_add(1);
+    }
+    (buckets, items.into_iter().map(|(_, w)| w).collect())
+}
+
+/// A keyword of three bytes, compared whole.
+#[derive(Clone, Debug)]
+struct Three {
+    bytes: [u8; 3],
+    any_case: bool,
+    id: u32,
+}
+
+/// A set of keywords of three bytes or more, each matched exactly or in any
 /// case, found at every position where one starts (overlapping ones too).
 #[derive(Clone, Debug)]
 pub(crate) struct Literals {
@@ -116,9 +184,17 @@ pub(crate) struct Literals {
     buckets: Box<[(u16, u16)]>,
     words: Vec<Word>,
     /// The register tables of the AVX-512 first test: in table `t`, bit
-    /// `select(h[3], t)` of byte `h[t] & 127`, for the [`hashes`] `h` of every
+    /// `select(h[4], t)` of byte `h[t] & 127`, for the [`hashes`] `h` of every
     /// keyword's four bytes searched by.
-    tables: [[u8; 128]; 3],
+    tables: [[u8; 128]; 4],
+    /// Bit `hash3(w)` is set for every three-byte keyword `w`.
+    filter3: Box<[u64]>,
+    /// For each bucket of [`hash3`]'s top bits, the range of `threes` (sorted
+    /// by bucket) that fall in it.
+    buckets3: Box<[(u16, u16)]>,
+    threes: Vec<Three>,
+    /// The AVX-512 register tables of the three-byte keywords (see [`place3`]).
+    tables3: [[u8; 128]; 3],
     /// The CPU has AVX2 (its gather tests eight positions at once).
     avx2: bool,
     /// The CPU has AVX-512BW, VBMI and GFNI (the register tables).
@@ -127,13 +203,30 @@ pub(crate) struct Literals {
 
 impl Literals {
     /// The keywords, each with whether it matches in any case; a keyword's id
-    /// is its index. Keywords shorter than four bytes are not taken (the
-    /// caller searches them another way) and are never reported.
+    /// is its index. Keywords shorter than three bytes are not taken (they
+    /// would defeat the search; rule loading refuses them) and are never
+    /// reported.
     pub(crate) fn new<'a>(keywords: impl IntoIterator<Item = (&'a [u8], bool)>) -> Self {
         let mut filter = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
+        let mut filter3 = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
         let mut words: Vec<(usize, Word)> = Vec::new();
-        let mut tables = [[0u8; 128]; 3];
+        let mut threes: Vec<(usize, Three)> = Vec::new();
+        let mut tables = [[0u8; 128]; 4];
+        let mut tables3 = [[0u8; 128]; 3];
         for (id, (bytes, any_case)) in keywords.into_iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            if let &[a, b, c] = bytes {
+                let h = hashes3([a, b, c]);
+                for (t, table) in tables3.iter_mut().enumerate() {
+                    let (byte, bit) = place3(h, t);
+                    table[byte] |= 1 << bit;
+                }
+                let h = hash3(u32::from_le_bytes([a, b, c, 0]));
+                filter3[h >> 6] |= 1 << (h & 63);
+                let bytes = if any_case { [a, b, c].map(|x| x.to_ascii_lowercase()) } else { [a, b, c] };
+                threes.push((h >> (BITS - BUCKET3_BITS), Three { bytes, any_case, id }));
+                continue;
+            }
             if bytes.len() < 4 {
                 continue;
             }
@@ -141,13 +234,12 @@ impl Literals {
             let Some(four) = bytes[offset..].first_chunk::<4>() else { continue };
             let h = hashes(*four);
             for (t, table) in tables.iter_mut().enumerate() {
-                table[usize::from(h[t] & 127)] |= 1 << select(h[3], t);
+                table[usize::from(h[t] & 127)] |= 1 << select(h[4], t);
             }
             let w = u32::from_le_bytes(*four);
             // Folded, every casing of the four bytes has this bit.
             let h = hash(w);
             filter[h >> 6] |= 1 << (h & 63);
-            let id = u32::try_from(id).unwrap_or(u32::MAX);
             let n = bytes.len().min(8);
             let mut first = [0u8; 8];
             first[..n].copy_from_slice(&bytes[..n]);
@@ -159,17 +251,8 @@ impl Literals {
                 Word { bytes: bytes.into(), head, mask, any_case, offset, id },
             ));
         }
-        words.sort_by_key(|(b, w)| (*b, w.id));
-        let mut buckets = vec![(0u16, 0u16); 1 << BUCKET_BITS].into_boxed_slice();
-        for (i, (b, _)) in words.iter().enumerate() {
-            let i = u16::try_from(i).unwrap_or(u16::MAX);
-            let slot = &mut buckets[*b];
-            if slot.1 == 0 {
-                slot.0 = i;
-            }
-            slot.1 = slot.1.saturating_add(1);
-        }
-        let words = words.into_iter().map(|(_, w)| w).collect();
+        let (buckets, words) = bucketed(words, BUCKET_BITS, |w| w.id);
+        let (buckets3, threes) = bucketed(threes, BUCKET3_BITS, |w| w.id);
         #[cfg(target_arch = "x86_64")]
         let (avx2, avx512) = (
             std::arch::is_x86_feature_detected!("avx2"),
@@ -179,7 +262,7 @@ impl Literals {
         );
         #[cfg(not(target_arch = "x86_64"))]
         let (avx2, avx512) = (false, false);
-        Literals { filter, buckets, words, tables, avx2, avx512 }
+        Literals { filter, buckets, words, tables, filter3, buckets3, threes, tables3, avx2, avx512 }
     }
 
     #[inline(always)]
@@ -189,26 +272,29 @@ impl Literals {
         self.filter[h >> 6] >> (h & 63) & 1
     }
 
+    /// [`Literals::test`] of the three-byte keywords (the low three bytes of `w`).
+    #[inline(always)]
+    fn test3(&self, w: u32) -> u64 {
+        let h = hash3(w);
+        self.filter3[h >> 6] >> (h & 63) & 1
+    }
+
     /// Calls `found(position, id, length)` for every keyword occurrence in
     /// `hay`, once each, in no set order (nearly by position: by where the
     /// four bytes searched by lie).
     pub(crate) fn find(&self, hay: &[u8], mut found: impl FnMut(usize, u32, usize)) {
         let n = hay.len();
+        let threes = !self.threes.is_empty();
         #[cfg(target_arch = "x86_64")]
-        let mut i = if self.avx512 {
+        #[allow(unsafe_code)]
+        let mut i = match (self.avx512, self.avx2, threes) {
             // SAFETY: the CPU has AVX-512BW, VBMI and GFNI (checked when built).
-            #[allow(unsafe_code)]
-            unsafe {
-                self.find_avx512(hay, &mut found)
-            }
-        } else if self.avx2 {
+            (true, _, true) => unsafe { self.find_avx512::<true>(hay, &mut found) },
+            (true, _, false) => unsafe { self.find_avx512::<false>(hay, &mut found) },
             // SAFETY: the CPU has AVX2 (checked when built).
-            #[allow(unsafe_code)]
-            unsafe {
-                self.find_avx2(hay, &mut found)
-            }
-        } else {
-            0
+            (false, true, true) => unsafe { self.find_avx2::<true>(hay, &mut found) },
+            (false, true, false) => unsafe { self.find_avx2::<false>(hay, &mut found) },
+            (false, false, _) => 0,
         };
         #[cfg(not(target_arch = "x86_64"))]
         let mut i = 0;
@@ -216,22 +302,53 @@ impl Literals {
         while i + 12 <= n {
             let a = u64::from_le_bytes(hay[i..i + 8].try_into().unwrap_or_default());
             let b = u64::from_le_bytes(hay[i + 4..i + 12].try_into().unwrap_or_default());
-            let mut passed = 0;
+            let (mut passed, mut passed3) = (0, 0);
             for k in 0..4 {
                 passed |= self.test((a >> (8 * k)) as u32) << k | self.test((b >> (8 * k)) as u32) << (k + 4);
+            }
+            if threes {
+                for k in 0..4 {
+                    passed3 |= self.test3((a >> (8 * k)) as u32) << k | self.test3((b >> (8 * k)) as u32) << (k + 4);
+                }
             }
             while passed != 0 {
                 let p = i + passed.trailing_zeros() as usize;
                 passed &= passed - 1;
                 self.confirm(hay, p, &mut found);
             }
+            while passed3 != 0 {
+                let p = i + passed3.trailing_zeros() as usize;
+                passed3 &= passed3 - 1;
+                self.confirm3(hay, p, &mut found);
+            }
             i += 8;
         }
-        while i + 4 <= n {
-            if self.test(u32::from_le_bytes([hay[i], hay[i + 1], hay[i + 2], hay[i + 3]])) != 0 {
+        // One position a step: four bytes at each that has them, three at each.
+        while i + 3 <= n {
+            if let Some(&[a, b, c, d]) = hay.get(i..i + 4)
+                && self.test(u32::from_le_bytes([a, b, c, d])) != 0
+            {
                 self.confirm(hay, i, &mut found);
             }
+            if threes && self.test3(u32::from_le_bytes([hay[i], hay[i + 1], hay[i + 2], 0])) != 0 {
+                self.confirm3(hay, i, &mut found);
+            }
             i += 1;
+        }
+    }
+
+    /// Reports the three-byte keywords at `p` (whose hash's bit may be set).
+    #[inline]
+    fn confirm3(&self, hay: &[u8], p: usize, found: &mut impl FnMut(usize, u32, usize)) {
+        let Some(&[a, b, c]) = hay.get(p..p + 3) else { return };
+        let h = hash3(u32::from_le_bytes([a, b, c, 0]));
+        let (from, n) = self.buckets3[h >> (BITS - BUCKET3_BITS)];
+        let (from, n) = (usize::from(from), usize::from(n));
+        for three in self.threes.get(from..from + n).unwrap_or_default() {
+            let got = if three.any_case { [a, b, c].map(|x| x.to_ascii_lowercase()) } else { [a, b, c] };
+            if got == three.bytes {
+                found(p, three.id, 3);
+            }
         }
     }
 
@@ -242,7 +359,7 @@ impl Literals {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
-    fn find_avx2(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
+    fn find_avx2<const THREES: bool>(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
         use std::arch::x86_64::*;
         // Lane 0 takes the four bytes at positions 0..4, lane 1 at 4..8, of one
         // 16-byte load copied into both lanes.
@@ -252,26 +369,43 @@ impl Literals {
         let multiplier = _mm256_set1_epi32(0x9E37_79B1_u32 as i32);
         let low5 = _mm256_set1_epi32(31);
         let fold = _mm256_set1_epi32(FOLD as i32);
+        let multiplier3 = _mm256_set1_epi32(0x85EB_CA77_u32 as i32);
+        let low3 = _mm256_set1_epi32(0x00FF_FFFF);
         let table = self.filter.as_ptr().cast::<i32>();
+        let table3 = self.filter3.as_ptr().cast::<i32>();
         let mut i = 0;
         while i + 16 <= hay.len() {
-            // SAFETY: the load reads hay[i..i + 16], inside `hay`. The gather
-            // reads 32-bit word `h >> 5` of the table for 16-bit hashes `h`:
-            // below 2^11, the table's length in 32-bit words (2^16 bits).
-            let passed = unsafe {
+            // SAFETY: the load reads hay[i..i + 16], inside `hay`. The gathers
+            // read 32-bit word `h >> 5` of a table for 16-bit hashes `h`:
+            // below 2^11, each table's length in 32-bit words (2^16 bits).
+            let (passed, passed3) = unsafe {
                 let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>()));
                 let w = _mm256_or_si256(_mm256_shuffle_epi8(v, shuffle), fold);
-                let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
-                let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
                 // Bit `h & 31` of each word to the sign bit: shift left by 31 - (h & 31).
-                let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
-                _mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32
+                let bits = |table: *const i32, h: __m256i| {
+                    let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
+                    let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
+                    _mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32
+                };
+                let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
+                let passed3 = if THREES {
+                    let w3 = _mm256_and_si256(w, low3);
+                    bits(table3, _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w3, multiplier3)))
+                } else {
+                    0
+                };
+                (bits(table, h), passed3)
             };
-            let mut passed = passed;
+            let (mut passed, mut passed3) = (passed, passed3);
             while passed != 0 {
                 let p = i + passed.trailing_zeros() as usize;
                 passed &= passed - 1;
                 self.confirm(hay, p, found);
+            }
+            while passed3 != 0 {
+                let p = i + passed3.trailing_zeros() as usize;
+                passed3 &= passed3 - 1;
+                self.confirm3(hay, p, found);
             }
             i += 8;
         }
@@ -285,7 +419,7 @@ impl Literals {
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
-    fn find_avx512(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
+    fn find_avx512<const THREES: bool>(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
         use std::arch::x86_64::*;
         let load = |p: &[u8; 64]| -> __m512i {
             // SAFETY: the load reads the 64-byte array.
@@ -295,12 +429,14 @@ impl Literals {
         // can overrun (both halves always exist).
         let half = |h: Option<&[u8; 64]>| h.map_or_else(|| _mm512_setzero_si512(), load);
         let tables = self.tables.each_ref().map(|t| (half(t.first_chunk()), half(t.last_chunk())));
+        let tables3 = self.tables3.each_ref().map(|t| (half(t.first_chunk()), half(t.last_chunk())));
         let fold = _mm512_set1_epi8(0x20);
         let seven = _mm512_set1_epi8(7);
         // Byte k of each 16: 1 << (k & 7).
         let bits = _mm512_broadcast_i32x4(_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128));
         let maps = MAPS.map(|m| _mm512_set1_epi64(m as i64));
         let mix = MIX.map(|m| _mm512_set1_epi64(m as i64));
+        let maps3 = MAPS3.map(|m| _mm512_set1_epi64(m as i64));
         let mut i = 0;
         while i + 67 <= hay.len() {
             // SAFETY: the four loads read hay[i..i + 67], inside `hay`.
@@ -313,14 +449,36 @@ impl Literals {
                 let byte = _mm512_permutex2var_epi8(tables[t].0, h[t], tables[t].1);
                 _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(bits, _mm512_and_si512(select, seven)))
             };
-            let mut passed =
-                test(0, h[3]) & test(1, _mm512_srli_epi16::<3>(h[3])) & test(2, _mm512_srli_epi16::<5>(h[3]));
+            let mut passed = test(0, h[4])
+                & test(1, _mm512_srli_epi16::<3>(h[4]))
+                & test(2, _mm512_srli_epi16::<5>(h[4]))
+                & test(3, _mm512_srli_epi16::<2>(h[4]));
             while passed != 0 {
                 let p = i + passed.trailing_zeros() as usize;
                 passed &= passed - 1;
                 let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
                 if self.test(w) != 0 {
                     self.confirm(hay, p, found);
+                }
+            }
+            if THREES {
+                // Three bytes (see `hashes3` and `place3`).
+                let affine = |v: __m512i, m: __m512i| _mm512_gf2p8affine_epi64_epi8::<0>(v, m);
+                let h3 = [
+                    _mm512_xor_si512(u, affine(v2, maps3[0])),
+                    _mm512_ternarylogic_epi64::<0x96>(v1, affine(v2, maps3[1]), affine(v0, maps3[2])),
+                    _mm512_ternarylogic_epi64::<0x96>(v2, affine(v0, maps3[3]), affine(v1, maps3[4])),
+                ];
+                let test3 = |t: usize| {
+                    let byte = _mm512_permutex2var_epi8(tables3[t].0, h3[t], tables3[t].1);
+                    let select = _mm512_and_si512(_mm512_srli_epi16::<4>(h3[(t + 1) % 3]), seven);
+                    _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(bits, select))
+                };
+                let mut passed3 = test3(0) & test3(1) & test3(2);
+                while passed3 != 0 {
+                    let p = i + passed3.trailing_zeros() as usize;
+                    passed3 &= passed3 - 1;
+                    self.confirm3(hay, p, found);
                 }
             }
             i += 64;
@@ -378,7 +536,7 @@ mod tests {
         let mut out = Vec::new();
         for p in 0..hay.len() {
             for (id, (w, any)) in words.iter().enumerate() {
-                if w.len() < 4 {
+                if w.len() < 3 {
                     continue;
                 }
                 if let Some(t) = hay.get(p..p + w.len())
@@ -407,6 +565,9 @@ mod tests {
             (b"AKIA", false),
             (b"akia", false),
             (b"abc", false),
+            (b"SG.", false),
+            (b"hf_", true),
+            (b"kIa", false),
             (b"aaaa", false),
             (b"A3T3BlbkFJ", false),
             (b"T3BlbkFJ", false),
@@ -417,7 +578,7 @@ mod tests {
         let mut lit = Literals::new(words.iter().copied());
         // Deterministic pseudo-random text over a small alphabet, so keywords
         // and near-misses occur often, at every alignment and at both ends.
-        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bBoKEY-:/OSTG";
+        let alphabet = b"aAkKiI3T_ghpsecrtSECRT bBoKEY-:/OSTG.fH";
         let mut x = 0x2545_F491_4F6C_DD1Du64;
         let mut hay: Vec<u8> = Vec::new();
         for round in 0..4000 {
@@ -468,7 +629,7 @@ mod tests {
                 }
                 out
             }
-            for m in MIX.iter().chain(&MAPS) {
+            for m in MIX.iter().chain(&MAPS).chain(&MAPS3) {
                 for base in (0..256).step_by(64) {
                     let x: [u8; 64] = std::array::from_fn(|k| (base + k) as u8);
                     // SAFETY: the CPU has the features (checked above).
@@ -501,10 +662,22 @@ mod tests {
             .windows(4)
             .filter(|w| {
                 let h = hashes([w[0], w[1], w[2], w[3]]);
-                (0..3).all(|t| lit.tables[t][usize::from(h[t] & 127)] >> select(h[3], t) & 1 != 0)
+                (0..4).all(|t| lit.tables[t][usize::from(h[t] & 127)] >> select(h[4], t) & 1 != 0)
             })
             .count();
         assert!(passed < text.len() / 10, "{passed} of {} positions pass", text.len());
+        let passed3 = text
+            .windows(3)
+            .filter(|w| {
+                let h = hashes3([w[0], w[1], w[2]]);
+                (0..3).all(|t| {
+                    let (byte, bit) = place3(h, t);
+                    lit.tables3[t][byte] >> bit & 1 != 0
+                })
+            })
+            .count();
+        assert!(!lit.threes.is_empty());
+        assert!(passed3 < text.len() / 100, "{passed3} of {} positions pass the three-byte tables", text.len());
     }
 
     #[test]
@@ -518,8 +691,8 @@ mod tests {
     }
 
     #[test]
-    fn short_keywords_are_left_to_the_caller() {
-        let lit = Literals::new([(&b"abc"[..], false)]);
-        assert!(fast(&lit, b"xxabcxxabc").is_empty());
+    fn keywords_under_three_bytes_are_not_taken() {
+        let lit = Literals::new([(&b"ab"[..], false), (&b"abc"[..], false)]);
+        assert_eq!(fast(&lit, b"xxabcxxab"), [(2, 1)]);
     }
 }

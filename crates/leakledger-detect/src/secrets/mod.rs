@@ -13,7 +13,6 @@ mod rules;
 use std::fmt;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use hmac::{Hmac, Mac};
 use regex::Regex;
 use sha2::Sha256;
@@ -337,34 +336,10 @@ fn compile(rule: &Rule) -> Result<Matcher, RuleError> {
     Ok(Matcher { regex, whole })
 }
 
-/// How a group of keywords shorter than four bytes is searched: by Teddy
-/// itself where the CPU has it, else by an automaton. (The automaton picks its
-/// own prefilter, and for a group of three, `-us`, `hf_` and `r8_`, took a
-/// search for two rare bytes: `-` and `_` are everywhere in code, and that
-/// group cost 12% of the scan.)
-enum Short {
-    Teddy(aho_corasick::packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl Short {
-    /// The first keyword at or after `from`: where it starts, and which.
-    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
-        match self {
-            Short::Teddy(t) => t
-                .find_in(hay, aho_corasick::Span { start: from, end: hay.len() })
-                .map(|m| (m.start(), m.pattern().as_usize())),
-            Short::Automaton(a) => {
-                a.find(aho_corasick::Input::new(hay).span(from..hay.len())).map(|m| (m.start(), m.pattern().as_usize()))
-            }
-        }
-    }
-}
-
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
 pub struct Scanner {
     rules: Vec<Compiled>,
-    /// The keywords of four bytes or more, found in one pass, and after them
+    /// Every keyword (three bytes or more), found in one pass, and after them
     /// (ids from `triggers.len()` on) the base64 forms of the critical
     /// formats' prefixes (see [`base64_forms`]): where one lies in a base64
     /// run, on the run's 4-character grid, the run is decoded and scanned.
@@ -372,11 +347,6 @@ pub struct Scanner {
     /// For each base64 form, how many characters of its 4-character group
     /// come before it.
     leads: Vec<u8>,
-    /// Shorter keywords, in groups small enough for the automaton's SIMD
-    /// search (Teddy), each with the keywords' indexes. The flag: the group's
-    /// keywords are in lower case and searched in the text's lower-cased copy
-    /// (a rule file's keywords, which match in any case).
-    short: Vec<(Short, Vec<usize>, bool)>,
     /// For each keyword, its length and the rules it triggers.
     triggers: Vec<(usize, Vec<Trigger>)>,
     /// Values no rule reports (a rule file's global allowlist).
@@ -453,24 +423,6 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
-
-/// A keyword as written, and for case-insensitive rules also in lower case,
-/// UPPER CASE and Capitalised (mixed casings such as `sEcReT` are not looked for).
-fn case_variants(k: &str, insensitive: bool) -> Vec<String> {
-    let mut v = vec![k.to_string()];
-    if insensitive {
-        let mut cap = k.to_ascii_lowercase();
-        if let Some(first) = cap.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        for w in [k.to_ascii_lowercase(), k.to_ascii_uppercase(), cap] {
-            if !v.contains(&w) {
-                v.push(w);
-            }
-        }
-    }
-    v
-}
 
 /// Rules' regexes, compiled on every core: some take tens of milliseconds
 /// (bounded repetitions of Unicode classes unroll), and a rule file may hold
@@ -581,9 +533,6 @@ fn reference(value: &str) -> bool {
     wrapped.is_some_and(name) || value.strip_prefix('$').is_some_and(upper)
 }
 
-/// Keywords per automaton (see `Scanner::new`).
-const KEYWORD_GROUP: usize = 16;
-
 const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// GitHub/npm checksum: the last 6 characters are the base62 CRC32 of the 30
@@ -676,8 +625,8 @@ impl Scanner {
         let mut words: Vec<(String, bool)> = Vec::new();
         let mut triggers: Vec<Vec<Trigger>> = Vec::new();
         // The literal prefixes of critical fixed formats (case-sensitive rules),
-        // whose base64 forms mark a secret wrapped in base64: few enough for the
-        // automaton's SIMD search.
+        // whose base64 forms mark a secret wrapped in base64 (found in the
+        // keywords' pass).
         let mut prefixes: Vec<&'static str> = Vec::new();
         for (i, Loaded { rule, allow: rule_allow, any_case }) in rules.into_iter().enumerate() {
             if !any_case && !rule.pattern.starts_with("(?i)") && rule.severity == Severity::Critical {
@@ -701,29 +650,19 @@ impl Scanner {
             };
             compiled.push(Compiled { rule, regex, allow: rule_allow, reach });
             // A rule file's keywords match in any case, and so do those of a
-            // built-in rule that ignores case. The one-pass search takes them
-            // in any case from four bytes on; shorter ones are searched in the
-            // usual casings (built-in rules) or, in lower case, in the text's
-            // lower-cased copy (a rule file's).
+            // built-in rule that ignores case.
             let insensitive = rule.pattern.starts_with("(?i)");
             let within = |k: usize| match rule.assignment_within {
                 [] => None,
                 [one] => Some(*one),
                 each => each.get(k).copied(),
             };
-            let variants: Vec<((String, bool), Option<u8>)> = rule
-                .keywords
-                .iter()
-                .enumerate()
-                .flat_map(|(k, word)| {
-                    if any_case || insensitive && word.len() >= 4 {
-                        vec![((word.to_ascii_lowercase(), true), within(k))]
-                    } else {
-                        case_variants(word, insensitive).into_iter().map(|w| ((w, false), within(k))).collect()
-                    }
-                })
-                .collect();
-            for (word, within) in variants {
+            for (k, word) in rule.keywords.iter().enumerate() {
+                let (word, within) = if any_case || insensitive {
+                    ((word.to_ascii_lowercase(), true), within(k))
+                } else {
+                    ((word.to_string(), false), within(k))
+                };
                 match words.iter().position(|w| *w == word) {
                     Some(j) => match triggers[j].iter_mut().find(|t| t.0 == i) {
                         // One word twice for one rule: the looser gate holds.
@@ -743,39 +682,13 @@ impl Scanner {
             f.dedup_by(|b, a| a.0 == b.0);
             f
         };
-        // Keywords of four bytes or more, then the base64 forms (five or more),
-        // in one pass; shorter keywords by the automaton's SIMD search, a few
-        // dozen to a group (past that it falls back to a scalar search several
-        // times slower), lower-case ones in groups of their own.
+        // Every keyword, then the base64 forms (five bytes or more), in one pass.
         let literals = literals::Literals::new(
             words.iter().map(|(w, any)| (w.as_bytes(), *any)).chain(forms.iter().map(|f| (f.0.as_bytes(), false))),
         );
-        let mut shorter: Vec<usize> = (0..words.len()).filter(|&j| words[j].0.len() < 4).collect();
-        shorter.sort_by_key(|&j| words[j].1);
-        let mut short = Vec::new();
-        for run in shorter.chunk_by(|&a, &b| words[a].1 == words[b].1) {
-            for group in run.chunks(KEYWORD_GROUP) {
-                let patterns = group.iter().map(|&j| &words[j].0);
-                let teddy = aho_corasick::packed::Config::new()
-                    .match_kind(aho_corasick::packed::MatchKind::LeftmostLongest)
-                    .builder()
-                    .extend(patterns.clone())
-                    .build();
-                let search = match teddy {
-                    Some(t) => Short::Teddy(t),
-                    None => Short::Automaton(
-                        AhoCorasickBuilder::new()
-                            .match_kind(MatchKind::LeftmostLongest)
-                            .build(patterns)
-                            .map_err(|e| RuleError { rule: "(keywords)".into(), reason: e.to_string() })?,
-                    ),
-                };
-                short.push((search, group.to_vec(), words[group[0]].1));
-            }
-        }
         let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
         let leads = forms.iter().map(|f| f.1).collect();
-        Ok(Scanner { rules: compiled, literals, leads, short, triggers, allow, key, shortest: OnceLock::new() })
+        Ok(Scanner { rules: compiled, literals, leads, triggers, allow, key, shortest: OnceLock::new() })
     }
 
     /// The rules.
@@ -954,25 +867,6 @@ impl Scanner {
                 }
             }
         });
-        let mut lower: Vec<u8> = Vec::new();
-        for (search, group, lowered) in &self.short {
-            let hay = if *lowered {
-                if lower.is_empty() {
-                    lower = bytes.to_ascii_lowercase();
-                }
-                &lower[..]
-            } else {
-                bytes
-            };
-            // Each search resumes one byte after the last match's start, so
-            // that overlapping keywords are all found.
-            let mut pos = 0;
-            while pos < hay.len() {
-                let Some((at, k)) = search.find(hay, pos) else { break };
-                pos = at + 1;
-                window(at, group[k]);
-            }
-        }
         if windows.is_empty() {
             return Vec::new();
         }
