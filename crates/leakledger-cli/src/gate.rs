@@ -217,52 +217,29 @@ fn scan_window(
         lines_before + at.partition_point(|&n| n < off) as u64 + 1
     };
     let mut out = Vec::new();
-    // Each valid UTF-8 run is scanned where it lies (a copy with U+FFFD in
-    // place of broken bytes cost a tenth of `gate` on dumps holding some, and
-    // shifted the offsets the overlap's deduplication relies on); no secret
-    // holds a broken byte.
-    // A run shorter than any secret or identifier holds none (binary files
-    // break into millions of runs of a few bytes).
-    let shortest = scanner.shortest_match().min(ids.shortest()).max(1);
-    leakledger::utf8_runs(bytes, |from, text| {
-        if text.len() < shortest {
-            return;
-        }
-        for h in scanner.scan(text) {
-            let at = from + h.start;
-            out.push((
-                base + at as u64,
-                Finding {
-                    path: name.to_string(),
-                    line: line_of(at),
-                    kind: h.kind.to_string(),
-                    rule: h.rule.to_string(),
-                    severity: h.severity,
-                    fingerprint: h.fingerprint.to_string(),
-                    redacted: h.redacted.clone(),
-                },
-            ));
-        }
-        if !ids.is_empty() {
-            for id in ids.find(text) {
-                for (found, _) in text.match_indices(id.as_str()) {
-                    let at = from + found;
-                    out.push((
-                        base + at as u64,
-                        Finding {
-                            path: name.to_string(),
-                            line: line_of(at),
-                            kind: "proprietary-identifier".into(),
-                            rule: "identifier".into(),
-                            severity: Severity::Medium,
-                            fingerprint: String::new(),
-                            redacted: id.clone(),
-                        },
-                    ));
-                }
-            }
-        }
-    });
+    // The bytes are scanned where they lie: secrets and identifiers are found
+    // in the runs of valid UTF-8 (no secret holds a broken byte), at their raw
+    // offsets, which the overlap's deduplication relies on.
+    let finding = |at: usize, kind: &str, rule: &str, severity, fingerprint: String, redacted: String| {
+        (
+            base + at as u64,
+            Finding {
+                path: name.to_string(),
+                line: line_of(at),
+                kind: kind.to_string(),
+                rule: rule.to_string(),
+                severity,
+                fingerprint,
+                redacted,
+            },
+        )
+    };
+    for h in scanner.scan_bytes(bytes) {
+        out.push(finding(h.start, h.kind, h.rule, h.severity, h.fingerprint.to_string(), h.redacted.clone()));
+    }
+    for (at, id) in ids.find_at(bytes) {
+        out.push(finding(at, "proprietary-identifier", "identifier", Severity::Medium, String::new(), id));
+    }
     out
 }
 

@@ -270,6 +270,29 @@ fn gate_exits_1_on_a_secret_and_never_prints_it() {
 }
 
 #[test]
+fn gate_reports_each_identifier_once_where_it_stands() {
+    // A name, a longer name sharing its start, one inside a word (not a
+    // name of ours), and broken bytes around them; repeated, so that a
+    // search per name found per occurrence would multiply the findings.
+    let line = b"use com.mycorp.pay;\xff com.mycorp.payments.Ledger xcom.mycorp.pay \xc3com.mycorp.pay\n";
+    let input = line.repeat(50);
+    let (code, out, _) = run_with_stdin(&["gate", "--json", "--identifier", "com.mycorp."], &input);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut found: Vec<(u64, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["line"].as_u64().unwrap(), f["redacted"].as_str().unwrap()))
+        .collect();
+    found.sort_unstable();
+    let want: Vec<(u64, &str)> = (1..=50)
+        .flat_map(|l| [(l, "com.mycorp.pay"), (l, "com.mycorp.pay"), (l, "com.mycorp.payments.Ledger")])
+        .collect();
+    assert_eq!(found, want);
+}
+
+#[test]
 fn gate_redact_is_a_filter() {
     let input = format!("before {FAKE_STRIPE} after\n");
     let (code, out, _) = run_with_stdin(&["gate", "--redact"], input.as_bytes());

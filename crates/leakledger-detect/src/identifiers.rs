@@ -28,11 +28,6 @@ impl Identifiers {
         self.prefixes.is_empty()
     }
 
-    /// The length of the shortest prefix (`usize::MAX` when there is none).
-    pub fn shortest(&self) -> usize {
-        self.prefixes.iter().map(String::len).min().unwrap_or(usize::MAX)
-    }
-
     /// The prefixes.
     pub fn prefixes(&self) -> &[String] {
         &self.prefixes
@@ -42,7 +37,12 @@ impl Identifiers {
     /// extended over identifier characters (`com.mycorp.payments.Ledger`), with
     /// trailing dots dropped. In order of appearance, repeats included.
     pub fn find(&self, text: &str) -> Vec<String> {
-        let b = text.as_bytes();
+        self.find_at(text.as_bytes()).into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// [`Identifiers::find`] over bytes that may not all be UTF-8, each
+    /// identifier with its offset. Grouped by prefix, each group in order.
+    pub fn find_at(&self, b: &[u8]) -> Vec<(usize, String)> {
         let mut out = Vec::new();
         for f in &self.finders {
             let mut done = 0;
@@ -56,8 +56,9 @@ impl Identifiers {
                     end += 1;
                 }
                 done = end;
-                let token = text[at..end].trim_end_matches(['.', '-']);
-                out.push(token.to_string());
+                // The prefix is text and what extends it is ASCII.
+                let token = String::from_utf8_lossy(&b[at..end]);
+                out.push((at, token.trim_end_matches(['.', '-']).to_string()));
             }
         }
         out
@@ -73,6 +74,11 @@ mod tests {
         let ids = Identifiers::new(&["com.mycorp.", "MYCORP_"]);
         let t = "import com.mycorp.payments.Ledger;\nnot xcom.mycorp.x\nenv MYCORP_TOKEN and com.mycorp.";
         assert_eq!(ids.find(t), ["com.mycorp.payments.Ledger", "com.mycorp", "MYCORP_TOKEN"]);
+        let at = ids.find_at(t.as_bytes());
+        assert_eq!(at[0], (7, "com.mycorp.payments.Ledger".to_string()));
+        assert_eq!(&t[at[2].0..][..12], "MYCORP_TOKEN");
+        // Broken bytes around a name do not hide it.
+        assert_eq!(ids.find_at(b"\xff com.mycorp.x\xfe"), [(2, "com.mycorp.x".to_string())]);
         assert!(Identifiers::new(&[""]).is_empty());
     }
 }

@@ -985,63 +985,6 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Calls `run(offset, text)` for each valid UTF-8 run of `bytes`, in order:
-/// what a scan of raw bytes can search without copying them (`lossy` copies
-/// the whole text to put U+FFFD where it breaks), with offsets that stay the
-/// raw ones. Empty runs (between two invalid sequences) are left out.
-///
-/// Long runs are found with SIMD; where runs are short (binary data breaks
-/// every few bytes) a few KiB at a time are split by the standard library's
-/// `utf8_chunks`, whose cost per run is a few bytes' worth, not a SIMD call's.
-pub fn utf8_runs<'a>(bytes: &'a [u8], mut run: impl FnMut(usize, &'a str)) {
-    /// Valid bytes before an error below which the span is split in chunks.
-    const SHORT: usize = 64;
-    /// Bytes split in chunks at a time.
-    const SPAN: usize = 4096;
-    let mut at = 0;
-    while at < bytes.len() {
-        let rest = &bytes[at..];
-        let e = match simdutf8::compat::from_utf8(rest) {
-            Ok(text) => {
-                run(at, text);
-                return;
-            }
-            Err(e) => e,
-        };
-        let valid = e.valid_up_to();
-        if valid >= SHORT {
-            if let Ok(text) = simdutf8::basic::from_utf8(&rest[..valid]) {
-                run(at, text);
-            }
-            at += valid + e.error_len().unwrap_or(rest.len() - valid);
-            continue;
-        }
-        // A span of short runs, ended where no character is cut (not on a
-        // continuation byte, at most three past; more in a row are invalid
-        // anyway). It holds the error just found, so it always moves on.
-        let mut end = (at + SPAN).min(bytes.len());
-        let mut steps = 0;
-        while end < bytes.len() && bytes[end] & 0xC0 == 0x80 && steps < 3 {
-            end += 1;
-            steps += 1;
-        }
-        let mut from = at;
-        for chunk in bytes[at..end].utf8_chunks() {
-            let text = chunk.valid();
-            if chunk.invalid().is_empty() && end < bytes.len() {
-                // The span's last run may go on past it: found again, whole,
-                // from here.
-                break;
-            }
-            if !text.is_empty() {
-                run(from, text);
-            }
-            from += text.len() + chunk.invalid().len();
-        }
-        at = from;
-    }
-}
-
 /// Decodes a JSON string's inside. Borrowed when it has no escape.
 pub(crate) fn unescape(raw: &[u8]) -> Cow<'_, str> {
     if memchr(b'\\', raw).is_none() {
@@ -1297,62 +1240,6 @@ mod tests {
         ];
         for c in cases {
             assert_eq!(super::lossy(c), String::from_utf8_lossy(c), "{c:?}");
-        }
-    }
-
-    #[test]
-    fn utf8_runs_are_the_valid_text_at_its_raw_offsets() {
-        fn runs(b: &[u8]) -> Vec<(usize, &str)> {
-            let mut out = Vec::new();
-            super::utf8_runs(b, |at, t| out.push((at, t)));
-            out
-        }
-        assert_eq!(runs(b"ab\xffcd\xe2\x82"), [(0, "ab"), (3, "cd")]);
-        assert_eq!(runs(b"\xff\xfe\xf0\x9f\x98"), []);
-        assert_eq!(runs(b""), []);
-        assert_eq!(runs("caf\u{e9}".as_bytes()), [(0, "caf\u{e9}")]);
-        // Whatever the bytes: the same maximal runs at the same offsets as the
-        // standard library's `utf8_chunks` over the whole text (whose runs
-        // are maximal by definition), for texts of short runs, long ones and
-        // both, past the SIMD path's threshold and the chunked spans' length.
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for round in 0..3_000 {
-            let mut bytes = Vec::new();
-            let target = if round % 3 == 0 { next() % 97 } else { next() % 12_000 } as usize;
-            while bytes.len() < target {
-                match next() % 4 {
-                    // A long valid stretch, with some multi-byte characters.
-                    0 => {
-                        for _ in 0..next() % 3_000 {
-                            bytes.extend_from_slice(["a", "é", "€", "😀", "\n"][(next() % 5) as usize].as_bytes());
-                        }
-                    }
-                    // Bytes of any value: many short runs.
-                    _ => {
-                        for _ in 0..next() % 200 {
-                            bytes.push(
-                                [b'a', b'\n', 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0xff, 0x80]
-                                    [(next() % 11) as usize],
-                            );
-                        }
-                    }
-                }
-            }
-            let mut reference = Vec::new();
-            let mut at = 0;
-            for chunk in bytes.utf8_chunks() {
-                if !chunk.valid().is_empty() {
-                    reference.push((at, chunk.valid()));
-                }
-                at += chunk.valid().len() + chunk.invalid().len();
-            }
-            assert_eq!(runs(&bytes), reference, "round {round}");
         }
     }
 

@@ -55,7 +55,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use error::Error;
 pub use format::{Format, Layout, otlp_attribute};
 pub use guard::{Mapped, install_sigbus_guard};
-pub use json::{Cursor, Element, Elements, Kind, Members, Value, lossy, utf8_runs};
+pub use json::{Cursor, Element, Elements, Kind, Members, Value, lossy};
 pub use options::Options;
 pub use record::{Location, Record};
 pub use scan::{Malformed, Problem, Scan, Sink, SourceReport};

@@ -42,7 +42,7 @@ pub use chains::{ChainEntry, RequestView, Requests};
 pub use inventory::{FileEntry, IdentifierEntry, Inventory, OrgEntry, RepoEntry, SecretEntry};
 pub use leakledger_dump::{
     Compression, Dump, Error, Format, Kind, Layout, Location, Malformed, Mapped, Options, Problem, Record, Scan, Sink,
-    Skipped, Source, SourceId, SourceReport, Value, install_sigbus_guard, lossy, time, utf8_runs,
+    Skipped, Source, SourceId, SourceReport, Value, install_sigbus_guard, lossy, time,
 };
 pub use partial::Partial;
 pub use summary::{ChainCounts, Exposure, OrgSummary, Records, SCHEMA_VERSION, Secrets, Summary, Window};

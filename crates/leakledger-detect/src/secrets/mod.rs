@@ -352,8 +352,6 @@ pub struct Scanner {
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
-    /// The fewest bytes any rule's match can hold (found on first use).
-    shortest: OnceLock<usize>,
 }
 
 /// A rule as a scanner is built from: the rule, its allowlist, and whether its
@@ -688,7 +686,7 @@ impl Scanner {
         );
         let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
         let leads = forms.iter().map(|f| f.1).collect();
-        Ok(Scanner { rules: compiled, literals, leads, triggers, allow, key, shortest: OnceLock::new() })
+        Ok(Scanner { rules: compiled, literals, leads, triggers, allow, key })
     }
 
     /// The rules.
@@ -762,11 +760,24 @@ impl Scanner {
     /// (a Kubernetes secret's `data`, a Docker `auth`, a config file attached in
     /// base64), decoded and scanned once more.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
+        self.scan_in(text.as_bytes(), Some(text))
+    }
+
+    /// [`Scanner::scan`] over bytes that may not all be UTF-8 (a file as it
+    /// lies on disk): secrets are found in the runs of valid UTF-8 (no secret
+    /// holds a broken byte), at their offsets in `bytes`. Only the bytes around
+    /// a keyword are checked, so the text is not validated first in a pass of
+    /// its own (a seventh of `gate`'s time on code).
+    pub fn scan_bytes(&self, bytes: &[u8]) -> Vec<Hit> {
+        self.scan_in(bytes, None)
+    }
+
+    /// [`Scanner::scan`] of `bytes`, which are `text` when that is given.
+    fn scan_in(&self, bytes: &[u8], text: Option<&str>) -> Vec<Hit> {
         let mut forms = Vec::new();
-        let mut hits = self.scan_plain(text, Some(&mut forms), None);
+        let mut hits = self.scan_plain(bytes, text, Some(&mut forms), None);
         // Found by their rarest bytes, keywords come nearly but not quite in order.
         forms.sort_unstable();
-        let bytes = text.as_bytes();
         let mut done = 0;
         for (at, lead) in forms {
             if at < done {
@@ -780,7 +791,7 @@ impl Scanner {
             // moves offsets: then the whole run stands for the secret.
             let inner = String::from_utf8_lossy(&decoded);
             let exact = matches!(inner, std::borrow::Cow::Borrowed(_));
-            for (generic, h) in self.scan_plain(&inner, None, None) {
+            for (generic, h) in self.scan_plain(inner.as_bytes(), Some(&inner), None, None) {
                 // Where in the run the secret's bytes are: 4 characters for 3 bytes.
                 let (a, b) = if exact {
                     (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end))
@@ -794,41 +805,27 @@ impl Scanner {
         resolve(hits)
     }
 
-    /// The fewest bytes a secret can take: no rule's regex matches a shorter
-    /// text, so a caller cutting its input (at broken UTF-8, say) can pass over
-    /// the shorter pieces. 14 for the built-in rules.
-    pub fn shortest_match(&self) -> usize {
-        *self.shortest.get_or_init(|| {
-            self.rules
-                .iter()
-                .map(|c| {
-                    regex_syntax::parse(c.rule.pattern).ok().and_then(|h| h.properties().minimum_len()).unwrap_or(0)
-                })
-                .min()
-                .unwrap_or(0)
-        })
-    }
-
     /// The matches of the rules' regexes in `text` (as written, not inside
     /// base64) that are not reported, and why: placeholders, documentation
     /// examples, values too regular for their rule. For tuning rules and for
     /// measuring recall: a value dropped here was seen and judged, not missed.
     pub fn rejected(&self, text: &str) -> Vec<Rejected> {
         let mut rejected = Vec::new();
-        self.scan_plain(text, None, Some(&mut rejected));
+        self.scan_plain(text.as_bytes(), Some(text), None, Some(&mut rejected));
         rejected
     }
 
-    /// The secrets of `text` as written, overlaps not yet resolved; with
-    /// `forms`, where a base64 form of a critical prefix starts (nearly by position),
+    /// The secrets of `bytes` as written (`text` when that is given: then
+    /// they are known to be UTF-8), overlaps not yet resolved; with `forms`,
+    /// where a base64 form of a critical prefix starts (nearly by position),
     /// with its lead (see `leads`).
     fn scan_plain(
         &self,
-        text: &str,
+        bytes: &[u8],
+        text: Option<&str>,
         mut forms: Option<&mut Vec<(usize, u8)>>,
         mut rejected: Option<&mut Vec<Rejected>>,
     ) -> Vec<(bool, Hit)> {
-        let bytes = text.as_bytes();
         // Which rules to run, and from where: one window per keyword hit, merged
         // per rule when they overlap. Every keyword found counts, overlapping
         // ones too (`A3T` and `T3BlbkFJ` in `...A3T3BlbkFJ...`; `secret` and
@@ -881,12 +878,11 @@ impl Scanner {
         let mut hits: Vec<(bool, Hit)> = Vec::new();
         for (r, start, end) in merged {
             let c = &self.rules[r];
-            // Windows start and end on char boundaries only by luck: widen to them.
-            let (start, end) = (floor_char(text, start), ceil_char(text, end));
-            let window = &text[start..end];
             let Some(matcher) = c.regex() else { continue };
-            let mut take = |m: regex::Match<'_>| {
-                let (from, to) = (start + m.start(), start + m.end());
+            // Windows start and end on char boundaries only by luck: widen to them.
+            let (start, end) = (floor_char(bytes, start), ceil_char(bytes, end));
+            let mut take = |at: usize, m: regex::Match<'_>| {
+                let (from, to) = (at + m.start(), at + m.end());
                 let judged = if c.allow.allows(m.as_str()) || self.allow.allows(m.as_str()) {
                     Err(Rejection::Allowlisted)
                 } else {
@@ -901,18 +897,36 @@ impl Scanner {
                     }
                 }
             };
-            if matcher.whole {
-                matcher.regex.find_iter(window).for_each(&mut take);
-                continue;
-            }
-            for caps in matcher.regex.captures_iter(window) {
-                // The rule's group, or for a pattern of alternatives that each
-                // capture the value (quoted one way or another), the first later
-                // group that took part.
-                let g = c.rule.group;
-                if let Some(m) = caps.get(g).or_else(|| (g.max(1)..caps.len()).find_map(|i| caps.get(i))) {
-                    take(m);
+            let mut matches = |at: usize, window: &str| {
+                if matcher.whole {
+                    matcher.regex.find_iter(window).for_each(|m| take(at, m));
+                    return;
                 }
+                for caps in matcher.regex.captures_iter(window) {
+                    // The rule's group, or for a pattern of alternatives that
+                    // each capture the value (quoted one way or another), the
+                    // first later group that took part.
+                    let g = c.rule.group;
+                    if let Some(m) = caps.get(g).or_else(|| (g.max(1)..caps.len()).find_map(|i| caps.get(i))) {
+                        take(at, m);
+                    }
+                }
+            };
+            match text.map(|t| &t[start..end]) {
+                Some(window) => matches(start, window),
+                None => match std::str::from_utf8(&bytes[start..end]) {
+                    Ok(window) => matches(start, window),
+                    // Each run of valid UTF-8 in the window on its own.
+                    Err(_) => {
+                        let mut at = start;
+                        for chunk in bytes[start..end].utf8_chunks() {
+                            if !chunk.valid().is_empty() {
+                                matches(at, chunk.valid());
+                            }
+                            at += chunk.valid().len() + chunk.invalid().len();
+                        }
+                    }
+                },
             }
         }
         hits
@@ -1037,15 +1051,21 @@ fn unreachable_key() -> Hmac<Sha256> {
     <Hmac<Sha256> as Mac>::new_from_slice(&[0u8; 32]).unwrap_or_else(|_| panic!("HMAC rejected a 32-byte key"))
 }
 
-fn floor_char(s: &str, mut i: usize) -> usize {
-    while i > 0 && !s.is_char_boundary(i) {
+/// `i`, or the start of the character it falls in: at most three bytes back
+/// over continuation bytes (in UTF-8, the char boundary; in broken bytes, as
+/// far as a character could reach).
+fn floor_char(b: &[u8], mut i: usize) -> usize {
+    let stop = i.saturating_sub(3);
+    while i > stop && i < b.len() && b[i] & 0xC0 == 0x80 {
         i -= 1;
     }
     i
 }
 
-fn ceil_char(s: &str, mut i: usize) -> usize {
-    while i < s.len() && !s.is_char_boundary(i) {
+/// `i`, or the end of the character it falls in (see [`floor_char`]).
+fn ceil_char(b: &[u8], mut i: usize) -> usize {
+    let stop = i.saturating_add(3);
+    while i < stop && i < b.len() && b[i] & 0xC0 == 0x80 {
         i += 1;
     }
     i
@@ -1465,7 +1485,32 @@ mod tests {
     }
 
     #[test]
-    fn every_rule_has_a_keyword_of_four_bytes_or_more() {
+    fn broken_bytes_hide_no_secret_and_shift_no_offset() {
+        // Every rule's positives, each after a broken or multi-byte sequence.
+        let s = scanner();
+        let breaks: [&[u8]; 6] =
+            [b"\xff", b"\xc3", b"\xe2\x82", "\u{e9}".as_bytes(), "\u{20ac} ".as_bytes(), b"\x80\x80"];
+        let mut bytes = Vec::new();
+        for (i, p) in BUILTIN.iter().flat_map(|r| r.positives).enumerate() {
+            bytes.extend_from_slice(breaks[i % breaks.len()]);
+            bytes.extend_from_slice(b" filler\n");
+            bytes.extend_from_slice(p.as_bytes());
+            bytes.push(b'\n');
+        }
+        let got: Vec<_> = s.scan_bytes(&bytes).into_iter().map(|h| (h.start, h.end, h.rule, h.fingerprint)).collect();
+        // The same as each run of valid UTF-8 scanned as text, at its offset.
+        let mut want = Vec::new();
+        let mut at = 0;
+        for chunk in bytes.utf8_chunks() {
+            want.extend(s.scan(chunk.valid()).into_iter().map(|h| (at + h.start, at + h.end, h.rule, h.fingerprint)));
+            at += chunk.valid().len() + chunk.invalid().len();
+        }
+        assert_eq!(got, want);
+        assert!(got.len() >= BUILTIN.len(), "{} found", got.len());
+    }
+
+    #[test]
+    fn every_rule_has_keywords_of_three_bytes_or_more_and_examples() {
         for rule in BUILTIN {
             assert!(rule.keywords.iter().all(|k| k.len() >= 3), "{}: a short keyword defeats the prefilter", rule.id);
             assert!(!rule.positives.is_empty() && !rule.negatives.is_empty(), "{}: needs examples", rule.id);
