@@ -70,33 +70,41 @@ fn scan_mapped(files: &[(String, leakledger::Mapped)], scanner: &Scanner, ids: &
         let (start, bytes) = (k * step, &files[f].1);
         (start, &bytes[start..(start + WINDOW).min(bytes.len())])
     };
-    let scanned: Vec<Vec<(u64, Finding)>> = jobs
+    // With each window's findings, the newlines of its own part (before the
+    // next window's overlap) when the scan found them for line numbers.
+    let scanned: Vec<(Located, Option<u64>)> = jobs
         .par_iter()
         .map(|&(f, k)| {
             let (start, bytes) = window(f, k);
-            scan_window(bytes, start as u64, 0, &files[f].0, scanner, ids)
+            let mut own = None;
+            let found = scan_window(bytes, start as u64, 0, &files[f].0, scanner, ids, |at| {
+                own = Some(at.partition_point(|&n| n < step) as u64);
+            });
+            (found, own)
         })
         .collect();
     // Newlines are counted only in the windows before a file's last finding
     // (none at all in a clean file, the gate's usual case), each window's own
     // part, all at once.
     let mut last = vec![0; files.len()];
-    for (&(f, k), found) in jobs.iter().zip(&scanned) {
+    for (&(f, k), (found, _)) in jobs.iter().zip(&scanned) {
         if !found.is_empty() {
             last[f] = last[f].max(k);
         }
     }
     let newlines: Vec<u64> = jobs
         .par_iter()
-        .map(|&(f, k)| {
-            if k >= last[f] {
-                return 0;
+        .zip(&scanned)
+        .map(|(&(f, k), (_, own))| match own {
+            _ if k >= last[f] => 0,
+            Some(n) => *n,
+            None => {
+                let (_, bytes) = window(f, k);
+                memchr::memchr_iter(b'\n', &bytes[..step.min(bytes.len())]).count() as u64
             }
-            let (_, bytes) = window(f, k);
-            memchr::memchr_iter(b'\n', &bytes[..step.min(bytes.len())]).count() as u64
         })
         .collect();
-    let mut scanned = scanned.into_iter().zip(newlines);
+    let mut scanned = scanned.into_iter().map(|(found, _)| found).zip(newlines);
     for (_, map) in files {
         let mut lines_before = 0;
         let mut found = Vec::new();
@@ -111,9 +119,12 @@ fn scan_mapped(files: &[(String, leakledger::Mapped)], scanner: &Scanner, ids: &
     }
 }
 
+/// Findings, each with its absolute offset.
+type Located = Vec<(u64, Finding)>;
+
 /// Appends `found` to `out`, each finding once: the windows' overlaps see
 /// some twice, at the same absolute offset.
-fn keep_once(found: Vec<(u64, Finding)>, out: &mut Vec<Finding>) {
+fn keep_once(found: Located, out: &mut Vec<Finding>) {
     let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
     for (abs, f) in found {
         if seen.insert((abs, f.rule.clone() + &f.redacted)) {
@@ -142,7 +153,7 @@ fn scan_reader(
             rx.into_iter()
                 .par_bridge()
                 .flat_map_iter(|w| {
-                    let found = scan_window(&w.bytes, w.base, w.lines_before, name, scanner, ids);
+                    let found = scan_window(&w.bytes, w.base, w.lines_before, name, scanner, ids, |_| {});
                     let _ = back.send(w.bytes);
                     found
                 })
@@ -199,7 +210,8 @@ fn read_windows(
 }
 
 /// The findings of a window that starts at offset `base` after `lines_before`
-/// newlines, each with its absolute offset.
+/// newlines, each with its absolute offset. When it finds the window's
+/// newlines (for a finding's line), it hands their offsets to `newlines_found`.
 fn scan_window(
     bytes: &[u8],
     base: u64,
@@ -207,7 +219,8 @@ fn scan_window(
     name: &str,
     scanner: &Scanner,
     ids: &Identifiers,
-) -> Vec<(u64, Finding)> {
+    newlines_found: impl FnOnce(&[usize]),
+) -> Located {
     // Line numbers from the window's newline offsets, found once (counting
     // from the window's start for each finding was quadratic: a dump line
     // with many secrets took seconds).
@@ -239,6 +252,9 @@ fn scan_window(
     }
     for (at, id) in ids.find_at(bytes) {
         out.push(finding(at, "proprietary-identifier", "identifier", Severity::Medium, String::new(), id));
+    }
+    if let Some(at) = newlines.get() {
+        newlines_found(at);
     }
     out
 }
