@@ -25,8 +25,8 @@
 //!
 //! Keywords of three bytes (`SG.`, `eyJ`, `hf_`) are found in the same pass:
 //! the three bytes at each position are hashed too, into tables of their own
-//! (an 8 KiB table; three register tables on AVX-512, the first sharing the
-//! four-byte hash's mix of the first two bytes). They had been left to Teddy,
+//! (an 8 KiB table; three 512-bit register tables on AVX-512, the first
+//! sharing the four-byte hash's mix of the first two bytes). They had been left to Teddy,
 //! which read every text once more per group of sixteen and took a third of
 //! `gate`'s time on code where none of them occurs.
 
@@ -129,9 +129,12 @@ fn hashes3(w: [u8; 3]) -> [u8; 3] {
 }
 
 /// The byte and bit of three-byte table `t` that hashes `h` pick: the byte by
-/// the low seven bits of hash `t`, the bit by bits 4..7 of the next hash.
+/// the low six bits of hash `t`, the bit by bits 4..7 of the next hash. The
+/// tables are of 512 bits, one register each (a permutation of one register
+/// is one instruction, of two three): the few three-byte keywords leave them
+/// nearly empty.
 fn place3(h: [u8; 3], t: usize) -> (usize, u8) {
-    (usize::from(h[t] & 127), h[(t + 1) % 3] >> 4 & 7)
+    (usize::from(h[t] & 63), h[(t + 1) % 3] >> 4 & 7)
 }
 
 /// A keyword as the search confirms it: its first eight bytes (lower-cased
@@ -194,7 +197,7 @@ pub(crate) struct Literals {
     buckets3: Box<[(u16, u16)]>,
     threes: Vec<Three>,
     /// The AVX-512 register tables of the three-byte keywords (see [`place3`]).
-    tables3: [[u8; 128]; 3],
+    tables3: [[u8; 64]; 3],
     /// The CPU has AVX2 (its gather tests eight positions at once).
     avx2: bool,
     /// The CPU has AVX-512BW, VBMI and GFNI (the register tables).
@@ -212,7 +215,7 @@ impl Literals {
         let mut words: Vec<(usize, Word)> = Vec::new();
         let mut threes: Vec<(usize, Three)> = Vec::new();
         let mut tables = [[0u8; 128]; 4];
-        let mut tables3 = [[0u8; 128]; 3];
+        let mut tables3 = [[0u8; 64]; 3];
         for (id, (bytes, any_case)) in keywords.into_iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             if let &[a, b, c] = bytes {
@@ -429,7 +432,7 @@ impl Literals {
         // can overrun (both halves always exist).
         let half = |h: Option<&[u8; 64]>| h.map_or_else(|| _mm512_setzero_si512(), load);
         let tables = self.tables.each_ref().map(|t| (half(t.first_chunk()), half(t.last_chunk())));
-        let tables3 = self.tables3.each_ref().map(|t| (half(t.first_chunk()), half(t.last_chunk())));
+        let tables3 = self.tables3.each_ref().map(load);
         let fold = _mm512_set1_epi8(0x20);
         let seven = _mm512_set1_epi8(7);
         // Byte k of each 16: 1 << (k & 7).
@@ -470,7 +473,7 @@ impl Literals {
                     _mm512_ternarylogic_epi64::<0x96>(v2, affine(v0, maps3[3]), affine(v1, maps3[4])),
                 ];
                 let test3 = |t: usize| {
-                    let byte = _mm512_permutex2var_epi8(tables3[t].0, h3[t], tables3[t].1);
+                    let byte = _mm512_permutexvar_epi8(h3[t], tables3[t]);
                     let select = _mm512_and_si512(_mm512_srli_epi16::<4>(h3[(t + 1) % 3]), seven);
                     _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(bits, select))
                 };
