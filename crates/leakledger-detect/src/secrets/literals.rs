@@ -130,9 +130,9 @@ fn hashes3(w: [u8; 3]) -> [u8; 3] {
 
 /// The byte and bit of three-byte table `t` that hashes `h` pick: the byte by
 /// the low six bits of hash `t`, the bit by bits 4..7 of the next hash. The
-/// tables are of 512 bits, one register each (a permutation of one register
-/// is one instruction, of two three): the few three-byte keywords leave them
-/// nearly empty.
+/// tables are of 512 bits, one register each (a byte permutation within one
+/// register costs less than across two): the few three-byte keywords leave
+/// them nearly empty.
 fn place3(h: [u8; 3], t: usize) -> (usize, u8) {
     (usize::from(h[t] & 63), h[(t + 1) % 3] >> 4 & 7)
 }
