@@ -26,9 +26,9 @@
 //! Keywords of three bytes (`SG.`, `eyJ`, `hf_`) are found in the same pass:
 //! the three bytes at each position are hashed too, into tables of their own
 //! (an 8 KiB table; three 512-bit register tables on AVX-512, the first
-//! sharing the four-byte hash's mix of the first two bytes). They had been left to Teddy,
-//! which read every text once more per group of sixteen and took a third of
-//! `gate`'s time on code where none of them occurs.
+//! sharing the four-byte hash's mix of the first two bytes). They had been
+//! left to Teddy, which read every text once more per group of sixteen and
+//! took a third of `gate`'s time on code where none of them occurs.
 
 /// Hash-table bits: 2^16 bits, 8 KiB.
 const BITS: u32 = 16;
