@@ -2,7 +2,7 @@
 //! Text is read in overlapping windows, so a file of any size is checked in
 //! bounded memory and a secret that straddles two windows is still found whole.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,12 +123,25 @@ fn scan_mapped(files: &[(String, leakledger::Mapped)], scanner: &Scanner, ids: &
 type Located = Vec<(u64, Finding)>;
 
 /// Appends `found` to `out`, each finding once: the windows' overlaps see
-/// some twice, at the same absolute offset.
+/// some twice, at the same absolute offset. A window that ends inside an
+/// identifier sees only its start, and the next window sees it whole: of the
+/// identifiers at one offset, the longest stands.
 fn keep_once(found: Located, out: &mut Vec<Finding>) {
-    let mut seen: BTreeSet<(u64, String)> = BTreeSet::new();
+    use std::collections::btree_map::Entry;
+    let mut seen: BTreeMap<(u64, String), usize> = BTreeMap::new();
     for (abs, f) in found {
-        if seen.insert((abs, f.rule.clone() + &f.redacted)) {
-            out.push(f);
+        let key = if f.rule == "identifier" { f.rule.clone() } else { f.rule.clone() + &f.redacted };
+        match seen.entry((abs, key)) {
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(f);
+            }
+            Entry::Occupied(e) => {
+                let kept = &mut out[*e.get()];
+                if f.redacted.len() > kept.redacted.len() {
+                    *kept = f;
+                }
+            }
         }
     }
 }

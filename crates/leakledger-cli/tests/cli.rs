@@ -317,19 +317,31 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
     big.extend(vec![b'y'; 1 << 20]);
     std::fs::write(dir.path().join("big.log"), &big).unwrap();
     // Line numbers in later windows (scanned in parallel): 100-byte lines,
-    // a secret on line 250,001 (window 2) and on line 400,000 (window 3).
+    // a secret on line 250,001 (window 2) and on line 400,000 (window 3), and
+    // an identifier across the 16 MiB boundary on line 167,773 (at byte
+    // 16,777,202: the first window sees only its start).
     let mut lines = String::with_capacity(41 << 20);
     for n in 1..=410_000u32 {
-        if n == 250_001 || n == 400_000 {
+        if n == 167_773 {
+            lines.push_str(&format!("{:<99}\n", "  com.mycorp.payments.Ledger"));
+        } else if n == 250_001 || n == 400_000 {
             lines.push_str(&format!("{:<64} {FAKE_STRIPE}\n", n));
         } else {
             lines.push_str(&format!("{:<99}\n", n));
         }
     }
     std::fs::write(dir.path().join("lines.log"), &lines).unwrap();
-    let (code, out, err) = run(bin().args(["gate", "--json"]).arg(dir.path()));
+    let (code, out, err) = run(bin().args(["gate", "--json", "--identifier", "com.mycorp."]).arg(dir.path()));
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "identifier")
+        .map(|f| f["redacted"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["com.mycorp.payments.Ledger"]);
     let f: Vec<(String, u64, String)> = v["findings"]
         .as_array()
         .unwrap()
@@ -348,24 +360,26 @@ fn gate_finds_multi_line_keys_and_secrets_across_its_windows() {
             ("big.log".into(), 1, "stripe-secret-key".into()),
             ("big.log".into(), 1, "stripe-secret-key".into()),
             ("id_rsa".into(), 3, "private-key".into()),
+            ("lines.log".into(), 167_773, "proprietary-identifier".into()),
             ("lines.log".into(), 250_001, "stripe-secret-key".into()),
             ("lines.log".into(), 400_000, "stripe-secret-key".into()),
         ]
     );
     // Files are mapped, read with --no-mmap, and standard input is read window
     // by window: the same secrets on the same lines every way.
-    let (code, read, err) = run(bin().args(["gate", "--json", "--no-mmap"]).arg(dir.path()));
+    let (code, read, err) =
+        run(bin().args(["gate", "--json", "--no-mmap", "--identifier", "com.mycorp."]).arg(dir.path()));
     assert_eq!(code, 1, "{err}");
     let located = |s: &str| -> Vec<String> {
         let v: serde_json::Value = serde_json::from_str(s).unwrap();
         v["findings"].as_array().unwrap().iter().map(|f| format!("{}:{}:{}", f["path"], f["line"], f["rule"])).collect()
     };
     assert_eq!(located(&read), located(&out));
-    let (code, out, err) = run_with_stdin(&["gate", "--json"], lines.as_bytes());
+    let (code, out, err) = run_with_stdin(&["gate", "--json", "--identifier", "com.mycorp."], lines.as_bytes());
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let lines: Vec<u64> = v["findings"].as_array().unwrap().iter().map(|f| f["line"].as_u64().unwrap()).collect();
-    assert_eq!(lines, [250_001, 400_000]);
+    assert_eq!(lines, [167_773, 250_001, 400_000]);
 }
 
 #[test]

@@ -35,7 +35,8 @@ impl Identifiers {
 
     /// Every identifier in `text` that starts with a prefix at a word boundary,
     /// extended over identifier characters (`com.mycorp.payments.Ledger`), with
-    /// trailing dots dropped. In order of appearance, repeats included.
+    /// trailing dots dropped. Grouped by prefix, each group in order of
+    /// appearance, repeats included.
     pub fn find(&self, text: &str) -> Vec<String> {
         self.find_at(text.as_bytes()).into_iter().map(|(_, id)| id).collect()
     }

@@ -21,7 +21,8 @@
 //! instruction per map for all 64) into four 1,024-bit tables held in
 //! registers and looked up by byte permutations. Only the positions whose bit
 //! is set in all four go on to the table and the confirmation: 0.9% of the
-//! benchmark's code (2.5% with three tables), against 0.7% that pass the table.
+//! positions of the 2 GiB code bench file (2.5% of them with three tables),
+//! against 0.7% that pass the table.
 //!
 //! Keywords of three bytes (`SG.`, `eyJ`, `hf_`) are found in the same pass:
 //! the three bytes at each position are hashed too, into tables of their own
@@ -357,8 +358,9 @@ impl Literals {
 
     /// [`Literals::find`] eight positions a step: the four bytes at each
     /// position gathered into a vector by a shuffle, hashed, and their bits
-    /// fetched with one gather. Returns where it stopped (16 bytes or fewer
-    /// before the end).
+    /// fetched with one gather (and the low three bytes' with a second, when
+    /// there are three-byte keywords). Returns where it stopped (16 bytes or
+    /// fewer before the end).
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
@@ -416,8 +418,9 @@ impl Literals {
     }
 
     /// [`Literals::find`] 64 positions a step through the register tables
-    /// (see the module's note); the positions that pass all three go on to the
-    /// table of 2^16 bits and the confirmation. Returns where it stopped (fewer
+    /// (see the module's note): the positions that pass all four go on to the
+    /// table of 2^16 bits and the confirmation, those that pass the three
+    /// three-byte tables straight to theirs. Returns where it stopped (fewer
     /// than 67 bytes before the end).
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]

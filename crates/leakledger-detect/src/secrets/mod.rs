@@ -638,6 +638,12 @@ impl Scanner {
             if rule.keywords.is_empty() {
                 return Err(RuleError { rule: rule.id.into(), reason: "no keyword".into() });
             }
+            if let Some(k) = rule.keywords.iter().find(|k| k.len() < 3) {
+                // The keyword pass takes three bytes or more: a shorter keyword
+                // would never fire (and would make every byte a candidate).
+                let reason = format!("keyword {k:?} is shorter than 3 bytes");
+                return Err(RuleError { rule: rule.id.into(), reason });
+            }
             // How far past its keyword a rule's match may end: PEM blocks and
             // JWTs (claims of a kilobyte or more are common) run long.
             let reach = match rule.kind {
@@ -1507,6 +1513,22 @@ mod tests {
         }
         assert_eq!(got, want);
         assert!(got.len() >= BUILTIN.len(), "{} found", got.len());
+    }
+
+    #[test]
+    fn a_keyword_under_three_bytes_is_refused_not_ignored() {
+        static SHORT: [Rule; 1] = [Rule {
+            id: "short",
+            kind: "short",
+            keywords: &["ab"],
+            pattern: r"(ab[0-9]{20})",
+            positives: &["ab73920481635270918364"],
+            negatives: &["ab"],
+            ..Rule::DEFAULT
+        }];
+        let Err(e) = Scanner::new(&SHORT, [0; 32]) else { panic!("a two-byte keyword was taken") };
+        assert_eq!(e.rule, "short");
+        assert!(e.reason.contains("shorter than 3 bytes"), "{e}");
     }
 
     #[test]
