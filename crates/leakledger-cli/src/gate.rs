@@ -261,7 +261,7 @@ fn scan_window(
         )
     };
     for h in scanner.scan_bytes(bytes) {
-        out.push(finding(h.start, h.kind, h.rule, h.severity, h.fingerprint.to_string(), h.redacted.clone()));
+        out.push(finding(h.start, h.kind, h.rule, h.severity, h.fingerprint.to_string(), h.redacted));
     }
     for (at, id) in ids.find_at(bytes) {
         out.push(finding(at, "proprietary-identifier", "identifier", Severity::Medium, String::new(), id));

@@ -656,17 +656,15 @@ impl Scanner {
             // A rule file's keywords match in any case, and so do those of a
             // built-in rule that ignores case.
             let insensitive = rule.pattern.starts_with("(?i)");
-            let within = |k: usize| match rule.assignment_within {
+            let within_of = |k: usize| match rule.assignment_within {
                 [] => None,
                 [one] => Some(*one),
                 each => each.get(k).copied(),
             };
             for (k, word) in rule.keywords.iter().enumerate() {
-                let (word, within) = if any_case || insensitive {
-                    ((word.to_ascii_lowercase(), true), within(k))
-                } else {
-                    ((word.to_string(), false), within(k))
-                };
+                let within = within_of(k);
+                let word =
+                    if any_case || insensitive { (word.to_ascii_lowercase(), true) } else { (word.to_string(), false) };
                 match words.iter().position(|w| *w == word) {
                     Some(j) => match triggers[j].iter_mut().find(|t| t.0 == i) {
                         // One word twice for one rule: the looser gate holds.
