@@ -32,7 +32,8 @@ fn detection(c: &mut Criterion) {
     g.bench_function("exposure/digest", |b| {
         b.iter(|| texts.iter().map(|t| digest_text(t, &plain).shown.len()).sum::<usize>())
     });
-    let look = Lookouts { secrets: Some(Scanner::new(BUILTIN, [3; 32]).expect("rules")), ..Lookouts::default() };
+    let look = Lookouts::new(Default::default(), Some(Scanner::new(BUILTIN, [3; 32]).expect("rules")), None)
+        .expect("rules and marks");
     g.bench_function("exposure/digest+secrets", |b| {
         b.iter(|| texts.iter().map(|t| digest_text(t, &look).secrets.len()).sum::<usize>())
     });

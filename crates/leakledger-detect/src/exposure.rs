@@ -189,6 +189,32 @@ pub struct Lookouts {
 }
 
 impl Lookouts {
+    /// Lookouts for `identifiers` and, with a scanner, secrets (values kept
+    /// in `vault` when given one). The scanner is built to find the text
+    /// conventions' [`text::MARKS`] in its keyword pass too, so that a text is
+    /// searched once for both.
+    pub fn new(
+        identifiers: Identifiers,
+        secrets: Option<secrets::Scanner>,
+        vault: Option<secrets::Vault>,
+    ) -> Result<Self, secrets::RuleError> {
+        let secrets = secrets.map(|s| s.with_marks(&text::MARKS)).transpose()?;
+        Ok(Lookouts { identifiers, secrets, vault })
+    }
+
+    /// The secrets in `t` with their byte offsets, and where the text
+    /// conventions' marks lie.
+    fn secrets_marked(&self, t: &str) -> (Vec<(usize, secrets::Found)>, text::Marks) {
+        match &self.secrets {
+            Some(s) if s.marks().eq(text::MARKS.iter().map(|m| m.as_bytes())) => {
+                let mut at = Vec::new();
+                let found = s.find_marked(t, self.vault.as_ref(), &mut at);
+                (found, text::Marks::new(at))
+            }
+            _ => (self.secrets_at(t), text::Marks::search(t)),
+        }
+    }
+
     /// The secrets in `t` with their byte offsets.
     fn secrets_at(&self, t: &str) -> Vec<(usize, secrets::Found)> {
         self.secrets.as_ref().map(|s| s.find_at(t, self.vault.as_ref())).unwrap_or_default()
@@ -208,7 +234,8 @@ pub fn digest_input(t: &str, look: &Lookouts) -> TextDigest {
 
 /// Digests a text, looking out for identifiers and secrets too.
 pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
-    let shown_in = text::shown(t);
+    let (secrets, marks) = look.secrets_marked(t);
+    let shown_in = text::shown_marked(t, &marks);
     // Byte ranges of the shown files that look like tests, fixtures, examples
     // or documentation.
     let tests: Vec<(usize, usize)> = shown_in
@@ -220,8 +247,7 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
             (start, start + s.content.len())
         })
         .collect();
-    let secrets = look
-        .secrets_at(t)
+    let secrets = secrets
         .into_iter()
         .map(|(at, mut f)| {
             if tests.iter().any(|&(a, b)| (a..b).contains(&at)) {
@@ -246,13 +272,13 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
             }
         })
         .collect();
-    let remote = if text::REMOTE_ORIGIN.find(t.as_bytes()).is_some() {
+    let remote = if marks.any(&[text::Mark::RemoteOrigin]) {
         repo::origin_remote(t).and_then(repo::normalize_url)
     } else {
         None
     };
     TextDigest {
-        cwd: text::working_directory(t).map(str::to_string),
+        cwd: text::working_directory_marked(t, &marks).map(str::to_string),
         shown,
         remote,
         identifiers: look.identifiers.find(t),
@@ -262,13 +288,14 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
 
 /// Digests a tool result, looking out for identifiers and secrets too.
 pub fn digest_result(content: &str, look: &Lookouts) -> ResultDigest {
+    let (secrets, marks) = look.secrets_marked(content);
     let b = content.as_bytes();
-    let remote = if text::FETCH.find(b).is_some() || text::REMOTE.find(b).is_some() {
+    let remote = if marks.any(&[text::Mark::Fetch, text::Mark::Remote]) {
         repo::origin_remote(content).and_then(repo::normalize_url)
     } else {
         None
     };
-    let module = if content.starts_with("module ") || text::GO_MODULE.find(b).is_some() {
+    let module = if content.starts_with("module ") || marks.any(&[text::Mark::GoModule]) {
         repo::go_module(content).and_then(repo::normalize_url)
     } else {
         None
@@ -279,7 +306,7 @@ pub fn digest_result(content: &str, look: &Lookouts) -> ResultDigest {
         remote,
         module,
         identifiers: look.identifiers.find(content),
-        secrets: look.secrets(content),
+        secrets: secrets.into_iter().map(|(_, f)| f).collect(),
         error_like: looks_like_error(content),
     }
 }
@@ -461,6 +488,61 @@ mod tests {
         // An example file checked in beside the real one.
         assert_eq!(read("/w/.env.example"), Severity::High);
         assert_eq!(read("/w/.env"), Severity::Critical);
+    }
+
+    #[test]
+    fn marks_found_with_the_secrets_give_the_digests_searching_gives() {
+        use crate::secrets::{BUILTIN, Scanner};
+        // One keyword pass (marks with the secret keywords) against a search per
+        // marker: the same files, working directory, remote, module and secrets
+        // on texts put together from the conventions' pieces, in every order,
+        // repeated, run together and cut short.
+        let marked = Lookouts::new(Identifiers::default(), Some(Scanner::new(BUILTIN, [4; 32]).unwrap()), None).unwrap();
+        let searched = Lookouts { secrets: Some(Scanner::new(BUILTIN, [4; 32]).unwrap()), ..Lookouts::default() };
+        assert!(marked.secrets.as_ref().unwrap().marks().len() == text::MARKS.len());
+        let pieces = [
+            "// File: src/a.go\n",
+            "# File: ./lib/x.py\r\n",
+            "File: b.rs\n",
+            "```java src/Main.java\n",
+            "```\n",
+            "``````\n",
+            "````python\n",
+            "diff --git a/p/x.go b/p/x.go\n--- a/p/x.go\n+++ b/p/x.go\n@@ -1 +1 @@\n+y\n",
+            "Working directory: /home/u/pay\n",
+            "cwd: /w/ledger\n",
+            "[remote \"origin\"]\n\turl = git@github.com:Acme/Pay.git\n",
+            "[remote \"upstream\"]\n\turl = https://github.com/x/y\n",
+            "origin\thttps://gitlab.com/globex/ledger.git (fetch)\n",
+            "module gitlab.com/globex/ledger\n",
+            "\nmodule github.com/acme/tool\n",
+            "key = 'AKIAFAKEFAKEFAKE2345'\n",
+            "plain code line with File and diff and cwd words\n",
+            "\u{e9}t\u{e9} `` cwd:File:diff --git ",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..1 + next(8) {
+                t.push_str(pieces[next(pieces.len())]);
+            }
+            // Cut short at a char boundary now and then.
+            if next(3) == 0 {
+                let mut cut = next(t.len() + 1);
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                t.truncate(cut);
+            }
+            assert_eq!(digest_text(&t, &marked), digest_text(&t, &searched), "{t:?}");
+            assert_eq!(digest_result(&t, &marked), digest_result(&t, &searched), "{t:?}");
+        }
     }
 
     #[test]

@@ -5,22 +5,84 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-/// A substring finder built once: building one costs more than searching a
-/// short message with it, and the walk searches millions of them.
-macro_rules! finder {
-    ($name:ident, $needle:expr) => {
-        pub(crate) static $name: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new($needle));
-    };
+/// The markers where the text conventions start, each at the index of its
+/// [`Mark`]. The secret scanner finds them in its keyword pass
+/// ([`crate::secrets::Scanner::with_marks`]), so a text is searched once for
+/// them and every secret keyword; without it, [`Marks::search`] looks for each.
+pub const MARKS: [&str; 9] = [
+    "File:",
+    "```",
+    "diff --git ",
+    "orking directory:",
+    "cwd:",
+    "[remote \"origin\"]",
+    "[remote",
+    "(fetch)",
+    "\nmodule ",
+];
+
+/// What a marker of [`MARKS`] starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Mark {
+    /// A `File:` marker line.
+    File,
+    /// A fence.
+    Fence,
+    /// A `diff --git ` line.
+    Diff,
+    /// A `Working directory:` line.
+    WorkingDir,
+    /// A `cwd:` line.
+    Cwd,
+    /// A git config's origin section.
+    RemoteOrigin,
+    /// A git config's remote section.
+    Remote,
+    /// A `git remote -v` line.
+    Fetch,
+    /// A go.mod `module` line (after a line break).
+    GoModule,
 }
-finder!(FILE_MARK, b"File:");
-finder!(FENCE, b"```");
-finder!(DIFF_GIT, b"diff --git ");
-finder!(WORKING_DIR, b"orking directory:");
-finder!(CWD, b"cwd:");
-finder!(REMOTE_ORIGIN, b"[remote \"origin\"]");
-finder!(REMOTE, b"[remote");
-finder!(FETCH, b"(fetch)");
-finder!(GO_MODULE, b"\nmodule ");
+
+/// Where the markers of [`MARKS`] occur in one text, by position.
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    at: Vec<(usize, u16)>,
+}
+
+impl Marks {
+    /// The marks a scanner found (see [`crate::secrets::Scanner::find_marked`]),
+    /// in any order, overlapping ones too.
+    pub fn new(mut at: Vec<(usize, u16)>) -> Self {
+        at.sort_unstable();
+        Marks { at }
+    }
+
+    /// Searches `text` for each marker in turn (for a caller without a scanner
+    /// built with [`MARKS`]).
+    pub fn search(text: &str) -> Self {
+        /// A finder per marker, built once: building one costs more than
+        /// searching a short message with it.
+        static FINDERS: LazyLock<Vec<Finder<'static>>> =
+            LazyLock::new(|| MARKS.iter().map(|m| Finder::new(m.as_bytes()).into_owned()).collect());
+        let mut at = Vec::new();
+        for (k, f) in FINDERS.iter().enumerate() {
+            at.extend(f.find_iter(text.as_bytes()).map(|p| (p, k as u16)));
+        }
+        Marks::new(at)
+    }
+
+    /// Whether any of `kinds` occurs.
+    pub fn any(&self, kinds: &[Mark]) -> bool {
+        self.at.iter().any(|&(_, k)| kinds.iter().any(|&m| m as u16 == k))
+    }
+
+    /// Positions of `kinds`, in order.
+    fn of<'a>(&'a self, kinds: &'a [Mark]) -> impl Iterator<Item = usize> + 'a {
+        self.at.iter().filter(|&&(_, k)| kinds.iter().any(|&m| m as u16 == k)).map(|&(p, _)| p)
+    }
+}
 
 /// A file shown in a text: its path as written and its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +107,12 @@ fn lines_at(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The path of a `Working directory: PATH` line (also `cwd: PATH`).
 pub fn working_directory(text: &str) -> Option<&str> {
-    if WORKING_DIR.find(text.as_bytes()).is_none() && CWD.find(text.as_bytes()).is_none() {
+    working_directory_marked(text, &Marks::search(text))
+}
+
+/// [`working_directory`] with the text's marks already found.
+pub fn working_directory_marked<'t>(text: &'t str, marks: &Marks) -> Option<&'t str> {
+    if !marks.any(&[Mark::WorkingDir, Mark::Cwd]) {
         return None;
     }
     lines_at(text).find_map(|(_, l)| {
@@ -101,33 +168,34 @@ fn close<'t>(text: &'t str, open: Option<Open<'t>>, end: usize, out: &mut Vec<Sh
 /// `diff --git` to the next one or the end).
 ///
 /// Only the lines that hold a candidate (`File:`, a fence, `diff --git `) are
-/// examined, found with SIMD substring search; the content lines in between are
-/// never walked one by one.
+/// examined, found by their [`Marks`]; the content lines in between are never
+/// walked one by one.
 pub fn shown(text: &str) -> Vec<Shown<'_>> {
+    shown_marked(text, &Marks::search(text))
+}
+
+/// [`shown`] with the text's marks already found.
+pub fn shown_marked<'t>(text: &'t str, marks: &Marks) -> Vec<Shown<'t>> {
     let bytes = text.as_bytes();
-    // Start offsets of candidate lines, in order, without repeats.
+    // Start offsets of candidate lines, in order, without repeats. Marks come
+    // in order: look back for the line start only as far as the previous mark
+    // (whose line start is known), so a line of repeated marks costs linear
+    // time.
     let mut starts: Vec<usize> = Vec::new();
-    for needle in [&*FILE_MARK, &*FENCE, &*DIFF_GIT] {
-        // Matches come in order: look back for the line start only as far as the
-        // previous match (whose line start is known), so a line of repeated
-        // needles costs linear time.
-        let (mut prev_at, mut prev_line) = (0usize, 0usize);
-        for at in needle.find_iter(bytes) {
-            let line = match memchr::memrchr(b'\n', &bytes[prev_at..at]) {
-                Some(p) => prev_at + p + 1,
-                None => prev_line,
-            };
-            if starts.last() != Some(&line) {
-                starts.push(line);
-            }
-            (prev_at, prev_line) = (at, line);
+    let (mut prev_at, mut prev_line) = (0usize, 0usize);
+    for at in marks.of(&[Mark::File, Mark::Fence, Mark::Diff]) {
+        let line = match memchr::memrchr(b'\n', &bytes[prev_at..at]) {
+            Some(p) => prev_at + p + 1,
+            None => prev_line,
+        };
+        if starts.last() != Some(&line) {
+            starts.push(line);
         }
+        (prev_at, prev_line) = (at, line);
     }
     if starts.is_empty() {
         return Vec::new();
     }
-    starts.sort_unstable();
-    starts.dedup();
     let mut out = Vec::new();
     let mut open: Option<Open<'_>> = None;
     for at in starts {

@@ -104,16 +104,19 @@ pub fn analyse(dump: &Dump) -> Analysis {
 /// As [`analyse`], with a [`Config`].
 pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
     let key = config.fingerprint_key.unwrap_or_else(leakledger_detect::secrets::random_key);
-    let scanner = match &config.rules {
+    let look = match &config.rules {
         Some(file) => leakledger_detect::secrets::Scanner::with_file(file, key),
         None => leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, key),
     }
+    .and_then(|scanner| {
+        leakledger_detect::exposure::Lookouts::new(
+            leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
+            Some(scanner),
+            config.reveal_secrets.then(Default::default),
+        )
+    })
     .unwrap_or_else(|e| panic!("secret rules that compiled alone do not compile together: {e}"));
-    let look = std::sync::Arc::new(leakledger_detect::exposure::Lookouts {
-        identifiers: leakledger_detect::identifiers::Identifiers::new(&config.identifiers),
-        secrets: Some(scanner),
-        vault: config.reveal_secrets.then(Default::default),
-    });
+    let look = std::sync::Arc::new(look);
     let walkers = std::sync::Arc::new(payload::Walkers::new(look));
     let scan = dump.scan(|| Partial::sharing(walkers.clone()));
     finish(scan)

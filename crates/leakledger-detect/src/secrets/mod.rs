@@ -336,6 +336,10 @@ fn compile(rule: &Rule) -> Result<Matcher, RuleError> {
     Ok(Matcher { regex, whole })
 }
 
+/// Where the keyword pass puts what is not a keyword: base64 forms (position,
+/// lead) and marks (position, index), each when wanted.
+type Extras<'a> = (Option<&'a mut Vec<(usize, u8)>>, Option<&'a mut Vec<(usize, u16)>>);
+
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
 pub struct Scanner {
     rules: Vec<Compiled>,
@@ -352,6 +356,12 @@ pub struct Scanner {
     /// Values no rule reports (a rule file's global allowlist).
     allow: Allow,
     key: [u8; 32],
+    /// What `literals` was built from: the keywords and base64 forms (for
+    /// [`Scanner::with_marks`] to build it again).
+    searched: Vec<(Box<[u8]>, bool)>,
+    /// Byte strings the keyword pass also finds, for a caller's own use (ids
+    /// after the base64 forms'): see [`Scanner::scan_marked`].
+    marks: Vec<Box<[u8]>>,
 }
 
 /// A rule as a scanner is built from: the rule, its allowlist, and whether its
@@ -685,12 +695,54 @@ impl Scanner {
             f
         };
         // Every keyword, then the base64 forms (five bytes or more), in one pass.
-        let literals = literals::Literals::new(
-            words.iter().map(|(w, any)| (w.as_bytes(), *any)).chain(forms.iter().map(|f| (f.0.as_bytes(), false))),
-        );
+        let searched: Vec<(Box<[u8]>, bool)> = words
+            .iter()
+            .map(|(w, any)| (w.as_bytes().into(), *any))
+            .chain(forms.iter().map(|f| (f.0.as_bytes().into(), false)))
+            .collect();
+        let literals = literals::Literals::new(searched.iter().map(|(w, any)| (&**w, *any)));
         let triggers = words.iter().map(|w| w.0.len()).zip(triggers).collect();
         let leads = forms.iter().map(|f| f.1).collect();
-        Ok(Scanner { rules: compiled, literals, leads, triggers, allow, key })
+        Ok(Scanner { rules: compiled, literals, leads, triggers, allow, key, searched, marks: Vec::new() })
+    }
+
+    /// The scanner with its keyword pass also finding `marks` (exact bytes,
+    /// three or more each), which [`Scanner::scan_marked`] reports: a caller
+    /// that looks for a few markers of its own in the texts it scans (the
+    /// exposure digest's `File:`, fences, diffs) finds them in the same pass
+    /// instead of one more pass per marker.
+    pub fn with_marks(mut self, marks: &[&str]) -> Result<Self, RuleError> {
+        if let Some(m) = marks.iter().find(|m| m.len() < 3) {
+            return Err(RuleError { rule: "marks".into(), reason: format!("mark {m:?} is shorter than 3 bytes") });
+        }
+        self.marks = marks.iter().map(|m| m.as_bytes().into()).collect();
+        self.literals = literals::Literals::new(
+            self.searched.iter().map(|(w, any)| (&**w, *any)).chain(self.marks.iter().map(|m| (&**m, false))),
+        );
+        Ok(self)
+    }
+
+    /// The marks the keyword pass finds (see [`Scanner::with_marks`]).
+    pub fn marks(&self) -> impl ExactSizeIterator<Item = &[u8]> {
+        self.marks.iter().map(|m| &**m)
+    }
+
+    /// [`Scanner::find_at`], also pushing onto `marked` where each mark (by its
+    /// index in [`Scanner::with_marks`]' list) occurs in `text`: every
+    /// occurrence, overlapping ones too, in no set order.
+    pub fn find_marked(
+        &self,
+        text: &str,
+        vault: Option<&Vault>,
+        marked: &mut Vec<(usize, u16)>,
+    ) -> Vec<(usize, Found)> {
+        self.found_at(self.scan_marked(text, marked), text, vault)
+    }
+
+    /// [`Scanner::scan`], also pushing the marks found (see
+    /// [`Scanner::find_marked`]).
+    pub fn scan_marked(&self, text: &str, marked: &mut Vec<(usize, u16)>) -> Vec<Hit> {
+        self.scan_in(text.as_bytes(), Some(text), Some(marked))
     }
 
     /// The rules.
@@ -731,8 +783,12 @@ impl Scanner {
     /// As [`Scanner::find`], with each secret's byte offset in `text`; keeps
     /// values in `vault` when given one.
     pub fn find_at(&self, text: &str, vault: Option<&Vault>) -> Vec<(usize, Found)> {
-        self.scan(text)
-            .into_iter()
+        self.found_at(self.scan(text), text, vault)
+    }
+
+    /// Hits as they travel on, values kept in `vault` when given one.
+    fn found_at(&self, hits: Vec<Hit>, text: &str, vault: Option<&Vault>) -> Vec<(usize, Found)> {
+        hits.into_iter()
             .map(|h| {
                 if let Some(v) = vault {
                     v.keep(h.fingerprint, h.value(text));
@@ -764,7 +820,7 @@ impl Scanner {
     /// (a Kubernetes secret's `data`, a Docker `auth`, a config file attached in
     /// base64), decoded and scanned once more.
     pub fn scan(&self, text: &str) -> Vec<Hit> {
-        self.scan_in(text.as_bytes(), Some(text))
+        self.scan_in(text.as_bytes(), Some(text), None)
     }
 
     /// [`Scanner::scan`] over bytes that may not all be UTF-8 (a file as it
@@ -773,13 +829,13 @@ impl Scanner {
     /// a keyword are checked, so the text is not validated first in a pass of
     /// its own (a seventh of `gate`'s time on code).
     pub fn scan_bytes(&self, bytes: &[u8]) -> Vec<Hit> {
-        self.scan_in(bytes, None)
+        self.scan_in(bytes, None, None)
     }
 
     /// [`Scanner::scan`] of `bytes`, which are `text` when that is given.
-    fn scan_in(&self, bytes: &[u8], text: Option<&str>) -> Vec<Hit> {
+    fn scan_in(&self, bytes: &[u8], text: Option<&str>, marks: Option<&mut Vec<(usize, u16)>>) -> Vec<Hit> {
         let mut forms = Vec::new();
-        let mut hits = self.scan_plain(bytes, text, Some(&mut forms), None);
+        let mut hits = self.scan_plain(bytes, text, (Some(&mut forms), marks), None);
         // Found by their rarest bytes, keywords come nearly but not quite in order.
         forms.sort_unstable();
         let mut done = 0;
@@ -795,7 +851,7 @@ impl Scanner {
             // moves offsets: then the whole run stands for the secret.
             let inner = String::from_utf8_lossy(&decoded);
             let exact = matches!(inner, std::borrow::Cow::Borrowed(_));
-            for (generic, h) in self.scan_plain(inner.as_bytes(), Some(&inner), None, None) {
+            for (generic, h) in self.scan_plain(inner.as_bytes(), Some(&inner), (None, None), None) {
                 // Where in the run the secret's bytes are: 4 characters for 3 bytes.
                 let (a, b) = if exact {
                     (start + h.start / 3 * 4, (start + h.end.div_ceil(3) * 4).min(end))
@@ -815,19 +871,19 @@ impl Scanner {
     /// measuring recall: a value dropped here was seen and judged, not missed.
     pub fn rejected(&self, text: &str) -> Vec<Rejected> {
         let mut rejected = Vec::new();
-        self.scan_plain(text.as_bytes(), Some(text), None, Some(&mut rejected));
+        self.scan_plain(text.as_bytes(), Some(text), (None, None), Some(&mut rejected));
         rejected
     }
 
     /// The secrets of `bytes` as written (`text` when that is given: then
     /// they are known to be UTF-8), overlaps not yet resolved; with `forms`,
     /// where a base64 form of a critical prefix starts (nearly by position),
-    /// with its lead (see `leads`).
+    /// with its lead (see `leads`); with `marks`, where each mark occurs.
     fn scan_plain(
         &self,
         bytes: &[u8],
         text: Option<&str>,
-        mut forms: Option<&mut Vec<(usize, u8)>>,
+        (mut forms, mut marks): Extras<'_>,
         mut rejected: Option<&mut Vec<Rejected>>,
     ) -> Vec<(bool, Hit)> {
         // Which rules to run, and from where: one window per keyword hit, merged
@@ -860,11 +916,17 @@ impl Scanner {
             }
         };
         let words = self.triggers.len();
+        let marked = words + self.leads.len();
         self.literals.find(bytes, |at, id, _| match id as usize {
             w if w < words => window(at, w),
-            _ => {
+            w if w < marked => {
                 if let Some(f) = forms.as_deref_mut() {
-                    f.push((at, self.leads.get(id as usize - words).copied().unwrap_or(0)))
+                    f.push((at, self.leads.get(w - words).copied().unwrap_or(0)))
+                }
+            }
+            w => {
+                if let Some(m) = marks.as_deref_mut() {
+                    m.push((at, u16::try_from(w - marked).unwrap_or(u16::MAX)));
                 }
             }
         });
@@ -1220,6 +1282,23 @@ mod tests {
 
     fn scanner() -> Scanner {
         Scanner::new(BUILTIN, [7; 32]).unwrap()
+    }
+
+    #[test]
+    fn marks_are_found_in_the_keyword_pass_and_change_no_secret() {
+        let plain = scanner();
+        let marked = scanner().with_marks(&["File:", "```", "cwd:"]).unwrap();
+        let t = "x ````` File: a.go\nkey = 'AKIAFAKEFAKEFAKE2345' cwd:File:";
+        let mut at = Vec::new();
+        let found = marked.find_marked(t, None, &mut at);
+        assert_eq!(found, plain.find_at(t, None));
+        at.sort_unstable();
+        // Every occurrence, overlapping ones too (the fence's three).
+        assert_eq!(at, [(2, 1), (3, 1), (4, 1), (8, 0), (48, 2), (52, 0)]);
+        // No secret keyword is taken for a mark, and no mark for a keyword.
+        let mut none = Vec::new();
+        assert!(plain.find_marked(t, None, &mut none).len() == 1 && none.is_empty());
+        assert!(scanner().with_marks(&["ab"]).is_err());
     }
 
     #[test]
