@@ -130,7 +130,45 @@ fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V, Seeded>, k: K,
     }
 }
 
+/// Of two entries for one key, keeps the one first seen.
+fn keep_earlier<V>(e: &mut V, v: V, first: impl Fn(&V) -> Location) {
+    if earlier(first(e), first(&v)) != first(e) {
+        *e = v;
+    }
+}
+
+/// Folds `other` into `mine` with `fold` (which must be commutative), walking
+/// the smaller of the two.
+fn union<K: std::hash::Hash + Eq, V>(
+    mine: &mut HashMap<K, V, Seeded>,
+    mut other: HashMap<K, V, Seeded>,
+    fold: impl Fn(&mut V, V),
+) {
+    if other.len() > mine.len() {
+        std::mem::swap(mine, &mut other);
+    }
+    for (k, v) in other {
+        match mine.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => fold(e.get_mut(), v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+}
+
 impl Inventory {
+    /// Entries held, over every table: what a merge walks.
+    pub(crate) fn len(&self) -> usize {
+        self.orgs.len()
+            + self.repos.len()
+            + self.files.len()
+            + self.paths.len()
+            + self.blobs.len()
+            + self.identifiers.len()
+            + self.secrets.len()
+    }
+
     /// Counts a record for its organisation, duplicates included (so the count does
     /// not depend on which worker met which copy).
     pub(crate) fn count_org(&mut self, r: &Record<'_>) {
@@ -238,52 +276,44 @@ impl Inventory {
         }
     }
 
-    /// Folds another inventory in.
+    /// Folds another inventory in. Each table walks the smaller side into the
+    /// larger (every fold is commutative), and the tables merge in parallel: the
+    /// last merge of a pass joins two halves of a million files, and it runs
+    /// while the other core has nothing left to do.
     pub(crate) fn merge(&mut self, other: Inventory) {
-        for (k, v) in other.orgs {
-            let e = self.orgs.entry(k).or_default();
-            e.records += v.records;
-            e.first = match (e.first, v.first) {
-                (Some(a), Some(b)) => Some(earlier(a, b)),
-                (a, b) => a.or(b),
-            };
-        }
-        for (k, v) in other.repos {
-            keep_first(&mut self.repos, k, v, |(e, _)| e.first);
-        }
-        for (k, v) in other.files {
-            keep_first(&mut self.files, k, v, |e| e.first);
-        }
-        self.paths.extend(other.paths);
-        for (k, v) in other.blobs {
-            keep_first(&mut self.blobs, k, v, |b| b.1);
-        }
-        for (k, v) in other.secrets {
-            match self.secrets.get_mut(&k) {
-                Some(e) => {
+        let Inventory { orgs, repos, files, paths, blobs, identifiers, secrets } = other;
+        rayon::join(
+            || union(&mut self.files, files, |e, v| keep_earlier(e, v, |e| e.first)),
+            || {
+                if paths.len() > self.paths.len() {
+                    let small = std::mem::replace(&mut self.paths, paths);
+                    self.paths.extend(small);
+                } else {
+                    self.paths.extend(paths);
+                }
+                union(&mut self.blobs, blobs, |e, v| keep_earlier(e, v, |b| b.1));
+                union(&mut self.orgs, orgs, |e, v| {
+                    e.records += v.records;
+                    e.first = match (e.first, v.first) {
+                        (Some(a), Some(b)) => Some(earlier(a, b)),
+                        (a, b) => a.or(b),
+                    };
+                });
+                union(&mut self.repos, repos, |e, v| keep_earlier(e, v, |(e, _)| e.first));
+                union(&mut self.secrets, secrets, |e, v| {
                     e.occurrences += v.occurrences;
                     e.first = earlier(e.first, v.first);
                     e.found.severity = e.found.severity.max(v.found.severity);
                     e.first_seen = min_ts(e.first_seen, v.first_seen);
                     e.last_seen = max_ts(e.last_seen, v.last_seen);
                     e.holders.extend(v.holders);
-                }
-                None => {
-                    self.secrets.insert(k, v);
-                }
-            }
-        }
-        for (k, v) in other.identifiers {
-            match self.identifiers.get_mut(&k) {
-                Some(e) => {
+                });
+                union(&mut self.identifiers, identifiers, |e, v| {
                     e.occurrences += v.occurrences;
                     e.first = earlier(e.first, v.first);
-                }
-                None => {
-                    self.identifiers.insert(k, v);
-                }
-            }
-        }
+                });
+            },
+        );
     }
 
     /// The inventory with repository keys re-keyed by `alias` (a session's weaker

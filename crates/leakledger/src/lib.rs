@@ -154,7 +154,12 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     scan.sink.keys = Default::default();
     let both = std::mem::take(&mut scan.sink.both);
     let mut perm: Vec<u32> = (0..unsorted.len() as u32).collect();
-    perm.sort_unstable_by_key(|&i| (unsorted[i as usize].location.source, unsorted[i as usize].location.offset));
+    {
+        use rayon::slice::ParallelSliceMut;
+        perm.par_sort_unstable_by_key(|&i| {
+            (unsorted[i as usize].location.source, unsorted[i as usize].location.offset)
+        });
+    }
     // Fold the requests two workers each saw once: the first in dump order stays.
     let mut seen = std::collections::HashSet::new();
     let kept = perm
@@ -233,8 +238,11 @@ pub fn finish(mut scan: Scan<Partial>) -> Analysis {
     let names = std::mem::take(&mut scan.sink.names);
     let requests = Requests::new(list, contexts, &chains, order, names, history_links);
     let repos: HashMap<u32, u64> = best.into_iter().map(|(c, (_, std::cmp::Reverse(h)))| (c, h)).collect();
-    let chain_entries = chains::entries(&requests, &inventory, &repos, chains.total);
-    let summary = Summary::new(&scan, &inventory, &chains, &requests);
+    // Each walks every chain or every file: side by side.
+    let (chain_entries, summary) = rayon::join(
+        || chains::entries(&requests, &inventory, &repos, chains.total),
+        || Summary::new(&scan, &inventory, &chains, &requests),
+    );
     // What the pass ran with: its rules, and the values it kept if asked to.
     let look = scan.sink.lookouts();
     let rules = look.secrets.as_ref().map(|s| s.rules().collect()).unwrap_or_default();

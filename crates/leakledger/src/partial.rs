@@ -91,6 +91,11 @@ impl Partial {
         &self.inventory
     }
 
+    /// How much a merge walks of this partial: its keys and what it exposed.
+    fn weight(&self) -> usize {
+        self.keys.len() + self.counted.len() + self.inventory.len()
+    }
+
     /// The hash of an organisation or user name, remembering the name.
     fn intern(&mut self, v: Option<leakledger_dump::Value<'_>>) -> u64 {
         let Some(name) = v.and_then(|v| v.as_str()).filter(|n| !n.is_empty()) else { return 0 };
@@ -342,6 +347,12 @@ impl Sink for Partial {
     }
 
     fn merge(&mut self, mut other: Self) {
+        // Every part of the merge is commutative: walk the lighter side into
+        // the heavier (the fold's first merge is of a whole source's partial
+        // into an empty one).
+        if other.weight() > self.weight() {
+            std::mem::swap(self, &mut other);
+        }
         self.with_id += other.with_id;
         // Records both sides counted: take the other side's count back.
         for (k, c) in std::mem::take(&mut other.counted) {
@@ -351,7 +362,25 @@ impl Sink for Partial {
                 self.counted.insert(k, c);
             }
         }
-        self.inventory.merge(other.inventory);
+        let (inventory, keys) = (&mut self.inventory, &mut self.keys);
+        let mut both = Vec::new();
+        rayon::join(
+            || inventory.merge(other.inventory),
+            || {
+                let (mut big, small) = if other.keys.len() > keys.len() {
+                    (other.keys, std::mem::take(keys))
+                } else {
+                    (std::mem::take(keys), other.keys)
+                };
+                for k in small {
+                    if !big.insert(k) {
+                        both.push(body32(k));
+                    }
+                }
+                *keys = big;
+            },
+        );
+        self.both.extend(both);
         // The other side's parts follow this side's, in order; their interned
         // indexes move past this side's tables.
         self.own();
@@ -368,17 +397,6 @@ impl Sink for Partial {
             self.names.entry(k).or_insert(v);
         }
         self.both.extend(other.both);
-        let (mut big, small) = if other.keys.len() > self.keys.len() {
-            (other.keys, std::mem::take(&mut self.keys))
-        } else {
-            (std::mem::take(&mut self.keys), other.keys)
-        };
-        for k in small {
-            if !big.insert(k) {
-                self.both.insert(body32(k));
-            }
-        }
-        self.keys = big;
     }
 }
 
