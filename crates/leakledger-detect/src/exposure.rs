@@ -237,9 +237,10 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
     let (secrets, marks) = look.secrets_marked(t);
     let shown_in = text::shown_marked(t, &marks);
     // Byte ranges of the shown files that look like tests, fixtures, examples
-    // or documentation.
+    // or documentation (only needed to rank the secrets found).
     let tests: Vec<(usize, usize)> = shown_in
         .iter()
+        .filter(|_| !secrets.is_empty())
         .filter(|s| ranks_lower(if s.diff { strip_diff_prefix(s.path) } else { s.path }))
         .map(|s| {
             // `content` is a slice of `t`.
@@ -497,7 +498,8 @@ mod tests {
         // marker: the same files, working directory, remote, module and secrets
         // on texts put together from the conventions' pieces, in every order,
         // repeated, run together and cut short.
-        let marked = Lookouts::new(Identifiers::default(), Some(Scanner::new(BUILTIN, [4; 32]).unwrap()), None).unwrap();
+        let marked =
+            Lookouts::new(Identifiers::default(), Some(Scanner::new(BUILTIN, [4; 32]).unwrap()), None).unwrap();
         let searched = Lookouts { secrets: Some(Scanner::new(BUILTIN, [4; 32]).unwrap()), ..Lookouts::default() };
         assert!(marked.secrets.as_ref().unwrap().marks().len() == text::MARKS.len());
         let pieces = [

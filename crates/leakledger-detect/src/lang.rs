@@ -16,7 +16,15 @@ pub fn language_of(path: &str) -> &'static str {
     if name == ".env" || name.starts_with(".env.") {
         return "Dotenv";
     }
-    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+    // Lower-cased on the stack: asked once per file, a million times.
+    let mut buf = [0u8; 10];
+    let ext = name.rsplit_once('.').map(|(_, e)| e.as_bytes()).filter(|e| e.len() <= buf.len()).map(|e| {
+        let lower = &mut buf[..e.len()];
+        lower.copy_from_slice(e);
+        lower.make_ascii_lowercase();
+        &*lower
+    });
+    match ext.and_then(|e| std::str::from_utf8(e).ok()) {
         Some("java") => "Java",
         Some("py") => "Python",
         Some("go") => "Go",

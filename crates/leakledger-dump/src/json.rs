@@ -125,7 +125,9 @@ impl<'a> Value<'a> {
     /// into `scratch` and returns the value it holds, borrowing `scratch`. `None`
     /// when this is not a string or its text is not one whole JSON value.
     pub fn decode_json<'b>(&self, scratch: &'b mut Vec<u8>) -> Option<Value<'b>> {
-        if self.kind != Kind::String {
+        // Most strings are text: tell by the first byte, before decoding the
+        // whole string (code is tens of kilobytes of escapes).
+        if self.kind != Kind::String || !matches!(first_decoded(self.raw), Some(b'{' | b'[' | b'"')) {
             return None;
         }
         scratch.clear();
@@ -138,6 +140,40 @@ impl<'a> Value<'a> {
         let (v, end) = scan_value(b, i).ok()?;
         (skip_ws(b, end) == b.len()).then_some(v)
     }
+}
+
+/// The first byte other than JSON whitespace of a string's decoded form,
+/// read off its `raw` bytes (decoding escapes only that far). `None` when there
+/// is none, or it is not ASCII or not a valid escape (which decode to U+FFFD).
+fn first_decoded(raw: &[u8]) -> Option<u8> {
+    let mut i = 0;
+    while i < raw.len() {
+        let (c, len) = match raw[i] {
+            b'\\' => match raw.get(i + 1)? {
+                b'n' => (b'\n', 2),
+                b't' => (b'\t', 2),
+                b'r' => (b'\r', 2),
+                b'"' => (b'"', 2),
+                b'\\' => (b'\\', 2),
+                b'/' => (b'/', 2),
+                b'u' => {
+                    let hex = raw.get(i + 2..i + 6)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    let v = hex.iter().fold(0u32, |v, &h| v << 4 | (h as char).to_digit(16).unwrap_or(0));
+                    (u8::try_from(v).ok().filter(u8::is_ascii)?, 6)
+                }
+                _ => return None,
+            },
+            c => (c, 1),
+        };
+        if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            return Some(c);
+        }
+        i += len;
+    }
+    None
 }
 
 /// Iterator over an object's members, from [`Value::members`] (a [`Cursor`] walk).
@@ -1521,6 +1557,28 @@ mod tests {
         let content = inner.get("messages").unwrap().elements().next().unwrap().get("content").unwrap();
         assert_eq!(content.as_str().unwrap(), "a\nb");
         assert!(Value::new(Kind::String, b"plain text").decode_json(&mut scratch).is_none());
+        // The first byte is read through escaped whitespace and \\u escapes, as
+        // decoding the whole string would read it.
+        for (raw, json) in [
+            (&br#"\n\t \r[1]"#[..], true),
+            (br#"\u0020\u007B\"a\":1}"#, true),
+            (br#"\u000a{}"#, true),
+            (br#"\"\\\"x\\\"\""#, true),
+            (br#"\u00e9{}"#, false),
+            (br#"\u{7b}}"#, false),
+            (br#"\x{}"#, false),
+            (br#"  "#, false),
+            (br#"\"#, false),
+            (br#"\u007"#, false),
+        ] {
+            let v = Value::new(Kind::String, raw);
+            let mut whole = Vec::new();
+            unescape_into(raw, &mut whole);
+            let i = skip_ws(&whole, 0);
+            let by_decoding = matches!(whole.get(i), Some(b'{' | b'[' | b'"')) && scan_value(&whole, i).is_ok();
+            assert_eq!(v.decode_json(&mut scratch).is_some(), json, "{}", String::from_utf8_lossy(raw));
+            assert_eq!(by_decoding, json, "{}", String::from_utf8_lossy(raw));
+        }
     }
 
     #[test]
