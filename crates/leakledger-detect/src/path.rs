@@ -12,6 +12,47 @@
 /// assert_eq!(normalize("../../etc/passwd", None).as_deref(), Some("etc/passwd"));
 /// ```
 pub fn normalize(path: &str, cwd: Option<&str>) -> Option<String> {
+    // Most paths are written clean already: then the answer is the path or
+    // its part under `cwd`, one copy (the general way took five allocations,
+    // 3% of a pass that normalises every path of every request's history).
+    if clean(path) && cwd.is_none_or(clean) {
+        let under = cwd
+            .filter(|c| c.starts_with('/') && path.starts_with('/'))
+            .and_then(|c| path.strip_prefix(c)?.strip_prefix('/'));
+        return Some(under.unwrap_or(path).to_string());
+    }
+    normalize_slowly(path, cwd)
+}
+
+/// Whether a path is already normal: no surrounding white space, no `\`, no
+/// drive, and no empty, `.` or `..` segment (a leading `/` aside).
+fn clean(path: &str) -> bool {
+    let b = path.as_bytes();
+    if path.trim().len() != b.len() || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
+        return false;
+    }
+    // Each segment's length, and how many of its bytes are dots: a segment
+    // that is all dots, one or two of them, is `.` or `..`.
+    let odd = |len: usize, dots: usize| len == 0 || (len == dots && dots <= 2);
+    let (mut len, mut dots) = (0usize, 0usize);
+    for &c in b.strip_prefix(b"/").unwrap_or(b) {
+        match c {
+            b'/' => {
+                if odd(len, dots) {
+                    return false;
+                }
+                (len, dots) = (0, 0);
+            }
+            b'\\' => return false,
+            b'.' => (len, dots) = (len + 1, dots + 1),
+            _ => len += 1,
+        }
+    }
+    !odd(len, dots)
+}
+
+/// [`normalize`] for any path.
+fn normalize_slowly(path: &str, cwd: Option<&str>) -> Option<String> {
     let (abs, segs) = split(path);
     if abs.is_none() {
         // Relative paths are relative to the working directory already.
@@ -143,6 +184,28 @@ pub fn strip_diff_prefix(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_paths_take_the_short_way_to_the_same_answer() {
+        // Every path and working directory put together from these pieces:
+        // the short way and the general one agree.
+        let pieces = ["/", "a", "src", ".", "..", "", "\\", "C:", " ", "b.py", "//", "é", "..."];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> =
+                paths.iter().flat_map(|p| pieces.iter().map(move |x| format!("{p}{x}"))).collect();
+            paths.extend(longer);
+            paths.sort();
+            paths.dedup();
+        }
+        let cwds = ["/a", "/a/src", "/", "a", "/a/", "C:\\a", " /a", "/a/./src"];
+        for p in &paths {
+            assert_eq!(normalize(p, None), normalize_slowly(p, None), "{p:?}");
+            for c in cwds {
+                assert_eq!(normalize(p, Some(c)), normalize_slowly(p, Some(c)), "{p:?} under {c:?}");
+            }
+        }
+    }
 
     #[test]
     fn test_and_fixture_paths() {
