@@ -420,8 +420,8 @@ impl Literals {
     /// [`Literals::find`] 64 positions a step through the register tables
     /// (see the module's note): the positions that pass all four go on to the
     /// table of 2^16 bits and the confirmation, those that pass the three
-    /// three-byte tables straight to theirs. Returns where it stopped (fewer
-    /// than 67 bytes before the end).
+    /// three-byte tables straight to theirs. Returns where it stopped (at or
+    /// past the end).
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni")]
@@ -444,10 +444,26 @@ impl Literals {
         let mix = MIX.map(|m| _mm512_set1_epi64(m as i64));
         let maps3 = MAPS3.map(|m| _mm512_set1_epi64(m as i64));
         let mut i = 0;
-        while i + 67 <= hay.len() {
-            // SAFETY: the four loads read hay[i..i + 67], inside `hay`.
+        // The last bytes are read from a copy padded with zeros, so that a
+        // text ends in the vector loop too: left to the scalar loops, the last
+        // 66 bytes of a few-kilobyte text cost a tenth of its search. The
+        // positions past the end are masked off; those whose bytes run into
+        // the padding are confirmed against the text itself.
+        let mut pad = [0u8; 67];
+        while i < hay.len() {
+            let (block, keep): (&[u8; 67], u64) = match hay.get(i..i + 67) {
+                Some(block) => (block.try_into().unwrap_or(&pad), u64::MAX),
+                None => {
+                    let rest = &hay[i..];
+                    pad = [0u8; 67];
+                    pad[..rest.len()].copy_from_slice(rest);
+                    (&pad, u64::MAX >> 64usize.saturating_sub(rest.len()))
+                }
+            };
+            // SAFETY: the four loads read block[k..k + 64] for k < 4, inside
+            // its 67 bytes.
             let [v0, v1, v2, v3] = [0, 1, 2, 3]
-                .map(|k| unsafe { _mm512_or_si512(_mm512_loadu_si512(hay.as_ptr().add(i + k).cast()), fold) });
+                .map(|k| unsafe { _mm512_or_si512(_mm512_loadu_si512(block.as_ptr().add(k).cast()), fold) });
             let u = _mm512_xor_si512(v0, _mm512_gf2p8affine_epi64_epi8::<0>(v1, mix[0]));
             let w = _mm512_xor_si512(v2, _mm512_gf2p8affine_epi64_epi8::<0>(v3, mix[1]));
             let h = maps.map(|m| _mm512_xor_si512(u, _mm512_gf2p8affine_epi64_epi8::<0>(w, m)));
@@ -458,13 +474,15 @@ impl Literals {
             let mut passed = test(0, h[4])
                 & test(1, _mm512_srli_epi16::<3>(h[4]))
                 & test(2, _mm512_srli_epi16::<5>(h[4]))
-                & test(3, _mm512_srli_epi16::<2>(h[4]));
+                & test(3, _mm512_srli_epi16::<2>(h[4]))
+                & keep;
             while passed != 0 {
-                let p = i + passed.trailing_zeros() as usize;
+                let k = passed.trailing_zeros() as usize;
                 passed &= passed - 1;
-                let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
+                // k < 64: the block holds its four bytes (zeros past the end).
+                let w = u32::from_le_bytes([block[k], block[k + 1], block[k + 2], block[k + 3]]);
                 if self.test(w) != 0 {
-                    self.confirm(hay, p, found);
+                    self.confirm(hay, i + k, found);
                 }
             }
             if THREES {
@@ -480,7 +498,7 @@ impl Literals {
                     let select = _mm512_and_si512(_mm512_srli_epi16::<4>(h3[(t + 1) % 3]), seven);
                     _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(bits, select))
                 };
-                let mut passed3 = test3(0) & test3(1) & test3(2);
+                let mut passed3 = test3(0) & test3(1) & test3(2) & keep;
                 while passed3 != 0 {
                     let p = i + passed3.trailing_zeros() as usize;
                     passed3 &= passed3 - 1;
