@@ -59,6 +59,8 @@ pub(crate) struct Walker {
     calls: Vec<Call>,
     pieces: Vec<Piece>,
     unescaped: Vec<u8>,
+    /// Where the texts being digested are decoded, one after another.
+    decoded: Vec<u8>,
     /// Hashes of the messages of the payload's conversation, in order, and of its
     /// system prompt (0 for none): what links requests that carry no ids.
     history: Vec<u64>,
@@ -206,7 +208,7 @@ impl Walker {
         if let Some(&i) = self.text_index.get(&key) {
             return i;
         }
-        let d = match v.as_str() {
+        let d = match v.as_str_in(&mut self.decoded) {
             Some(s) => exposure::digest_text(&s, &self.look),
             None => TextDigest::default(),
         };
@@ -221,7 +223,9 @@ impl Walker {
             return i;
         }
         let d = match v.kind() {
-            Kind::String | Kind::Text => exposure::digest_result(&v.as_str().unwrap_or_default(), &self.look),
+            Kind::String | Kind::Text => {
+                exposure::digest_result(&v.as_str_in(&mut self.decoded).unwrap_or_default(), &self.look)
+            }
             // Block content: the texts of its `text` blocks, one after another.
             Kind::Array => {
                 let mut joined = String::new();
