@@ -28,7 +28,8 @@ pub fn normalize(path: &str, cwd: Option<&str>) -> Option<String> {
 /// drive, and no empty, `.` or `..` segment (a leading `/` aside).
 fn clean(path: &str) -> bool {
     let b = path.as_bytes();
-    if path.trim().len() != b.len() || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
+    let spaced = path.starts_with(char::is_whitespace) || path.ends_with(char::is_whitespace);
+    if spaced || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
         return false;
     }
     // Each segment's length, and how many of its bytes are dots: a segment
@@ -189,7 +190,7 @@ mod tests {
     fn clean_paths_take_the_short_way_to_the_same_answer() {
         // Every path and working directory put together from these pieces:
         // the short way and the general one agree.
-        let pieces = ["/", "a", "src", ".", "..", "", "\\", "C:", " ", "b.py", "//", "é", "..."];
+        let pieces = ["/", "a", "src", ".", "..", "", "\\", "C:", " ", "b.py", "//", "é", "...", "\u{a0}"];
         let mut paths = vec![String::new()];
         for _ in 0..4 {
             let longer: Vec<String> =
