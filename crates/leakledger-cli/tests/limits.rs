@@ -87,6 +87,32 @@ fn a_256_mib_line_is_read_whole_within_a_gib_beyond_the_file() {
     assert!(m.peak < size + 1024 * MIB, "peak RSS {} MiB for a {} MiB line", m.peak / MIB, size / MIB);
 }
 
+#[test]
+fn a_line_of_one_keyword_or_marker_repeated_costs_linear_time_and_little_memory() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A message of 32 MiB of one secret keyword (`password=`: a hit every 9
+    // bytes, each opening rule windows) or of backticks (a fence marker at every
+    // byte). One window or mark per hit once took 6 and 17 times the line's
+    // size; a mark per hit checked against the last one reported, quadratic time.
+    for unit in ["password=", "`"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-line.jsonl");
+        let mut w = BufWriter::new(File::create(&path).unwrap());
+        w.write_all(br#"{"org":"acme","request_id":"r1","body":{"messages":[{"role":"user","content":""#).unwrap();
+        for _ in 0..(32 * MIB) as usize / unit.len() {
+            w.write_all(unit.as_bytes()).unwrap();
+        }
+        w.write_all(b"\"}]}}\n").unwrap();
+        w.into_inner().unwrap().sync_all().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let m = measured(dir.path(), &["scan", "--json", "--quiet", path.to_str().unwrap()]);
+        assert_eq!(m.code, 0, "{}", m.stderr);
+        let s = json(&m);
+        assert_eq!((s["records"]["total"].as_u64(), s["secrets"]["distinct"].as_u64()), (Some(1), Some(0)), "{s}");
+        assert!(m.peak < size + 128 * MIB, "{unit:?}: peak RSS {} MiB for a {} MiB line", m.peak / MIB, size / MIB);
+    }
+}
+
 /// Writes `members` gzip members, each the compression of `block` repeated to
 /// about 64 MiB; returns the decompressed size.
 fn multi_member_gzip(path: &Path, block: &[u8], members: usize) -> u64 {

@@ -53,7 +53,7 @@ pub struct Marks {
 
 impl Marks {
     /// The marks a scanner found (see [`crate::secrets::Scanner::find_marked`]),
-    /// in any order, overlapping ones too.
+    /// in any order: at least the first of each mark on each line it is on.
     pub fn new(mut at: Vec<(usize, u16)>) -> Self {
         at.sort_unstable();
         Marks { at }
@@ -66,9 +66,18 @@ impl Marks {
         /// searching a short message with it.
         static FINDERS: LazyLock<Vec<Finder<'static>>> =
             LazyLock::new(|| MARKS.iter().map(|m| Finder::new(m.as_bytes()).into_owned()).collect());
+        let b = text.as_bytes();
         let mut at = Vec::new();
         for (k, f) in FINDERS.iter().enumerate() {
-            at.extend(f.find_iter(text.as_bytes()).map(|p| (p, k as u16)));
+            // The first on each line, as the scanner reports them; each gap
+            // looked through once.
+            let mut seen = None;
+            for p in f.find_iter(b) {
+                if seen.is_none_or(|s| memchr::memchr(b'\n', &b[s..p]).is_some()) {
+                    at.push((p, k as u16));
+                }
+                seen = Some(p);
+            }
         }
         Marks::new(at)
     }

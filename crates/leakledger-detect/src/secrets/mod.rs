@@ -340,6 +340,26 @@ fn compile(rule: &Rule) -> Result<Matcher, RuleError> {
 /// lead) and marks (position, index), each when wanted.
 type Extras<'a> = (Option<&'a mut Vec<(usize, u8)>>, Option<&'a mut Vec<(usize, u16)>>);
 
+/// Adds a rule's window `(rule, start, end)`, joined to one of the last few
+/// of that rule when they overlap or touch: the hits of a keyword come nearly
+/// in order, so a run of them (a text of one keyword repeated, hostile or not)
+/// makes one window rather than one per hit. Windows are joined the same way
+/// again after sorting, so this changes how many there are, never what they
+/// cover.
+fn push_window(windows: &mut Vec<(usize, usize, usize)>, w: (usize, usize, usize)) {
+    for last in windows.iter_mut().rev().take(16) {
+        if last.0 == w.0 && w.1 <= last.2 && last.1 <= w.2 {
+            last.1 = last.1.min(w.1);
+            last.2 = last.2.max(w.2);
+            return;
+        }
+    }
+    windows.push(w);
+}
+
+/// How many marks a scanner takes ([`Scanner::with_marks`]).
+pub const MAX_MARKS: usize = 16;
+
 /// A compiled rule set with a fingerprint key. Build once, share across threads.
 pub struct Scanner {
     rules: Vec<Compiled>,
@@ -707,13 +727,17 @@ impl Scanner {
     }
 
     /// The scanner with its keyword pass also finding `marks` (exact bytes,
-    /// three or more each), which [`Scanner::scan_marked`] reports: a caller
-    /// that looks for a few markers of its own in the texts it scans (the
-    /// exposure digest's `File:`, fences, diffs) finds them in the same pass
-    /// instead of one more pass per marker.
+    /// three or more each, at most [`MAX_MARKS`]), which
+    /// [`Scanner::scan_marked`] reports: a caller that looks for a few markers
+    /// of its own in the texts it scans (the exposure digest's `File:`, fences,
+    /// diffs) finds them in the same pass instead of one more pass per marker.
     pub fn with_marks(mut self, marks: &[&str]) -> Result<Self, RuleError> {
         if let Some(m) = marks.iter().find(|m| m.len() < 3) {
             return Err(RuleError { rule: "marks".into(), reason: format!("mark {m:?} is shorter than 3 bytes") });
+        }
+        if marks.len() > MAX_MARKS {
+            let reason = format!("{} marks, more than {MAX_MARKS}", marks.len());
+            return Err(RuleError { rule: "marks".into(), reason });
         }
         self.marks = marks.iter().map(|m| m.as_bytes().into()).collect();
         self.literals = literals::Literals::new(
@@ -728,8 +752,10 @@ impl Scanner {
     }
 
     /// [`Scanner::find_at`], also pushing onto `marked` where each mark (by its
-    /// index in [`Scanner::with_marks`]' list) occurs in `text`: every
-    /// occurrence, overlapping ones too, in no set order.
+    /// index in [`Scanner::with_marks`]' list) occurs in `text`, nearly in
+    /// order: its first occurrence on each line (a line is where a marker
+    /// convention is read, and a line of repeats, hostile or not, must not
+    /// make one entry per byte).
     pub fn find_marked(
         &self,
         text: &str,
@@ -901,22 +927,25 @@ impl Scanner {
             for &(r, within) in rules {
                 let end = (at + len + self.rules[r].reach).min(bytes.len());
                 let Some(within) = within else {
-                    windows.push((r, line(), end));
+                    push_window(&mut windows, (r, line(), end));
                     continue;
                 };
                 let Some(assigned) = assignment_follows(bytes, at + len, end, within) else { continue };
                 match self.rules[r].rule.value_within {
-                    0 => windows.push((r, line(), end)),
+                    0 => push_window(&mut windows, (r, line(), end)),
                     value => {
                         // A name holds no newline: this stops at the line's start.
                         let name = at - bytes[back..at].iter().rev().take_while(|&&b| is_name_byte(b)).count();
-                        windows.push((r, name, value_end(bytes, assigned, usize::from(value), end)));
+                        push_window(&mut windows, (r, name, value_end(bytes, assigned, usize::from(value), end)));
                     }
                 }
             }
         };
         let words = self.triggers.len();
         let marked = words + self.leads.len();
+        // How far each mark's text has been looked through for a line break
+        // since it was last reported: one per line is enough.
+        let mut seen = [usize::MAX; MAX_MARKS];
         self.literals.find(bytes, |at, id, _| match id as usize {
             w if w < words => window(at, w),
             w if w < marked => {
@@ -925,8 +954,15 @@ impl Scanner {
                 }
             }
             w => {
-                if let Some(m) = marks.as_deref_mut() {
-                    m.push((at, u16::try_from(w - marked).unwrap_or(u16::MAX)));
+                let k = w - marked;
+                if let (Some(m), Some(seen)) = (marks.as_deref_mut(), seen.get_mut(k)) {
+                    // Hits of one mark come in order (by where its searched
+                    // bytes lie), and each gap is looked through once, so a
+                    // line of repeats costs linear time.
+                    if *seen == usize::MAX || at < *seen || memchr::memchr(b'\n', &bytes[*seen..at]).is_some() {
+                        m.push((at, k as u16));
+                    }
+                    *seen = at;
                 }
             }
         });
@@ -1293,11 +1329,17 @@ mod tests {
         let found = marked.find_marked(t, None, &mut at);
         assert_eq!(found, plain.find_at(t, None));
         at.sort_unstable();
-        // Every occurrence, overlapping ones too (the fence's three).
-        assert_eq!(at, [(2, 1), (3, 1), (4, 1), (8, 0), (48, 2), (52, 0)]);
+        // The first of each mark on a line (of the fence's three, one).
+        assert_eq!(at, [(2, 1), (8, 0), (48, 2), (52, 0)]);
+        // Each line holds its own.
         // No secret keyword is taken for a mark, and no mark for a keyword.
         let mut none = Vec::new();
         assert!(plain.find_marked(t, None, &mut none).len() == 1 && none.is_empty());
+        let t = "```\n```` cwd:\n\ncwd: ```\n";
+        at.clear();
+        marked.find_marked(t, None, &mut at);
+        at.sort_unstable();
+        assert_eq!(at, [(0, 1), (4, 1), (9, 2), (15, 2), (20, 1)]);
         assert!(scanner().with_marks(&["ab"]).is_err());
     }
 
