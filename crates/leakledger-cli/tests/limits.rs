@@ -56,6 +56,24 @@ fn json(m: &Measured) -> serde_json::Value {
     serde_json::from_str(&m.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", m.stdout, m.stderr))
 }
 
+/// Writes one request whose one message is `head` then `piece` repeated
+/// `pieces` times (both already JSON-escaped), on one line; returns the file's
+/// size.
+fn one_message(path: &Path, head: &str, piece: &str, pieces: usize) -> u64 {
+    let mut w = BufWriter::new(File::create(path).unwrap());
+    write!(
+        w,
+        r#"{{"ts":1714564800,"org":"acme","request_id":"r1","body":{{"messages":[{{"role":"user","content":"{head}"#
+    )
+    .unwrap();
+    for _ in 0..pieces {
+        w.write_all(piece.as_bytes()).unwrap();
+    }
+    w.write_all(b"\"}]}}\n").unwrap();
+    w.into_inner().unwrap().sync_all().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
 #[test]
 fn a_256_mib_line_is_read_whole_within_a_gib_beyond_the_file() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -65,14 +83,7 @@ fn a_256_mib_line_is_read_whole_within_a_gib_beyond_the_file() {
     // log would hold it (newlines, quotes, tabs).
     let piece = r#"    if x == \"y\" {\n\treturn 1;\n    }\n"#;
     let pieces = (256 * MIB) as usize / piece.len();
-    let mut w = BufWriter::new(File::create(&path).unwrap());
-    w.write_all(br#"{"ts":1714564800,"org":"acme","request_id":"r1","body":{"messages":[{"role":"user","content":"// File: src/big.rs\n"#).unwrap();
-    for _ in 0..pieces {
-        w.write_all(piece.as_bytes()).unwrap();
-    }
-    w.write_all(b"\"}]}}\n").unwrap();
-    w.into_inner().unwrap().sync_all().unwrap();
-    let size = std::fs::metadata(&path).unwrap().len();
+    let size = one_message(&path, r#"// File: src/big.rs\n"#, piece, pieces);
 
     let m = measured(dir.path(), &["scan", "--json", "--quiet", path.to_str().unwrap()]);
     assert_eq!(m.code, 0, "{}", m.stderr);
@@ -97,14 +108,7 @@ fn a_line_of_one_keyword_or_marker_repeated_costs_linear_time_and_little_memory(
     for unit in ["password=", "`"] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("one-line.jsonl");
-        let mut w = BufWriter::new(File::create(&path).unwrap());
-        w.write_all(br#"{"org":"acme","request_id":"r1","body":{"messages":[{"role":"user","content":""#).unwrap();
-        for _ in 0..(32 * MIB) as usize / unit.len() {
-            w.write_all(unit.as_bytes()).unwrap();
-        }
-        w.write_all(b"\"}]}}\n").unwrap();
-        w.into_inner().unwrap().sync_all().unwrap();
-        let size = std::fs::metadata(&path).unwrap().len();
+        let size = one_message(&path, "", unit, (32 * MIB) as usize / unit.len());
         let m = measured(dir.path(), &["scan", "--json", "--quiet", path.to_str().unwrap()]);
         assert_eq!(m.code, 0, "{}", m.stderr);
         let s = json(&m);
