@@ -23,6 +23,15 @@ const MAX_DEPTH: usize = 24;
 /// (docs/benchmarks.md).
 const CACHE_LIMIT: usize = 1 << 17;
 
+/// Empties a scratch buffer that one large string grew (a record may hold
+/// hundreds of MiB), so that it is not kept for the rest of the pass on top of
+/// what comes later; buffers of ordinary texts are kept and reused.
+fn let_go_if_large(buf: &mut Vec<u8>) {
+    if buf.capacity() > 16 << 20 {
+        *buf = Vec::new();
+    }
+}
+
 /// A walked item: indexes into the walker's arenas, so cached messages replay
 /// their pieces without allocating.
 #[derive(Debug, Clone, Copy)]
@@ -212,6 +221,7 @@ impl Walker {
             Some(s) => exposure::digest_text(&s, &self.look),
             None => TextDigest::default(),
         };
+        let_go_if_large(&mut self.decoded);
         self.texts.push(d);
         self.text_index.insert(key, self.texts.len() - 1);
         self.texts.len() - 1
@@ -243,6 +253,7 @@ impl Walker {
             }
             _ => exposure::digest_result(&leakledger_dump::lossy(v.raw()), &self.look),
         };
+        let_go_if_large(&mut self.decoded);
         self.results.push(d);
         self.result_index.insert(key, self.results.len() - 1);
         self.results.len() - 1
@@ -264,6 +275,7 @@ impl Walker {
                     let i = self.text_digest(v);
                     self.pieces.push(Piece::Text(i));
                 }
+                let_go_if_large(&mut scratch);
                 self.unescaped = scratch;
             }
             Kind::Text => {
