@@ -119,11 +119,7 @@ fn earlier(a: Location, b: Location) -> Location {
 /// Keeps the entry first seen (smallest location), whichever order merges come in.
 fn keep_first<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V, Seeded>, k: K, v: V, first: impl Fn(&V) -> Location) {
     match map.get_mut(&k) {
-        Some(e) => {
-            if earlier(first(e), first(&v)) != first(e) {
-                *e = v;
-            }
-        }
+        Some(e) => keep_earlier(e, v, first),
         None => {
             map.insert(k, v);
         }
