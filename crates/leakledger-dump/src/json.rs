@@ -136,6 +136,19 @@ impl<'a> Value<'a> {
         Elements { c }
     }
 
+    /// A 128-bit key of the value's bytes, for caches keyed by content: equal
+    /// bytes (and kinds of string or container) give equal keys within one
+    /// process, whichever way the key was taken ([`Cursor::value_keyed`] or
+    /// this); the hash is seeded per process, so keys from the dump are no
+    /// easier to make collide.
+    pub fn key(&self) -> u128 {
+        match self.kind {
+            Kind::String => string_key(self.raw),
+            Kind::Object | Kind::Array => content_key(*self),
+            _ => seeded_xxh3(self.raw),
+        }
+    }
+
     /// Decodes a string that holds JSON (a body logged as `"{\"messages\": ...}"`)
     /// into `scratch` and returns the value it holds, borrowing `scratch`. `None`
     /// when this is not a string or its text is not one whole JSON value.
@@ -416,6 +429,29 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Consumes the value at the cursor and returns it with its
+    /// [`Value::key`], taken by the pass that skips it for strings and
+    /// containers (where the skip takes keys for free, [`keys_are_free`]): a
+    /// walker that keys what it reads needs no second pass. `None` (and
+    /// stopped) at the end or when the value is broken.
+    pub fn value_keyed(&mut self) -> Option<(Value<'a>, u128)> {
+        match self.peek() {
+            Some(b'{' | b'[') => self.container_keyed(),
+            Some(b'"') => match skip_string_keyed(self.b, self.i) {
+                Ok((end, key)) => {
+                    let v = Value::new(Kind::String, &self.b[self.i + 1..end - 1]);
+                    self.i = end;
+                    Some((v, key))
+                }
+                Err(_) => {
+                    self.stop();
+                    None
+                }
+            },
+            _ => self.value().map(|v| (v, v.key())),
+        }
+    }
+
     /// Consumes the value at the cursor and returns it.
     pub fn value(&mut self) -> Option<Value<'a>> {
         self.peek();
@@ -500,6 +536,79 @@ pub(crate) fn skip_string(b: &[u8], i: usize) -> Result<usize> {
         j += 1;
     }
     err(i, "unterminated string")
+}
+
+/// [`skip_string`], also returning the string's [`string_key`]: with AVX-512
+/// taken by the skip's own loop for a string of 64 bytes or more (one pass,
+/// not two).
+pub(crate) fn skip_string_keyed(b: &[u8], i: usize) -> Result<(usize, u128)> {
+    #[cfg(target_arch = "x86_64")]
+    if keys_are_free() && b.len() - i > 64 {
+        // SAFETY: the CPU has AVX-512BW (and carry-less multiplication).
+        #[allow(unsafe_code)]
+        return unsafe { skip_string_keyed_avx512(b, i) };
+    }
+    let end = skip_string(b, i)?;
+    Ok((end, string_key(&b[i + 1..end - 1])))
+}
+
+/// [`skip_string_keyed`] with AVX-512: the loop of [`skip_string`], each
+/// block handed to the stripes hash as far as it is the string's. The last
+/// block is read from a copy padded with spaces.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,pclmulqdq")]
+fn skip_string_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
+    let start = i + 1;
+    let mut j = start;
+    let mut carry = 0u64;
+    let mut h = crate::stripes::Stripes::new();
+    let mut tail = [b' '; 64];
+    while j < b.len() {
+        let block = block_at(b, j, &mut tail);
+        let (quotes, backslashes, _, _) = structure_avx512(block);
+        let ends = quotes & !escaped_by(backslashes, &mut carry);
+        if ends != 0 {
+            let n = ends.trailing_zeros() as usize;
+            let len = j + n - start;
+            if len < 64 {
+                // Short strings are keyed by xxh3, as `string_key` keys them.
+                return Ok((j + n + 1, seeded_xxh3(&b[start..j + n])));
+            }
+            h.add(block, n);
+            return Ok((j + n + 1, h.finish(len)));
+        }
+        h.add(block, 64);
+        j += 64;
+    }
+    err(i, "unterminated string")
+}
+
+/// The key of a string's raw bytes that [`skip_string_keyed`] takes: with
+/// AVX-512, from 64 bytes up, the stripes hash of its 64-byte blocks and the
+/// rest (an empty rest included); else seeded xxh3.
+pub(crate) fn string_key(raw: &[u8]) -> u128 {
+    #[cfg(target_arch = "x86_64")]
+    if raw.len() >= 64 && keys_are_free() {
+        // SAFETY: the CPU has AVX-512BW (and carry-less multiplication).
+        #[allow(unsafe_code)]
+        return unsafe { string_key_avx512(raw) };
+    }
+    seeded_xxh3(raw)
+}
+
+/// [`string_key`] with AVX-512.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw,pclmulqdq")]
+fn string_key_avx512(raw: &[u8]) -> u128 {
+    let mut h = crate::stripes::Stripes::new();
+    let mut blocks = raw.chunks_exact(64);
+    for block in &mut blocks {
+        h.add(block.try_into().unwrap_or(&[0; 64]), 64);
+    }
+    let mut last = [0u8; 64];
+    last[..blocks.remainder().len()].copy_from_slice(blocks.remainder());
+    h.add(&last, blocks.remainder().len());
+    h.finish(raw.len())
 }
 
 /// The characters of a 64-byte block that a backslash escapes, given the
@@ -588,6 +697,20 @@ fn structure_avx512(block: &[u8; 64]) -> (u64, u64, u64, u64) {
     )
 }
 
+/// The 64 bytes of `b` from `j` (which must be inside `b`), read in place; or,
+/// for the last block, its bytes copied to `tail` (filled with spaces, which
+/// neither end a string nor open a container).
+#[inline(always)]
+fn block_at<'t>(b: &'t [u8], j: usize, tail: &'t mut [u8; 64]) -> &'t [u8; 64] {
+    match b.get(j..j + 64).and_then(|full| <&[u8; 64]>::try_from(full).ok()) {
+        Some(full) => full,
+        None => {
+            tail[..b.len() - j].copy_from_slice(&b[j..]);
+            tail
+        }
+    }
+}
+
 /// The loop of [`skip_container`], over the masks `structure` makes, handing
 /// each block read to `each` with how many of its bytes are the container's.
 /// `None` when only the byte reader can tell (no close before the end, a
@@ -610,13 +733,7 @@ fn skip_blocks(
     // filled in the loop, it cost 7% of the skip.
     let mut tail = [b' '; 64];
     while j < b.len() {
-        let block: &[u8; 64] = match b.get(j..j + 64) {
-            Some(full) => full.try_into().unwrap_or(&tail),
-            None => {
-                tail[..b.len() - j].copy_from_slice(&b[j..]);
-                &tail
-            }
-        };
+        let block = block_at(b, j, &mut tail);
         let (quotes, backslashes, opens, closes) = structure(block);
         let escaped = escaped_by(backslashes, &mut carry);
         let strings = prefix_xor(quotes & !escaped) ^ inside;
@@ -1492,6 +1609,51 @@ mod tests {
         ] {
             let e = members(s).unwrap_err();
             assert!(e.offset <= s.len(), "{s}: {e:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, rng_seed: proptest::test_runner::RngSeed::Fixed(11), failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn the_keyed_string_skip_ends_where_the_skip_does_with_the_strings_key(
+            // Quotes and backslash runs across the 64-byte blocks, strings of
+            // every length around them, and what follows or not.
+            body in proptest::collection::vec(proptest::prop_oneof![
+                2 => proptest::strategy::Just(b'"'), 4 => proptest::strategy::Just(b'\\'),
+                14 => proptest::strategy::Just(b'a'), 1 => proptest::strategy::Just(b'\n')], 0..400),
+            at in 0usize..400,
+        ) {
+            let mut b = body;
+            let at = at.min(b.len());
+            b.insert(at, b'"');
+            let expected = skip_string(&b, at);
+            proptest::prop_assert_eq!(expected.ok(), skip_string_reference(&b, at));
+            let keyed = skip_string_keyed(&b, at);
+            proptest::prop_assert_eq!(keyed.map(|(end, _)| end), expected);
+            if let Ok((end, key)) = keyed {
+                let v = Value::new(Kind::String, &b[at + 1..end - 1]);
+                proptest::prop_assert_eq!(key, v.key());
+                let mut c = Cursor { b: &b, i: at, broken: false };
+                proptest::prop_assert_eq!(c.value_keyed(), Some((v, key)));
+                proptest::prop_assert_eq!(c.i, end);
+            }
+        }
+    }
+
+    #[test]
+    fn string_keys_tell_strings_apart() {
+        // Every one-byte change, at every position across the 64-byte blocks
+        // and the 1 KiB scramble, and every length, changes a string's key.
+        let base = vec![b'x'; 1500];
+        let mut keys = std::collections::HashSet::new();
+        assert!(keys.insert(string_key(&base)));
+        for at in 0..base.len() {
+            let mut b = base.clone();
+            b[at] = b'y';
+            assert!(keys.insert(string_key(&b)), "change at {at}");
+        }
+        for len in 0..300 {
+            assert!(keys.insert(string_key(&vec![0; len])), "length {len}");
         }
     }
 

@@ -42,6 +42,55 @@ pub(crate) enum Piece {
     Result { id: usize, digest: usize, error: bool },
 }
 
+/// A message's members as the walker reads them, and its key.
+#[derive(Debug, Default)]
+struct Message<'a> {
+    /// Equal for messages with equal members (keys and values, in order):
+    /// what the message cache and the conversation history know it by.
+    key: u128,
+    role: Option<Value<'a>>,
+    /// `content` (or OTel `parts`), with its [`Value::key`].
+    content: Option<(Value<'a>, u128)>,
+    call_id: Option<Value<'a>>,
+    name: Option<Value<'a>>,
+    calls: Option<Value<'a>>,
+}
+
+/// Reads the message object at `c` in one pass: each member is skipped
+/// once, keyed as it is skipped ([`Cursor::value_keyed`]), and the message's
+/// key is made of its members' (in `buf`). A message that was seen before is
+/// known by its key without a second pass; one that was not is walked from
+/// the members read here, its content's key ready for the text cache. `None`
+/// (the cursor stopped) when the message is broken.
+fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>> {
+    let mut m = Message::default();
+    if !c.enter_object() {
+        return None;
+    }
+    buf.clear();
+    while let Some(k) = c.next_key() {
+        let (v, key) = c.value_keyed()?;
+        // Length-prefixed, so that no two member lists give the same bytes.
+        buf.extend_from_slice(&(k.len() as u64).to_le_bytes());
+        buf.extend_from_slice(k);
+        buf.push(v.kind() as u8);
+        buf.extend_from_slice(&key.to_le_bytes());
+        match k {
+            b"role" => m.role = Some(v),
+            b"content" | b"parts" if m.content.is_none() => m.content = Some((v, key)),
+            b"tool_call_id" => m.call_id = Some(v),
+            b"name" => m.name = Some(v),
+            b"tool_calls" => m.calls = Some(v),
+            _ => {}
+        }
+    }
+    if c.broken() {
+        return None;
+    }
+    m.key = xxh3_128(buf);
+    Some(m)
+}
+
 /// A tool call's small strings.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Call {
@@ -68,6 +117,8 @@ pub(crate) struct Walker {
     calls: Vec<Call>,
     pieces: Vec<Piece>,
     unescaped: Vec<u8>,
+    /// Where a message's key is made from its members' ([`read_message`]).
+    message_key: Vec<u8>,
     /// Where the texts being digested are decoded, one after another.
     decoded: Vec<u8>,
     /// Hashes of the messages of the payload's conversation, in order, and of its
@@ -212,8 +263,10 @@ impl Walker {
         (!d.secrets.is_empty() || !d.identifiers.is_empty()).then_some(i)
     }
 
-    fn text_digest(&mut self, v: Value<'_>) -> usize {
-        let key = xxh3_128(v.raw()) ^ u128::from(v.kind() == Kind::String);
+    /// The digest of a text, `key` its [`Value::key`] when the caller has it
+    /// (else it is taken here).
+    fn text_digest(&mut self, v: Value<'_>, key: Option<u128>) -> usize {
+        let key = key.unwrap_or_else(|| v.key()) ^ u128::from(v.kind() == Kind::String);
         if let Some(&i) = self.text_index.get(&key) {
             return i;
         }
@@ -227,8 +280,10 @@ impl Walker {
         self.texts.len() - 1
     }
 
-    fn result_digest(&mut self, v: Value<'_>) -> usize {
-        let key = xxh3_128(v.raw()) ^ (u128::from(v.kind() == Kind::String) << 1);
+    /// The digest of a tool result, `key` its [`Value::key`] when the caller
+    /// has it (else it is taken here).
+    fn result_digest(&mut self, v: Value<'_>, key: Option<u128>) -> usize {
+        let key = key.unwrap_or_else(|| v.key()) ^ (u128::from(v.kind() == Kind::String) << 1);
         if let Some(&i) = self.result_index.get(&key) {
             return i;
         }
@@ -272,14 +327,14 @@ impl Walker {
                 if let Some(inner) = v.decode_json(&mut scratch).filter(|i| i.kind() != Kind::String) {
                     self.body(inner, depth + 1);
                 } else {
-                    let i = self.text_digest(v);
+                    let i = self.text_digest(v, None);
                     self.pieces.push(Piece::Text(i));
                 }
                 let_go_if_large(&mut scratch);
                 self.unescaped = scratch;
             }
             Kind::Text => {
-                let i = self.text_digest(v);
+                let i = self.text_digest(v, None);
                 self.pieces.push(Piece::Text(i));
             }
             Kind::Array => self.messages(v, depth),
@@ -337,7 +392,9 @@ impl Walker {
                 self.body(body, depth + 1);
             }
         } else if role {
-            self.message(v, depth);
+            if let Some(m) = read_message(&mut Cursor::over(v), &mut self.message_key) {
+                self.message(m, depth);
+            }
         } else {
             for member in others.into_iter().chain(otel_body) {
                 if matches!(member.kind(), Kind::String | Kind::Object | Kind::Array) {
@@ -350,16 +407,16 @@ impl Walker {
     fn system(&mut self, v: Value<'_>) {
         match v.kind() {
             Kind::String | Kind::Text => {
-                let i = self.text_digest(v);
+                let i = self.text_digest(v, None);
                 self.pieces.push(Piece::System(i));
             }
             Kind::Array => {
                 for block in v.elements() {
                     if let Some(t) = block.get("text").or_else(|| block.get("content")) {
-                        let i = self.text_digest(t);
+                        let i = self.text_digest(t, None);
                         self.pieces.push(Piece::System(i));
                     } else if block.kind() == Kind::String {
-                        let i = self.text_digest(block);
+                        let i = self.text_digest(block, None);
                         self.pieces.push(Piece::System(i));
                     }
                 }
@@ -381,67 +438,54 @@ impl Walker {
         }
         let record = std::mem::take(&mut self.messages_pending);
         while c.next_element() {
-            // A message's key is taken by the pass that skips it.
-            let (m, key) = match c.container_keyed() {
-                Some((m, key)) => (m, key),
-                None => match c.value() {
-                    Some(m) => (m, 0),
-                    None => break,
-                },
-            };
-            if record && m.kind() != Kind::Object {
-                self.history.push(xxh3_64(m.raw()));
-            }
-            match m.kind() {
-                Kind::Object => {
-                    if record {
-                        self.history.push(key as u64);
-                    }
-                    if let Some(&(start, len)) = self.message_index.get(&key) {
-                        self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
-                        continue;
-                    }
-                    let before = self.pieces.len();
-                    self.message(m, depth + 1);
-                    let start = self.message_pieces.len();
-                    self.message_pieces.extend_from_slice(&self.pieces[before..]);
-                    self.message_index.insert(key, (start, self.pieces.len() - before));
+            if c.peek() != Some(b'{') {
+                let Some(m) = c.value() else { break };
+                if record {
+                    self.history.push(xxh3_64(m.raw()));
                 }
-                Kind::String => self.body(m, depth + 1),
-                _ => {}
+                if m.kind() == Kind::String {
+                    self.body(m, depth + 1);
+                }
+                continue;
             }
+            // Read once: its key and, for a message not seen before, what the
+            // walk needs.
+            let Some(m) = read_message(c, &mut self.message_key) else { break };
+            let key = m.key;
+            if record {
+                self.history.push(key as u64);
+            }
+            if let Some(&(start, len)) = self.message_index.get(&key) {
+                self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
+                continue;
+            }
+            let before = self.pieces.len();
+            self.message(m, depth + 1);
+            let start = self.message_pieces.len();
+            self.message_pieces.extend_from_slice(&self.pieces[before..]);
+            self.message_index.insert(key, (start, self.pieces.len() - before));
         }
     }
 
     /// One message: role and content (string, blocks, or OTel parts), OpenAI
     /// `tool_calls`, a `role: tool` result.
-    fn message(&mut self, m: Value<'_>, depth: usize) {
-        let (mut role, mut content, mut call_id, mut name, mut calls) = (None, None, None, None, None);
-        for (k, v) in m.members() {
-            match k {
-                b"role" => role = Some(v),
-                b"content" | b"parts" if content.is_none() => content = Some(v),
-                b"tool_call_id" => call_id = Some(v),
-                b"name" => name = Some(v),
-                b"tool_calls" => calls = Some(v),
-                _ => {}
-            }
-        }
+    fn message(&mut self, m: Message<'_>, depth: usize) {
+        let Message { role, content, call_id, name, calls, .. } = m;
         let role = role.map(|r| r.raw()).unwrap_or_default();
         if role == b"tool" || role == b"function" {
             let id = text_of(call_id.or(name));
-            if let Some(c) = content {
-                let d = self.result_digest(c);
+            if let Some((c, key)) = content {
+                let d = self.result_digest(c, Some(key));
                 let id = self.call(Call { id, ..Call::default() });
                 self.pieces.push(Piece::Result { id, digest: d, error: false });
             }
             return;
         }
         let system = role == b"system";
-        if let Some(c) = content {
+        if let Some((c, key)) = content {
             match c.kind() {
                 Kind::String => {
-                    let i = self.text_digest(c);
+                    let i = self.text_digest(c, Some(key));
                     self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
                 }
                 Kind::Array => {
@@ -484,23 +528,28 @@ impl Walker {
     /// `tool_call` and `tool_call_response`.
     fn block(&mut self, b: Value<'_>, system: bool, depth: usize) {
         if b.kind() == Kind::String {
-            let i = self.text_digest(b);
+            let i = self.text_digest(b, None);
             self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
             return;
         }
         let (mut kind, mut id, mut name, mut input, mut result_of, mut error, mut text, mut content) =
             (&b""[..], None, None, None, None, false, None, None);
-        for (k, v) in b.members() {
-            match k {
-                b"type" => kind = v.raw(),
-                b"id" | b"call_id" if id.is_none() => id = Some(v),
-                b"name" => name = Some(v),
-                b"input" | b"arguments" => input = Some(v),
-                b"tool_use_id" => result_of = Some(v),
-                b"is_error" => error = v.raw() == b"true",
-                b"text" => text = Some(v),
-                b"content" | b"response" | b"output" if content.is_none() => content = Some(v),
-                _ => {}
+        // Texts and results keyed by the pass that skips them.
+        let mut c = Cursor::over(b);
+        if b.kind() == Kind::Object && c.enter_object() {
+            while let Some(k) = c.next_key() {
+                let Some((v, key)) = c.value_keyed() else { break };
+                match k {
+                    b"type" => kind = v.raw(),
+                    b"id" | b"call_id" if id.is_none() => id = Some(v),
+                    b"name" => name = Some(v),
+                    b"input" | b"arguments" => input = Some(v),
+                    b"tool_use_id" => result_of = Some(v),
+                    b"is_error" => error = v.raw() == b"true",
+                    b"text" => text = Some((v, key)),
+                    b"content" | b"response" | b"output" if content.is_none() => content = Some((v, key)),
+                    _ => {}
+                }
             }
         }
         match kind {
@@ -513,16 +562,16 @@ impl Walker {
                 }
             }
             b"tool_result" | b"tool_call_response" | b"function_call_output" => {
-                if let Some(c) = content {
-                    let d = self.result_digest(c);
+                if let Some((c, key)) = content {
+                    let d = self.result_digest(c, Some(key));
                     let id = self.call(Call { id: text_of(result_of.or(id)), ..Call::default() });
                     self.pieces.push(Piece::Result { id, digest: d, error });
                 }
             }
             _ => {
-                if let Some(t) = text.or(content) {
+                if let Some((t, key)) = text.or(content) {
                     if t.kind() == Kind::String {
-                        let i = self.text_digest(t);
+                        let i = self.text_digest(t, Some(key));
                         self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
                     } else {
                         self.body(t, depth + 1);
