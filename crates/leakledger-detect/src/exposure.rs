@@ -178,7 +178,7 @@ fn is_go_mod(path: &str) -> bool {
 }
 
 /// What digests look for beyond exposure: proprietary identifiers and secrets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Lookouts {
     /// Identifier prefixes.
     pub identifiers: Identifiers,
@@ -186,6 +186,16 @@ pub struct Lookouts {
     pub secrets: Option<secrets::Scanner>,
     /// Where secrets' values are kept, only when they are to be revealed.
     pub vault: Option<secrets::Vault>,
+    /// How shown files' and tool results' contents are hashed (code is
+    /// counted once per distinct hash): xxh3 unless a caller has a faster
+    /// 128-bit hash of its own ([`Lookouts::with_content_hash`]).
+    pub content_hash: fn(&[u8]) -> u128,
+}
+
+impl Default for Lookouts {
+    fn default() -> Self {
+        Lookouts { identifiers: Identifiers::default(), secrets: None, vault: None, content_hash: xxh3_128 }
+    }
 }
 
 impl Lookouts {
@@ -199,7 +209,14 @@ impl Lookouts {
         vault: Option<secrets::Vault>,
     ) -> Result<Self, secrets::RuleError> {
         let secrets = secrets.map(|s| s.with_marks(&text::MARKS)).transpose()?;
-        Ok(Lookouts { identifiers, secrets, vault })
+        Ok(Lookouts { identifiers, secrets, vault, content_hash: xxh3_128 })
+    }
+
+    /// These lookouts with contents hashed by `hash` (see
+    /// [`Lookouts::content_hash`]); it must give equal bytes equal hashes
+    /// for as long as the digests are compared.
+    pub fn with_content_hash(self, hash: fn(&[u8]) -> u128) -> Self {
+        Lookouts { content_hash: hash, ..self }
     }
 
     /// The secrets in `t` with their byte offsets, and where the text
@@ -263,7 +280,7 @@ pub fn digest_text(t: &str, look: &Lookouts) -> TextDigest {
             let path = if s.diff { strip_diff_prefix(s.path) } else { s.path };
             ShownDigest {
                 path: path.to_string(),
-                hash: xxh3_128(s.content.as_bytes()),
+                hash: (look.content_hash)(s.content.as_bytes()),
                 len: s.content.len() as u64,
                 module: if is_go_mod(path) && !s.diff {
                     repo::go_module(s.content).and_then(repo::normalize_url)
@@ -302,7 +319,7 @@ pub fn digest_result(content: &str, look: &Lookouts) -> ResultDigest {
         None
     };
     ResultDigest {
-        hash: xxh3_128(b),
+        hash: (look.content_hash)(b),
         len: b.len() as u64,
         remote,
         module,

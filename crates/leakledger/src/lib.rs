@@ -114,6 +114,8 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
             Some(scanner),
             config.reveal_secrets.then(Default::default),
         )
+        // Contents are compared within this process only.
+        .map(|look| look.with_content_hash(leakledger_dump::json::bytes_key))
     })
     .unwrap_or_else(|e| panic!("secret rules that compiled alone do not compile together: {e}"));
     let look = std::sync::Arc::new(look);

@@ -734,7 +734,7 @@ mod tests {
             secrets: Some(
                 leakledger_detect::secrets::Scanner::new(leakledger_detect::secrets::BUILTIN, [7; 32]).unwrap(),
             ),
-            vault: None,
+            ..Lookouts::default()
         };
         let mut w = Walker::new(std::sync::Arc::new(look));
         // A shell command with a token, and a Write whose content holds an AWS key
