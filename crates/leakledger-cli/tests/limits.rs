@@ -117,6 +117,43 @@ fn a_line_of_one_keyword_or_marker_repeated_costs_linear_time_and_little_memory(
     }
 }
 
+#[test]
+fn a_payload_of_one_small_structure_repeated_costs_no_memory_per_repeat() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // 32 MiB bodies of one small thing repeated: members of an unknown object,
+    // strings of an array, members of one message, text blocks, messages.
+    // Each repeat once cost memory: 4 to 26 times the line (the array of
+    // strings 834 MB, as one hash per element of its conversation).
+    let shapes: [(&str, &str, &str); 5] = [
+        (r#"{"x":0"#, r#","a":"x""#, "}"),
+        (r#"["x""#, r#","x""#, "]"),
+        (r#"{"messages":[{"role":"user""#, r#","a":1"#, "}]}"),
+        (
+            r#"{"messages":[{"role":"user","content":[{"type":"text","text":"x"}"#,
+            r#",{"type":"text","text":"x"}"#,
+            "]}]}",
+        ),
+        (r#"{"messages":[{"role":"user","content":"x"}"#, r#",{"role":"user","content":"x"}"#, "]}"),
+    ];
+    for (open, unit, close) in shapes {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-line.jsonl");
+        let mut w = BufWriter::new(File::create(&path).unwrap());
+        write!(w, r#"{{"ts":1714564800,"org":"acme","request_id":"r1","body":{open}"#).unwrap();
+        for _ in 0..(32 * MIB) as usize / unit.len() {
+            w.write_all(unit.as_bytes()).unwrap();
+        }
+        writeln!(w, "{close}}}").unwrap();
+        w.into_inner().unwrap().sync_all().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        let m = measured(dir.path(), &["scan", "--json", "--quiet", path.to_str().unwrap()]);
+        assert_eq!(m.code, 0, "{}", m.stderr);
+        let s = json(&m);
+        assert_eq!((s["records"]["total"].as_u64(), s["records"]["malformed"].as_u64()), (Some(1), Some(0)), "{s}");
+        assert!(m.peak < size + 64 * MIB, "{unit:?}: peak RSS {} MiB for a {} MiB line", m.peak / MIB, size / MIB);
+    }
+}
+
 /// Writes `members` gzip members, each the compression of `block` repeated to
 /// about 64 MiB; returns the decompressed size.
 fn multi_member_gzip(path: &Path, block: &[u8], members: usize) -> u64 {

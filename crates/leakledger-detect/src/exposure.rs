@@ -142,6 +142,15 @@ pub struct TextDigest {
     pub secrets: Vec<secrets::Found>,
 }
 
+impl TextDigest {
+    /// Whether the text holds nothing an assembly reads (no working
+    /// directory, file, remote, identifier or secret).
+    pub fn is_empty(&self) -> bool {
+        let TextDigest { cwd, shown, remote, identifiers, secrets } = self;
+        cwd.is_none() && shown.is_empty() && remote.is_none() && identifiers.is_empty() && secrets.is_empty()
+    }
+}
+
 /// What a tool result holds, independent of its call.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResultDigest {

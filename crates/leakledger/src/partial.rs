@@ -6,7 +6,7 @@ use leakledger_dump::json::content_key;
 use leakledger_dump::{Record, Sink};
 
 use crate::inventory::Inventory;
-use crate::payload::{Walker, Walkers};
+use crate::payload::{History, Walker, Walkers};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 /// What one worker has seen: mergeable, associatively and commutatively, so
@@ -48,8 +48,6 @@ pub struct Partial {
     walkers: std::sync::Arc<Walkers>,
     /// A walker of this partial's own, for a thread outside the pool.
     own: Option<Walker>,
-    /// The last walked payload's message hashes ([`Walker::history`]).
-    messages: Vec<u64>,
 }
 
 impl Partial {
@@ -134,26 +132,21 @@ impl Partial {
     /// prefixes' are kept (only for a request that names no parent: the others
     /// are linked already). Returned as [`Request::history`] holds it: bit 0
     /// set when the prefixes were kept.
-    fn history(&mut self, org: u64, user: u64, system: u64, keep_prefixes: bool) -> u64 {
-        let messages = &self.messages;
-        if messages.is_empty() {
+    fn history(&mut self, h: &History, org: u64, user: u64, system: u64, keep_prefixes: bool) -> u64 {
+        if h.len == 0 {
             return 0;
         }
         let seed = [org, user, system].iter().fold(0u64, |h, &x| xxh3_64_with_seed(&x.to_le_bytes(), h));
-        let mut running = seed;
-        let mut last = [0u64; leakledger_chain::PREFIXES + 1];
-        for &m in messages {
-            running = xxh3_64_with_seed(&m.to_le_bytes(), running) & !1 | 2;
-            last.rotate_right(1);
-            last[0] = running;
-        }
-        let mut prefixes = [0u64; leakledger_chain::PREFIXES];
-        prefixes.copy_from_slice(&last[1..]);
+        // The hash of the first `len - k` messages; 0 for none.
+        let prefix = |k: usize| {
+            if (k as u64) < h.len { xxh3_64_with_seed(&h.last[k].to_le_bytes(), seed) & !1 | 2 } else { 0 }
+        };
+        let prefixes: [u64; leakledger_chain::PREFIXES] = std::array::from_fn(|k| prefix(k + 1));
         let kept = keep_prefixes && prefixes[0] != 0;
         if kept {
             self.own().prefixes.push(prefixes);
         }
-        last[0] | u64::from(kept)
+        prefix(0) | u64::from(kept)
     }
 }
 
@@ -300,13 +293,10 @@ impl Sink for Partial {
                 return;
             }
         }
-        let messages = &mut self.messages;
-        let (found, system) = self.walkers.with(&mut self.own, |w| {
+        let (found, conversation, system) = self.walkers.with(&mut self.own, |w| {
             let found = w.found(r.payload, r.response);
-            let (m, system) = w.history();
-            messages.clear();
-            messages.extend_from_slice(m);
-            (found, system)
+            let (conversation, system) = w.history();
+            (found, conversation, system)
         });
         let (repo, strength) = self.inventory.add(r, &found);
         if dedup != 0 && (!found.secrets.is_empty() || !found.identifiers.is_empty()) {
@@ -329,7 +319,7 @@ impl Sink for Partial {
         let org = self.intern(r.org);
         let user = self.intern(r.user);
         let parent = id_hash(r.parent_id);
-        let history = self.history(org, user, system, parent == 0);
+        let history = self.history(&conversation, org, user, system, parent == 0);
         let trace = self.trace(id_hash(r.trace_id));
         let context = self.context(Context { org, user, repo, strength });
         self.own().requests.push(Request {

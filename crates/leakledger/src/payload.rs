@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, TryLockError};
 
 use leakledger_detect::exposure::{self, Item, Lookouts, ResultDigest, TextDigest};
 use leakledger_dump::{Cursor, Element, Kind, Value};
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed, xxh3_128};
 
 use crate::partial::Seeded;
 
@@ -40,6 +40,37 @@ pub(crate) enum Piece {
     Text(usize),
     Call(usize),
     Result { id: usize, digest: usize, error: bool },
+}
+
+/// How many members of an unknown object are kept to walk after its other
+/// members are read ([`Walker::object`]).
+const MAX_OTHERS: usize = 1024;
+
+/// Whether a member of an unknown object is walked for text: strings and
+/// containers (numbers, booleans and null hold none).
+fn walks_as_unknown(v: Value<'_>) -> bool {
+    matches!(v.kind(), Kind::String | Kind::Object | Kind::Array)
+}
+
+/// A conversation as requests are linked by it: its messages' hashes chained
+/// (each prefix's hash made from the one before) and the last
+/// [`leakledger_chain::PREFIXES`] + 1 of those prefix hashes, newest first.
+/// Fixed in size: a payload of millions of messages needs no more.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct History {
+    /// `last[k]`: the chained hash of all messages but the last `k`.
+    pub(crate) last: [u64; leakledger_chain::PREFIXES + 1],
+    /// How many messages.
+    pub(crate) len: u64,
+}
+
+impl History {
+    fn push(&mut self, message: u64) {
+        let running = xxh3_64_with_seed(&message.to_le_bytes(), self.last[0]);
+        self.last.rotate_right(1);
+        self.last[0] = running;
+        self.len += 1;
+    }
 }
 
 /// A message's members as the walker reads them, and its key.
@@ -75,6 +106,13 @@ fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>
         buf.extend_from_slice(k);
         buf.push(v.kind() as u8);
         buf.extend_from_slice(&key.to_le_bytes());
+        if buf.len() > 4096 {
+            // Chained: a message of a million members costs no more memory
+            // than one of a hundred.
+            let chained = xxh3_128(buf);
+            buf.clear();
+            buf.extend_from_slice(&chained.to_le_bytes());
+        }
         match k {
             b"role" => m.role = Some(v),
             b"content" | b"parts" if m.content.is_none() => m.content = Some((v, key)),
@@ -121,9 +159,9 @@ pub(crate) struct Walker {
     message_key: Vec<u8>,
     /// Where the texts being digested are decoded, one after another.
     decoded: Vec<u8>,
-    /// Hashes of the messages of the payload's conversation, in order, and of its
-    /// system prompt (0 for none): what links requests that carry no ids.
-    history: Vec<u64>,
+    /// The payload's conversation, and the hash of its system prompt (0 for
+    /// none): what links requests that carry no ids.
+    history: History,
     system: u64,
     /// Walking the payload (not the response); `messages` is its first
     /// messages array still to come.
@@ -206,7 +244,7 @@ impl Walker {
             self.calls.clear();
         }
         self.pieces.clear();
-        self.history.clear();
+        self.history = History::default();
         self.system = 0;
         if let Some(v) = payload {
             (self.in_payload, self.messages_pending) = (true, true);
@@ -234,10 +272,10 @@ impl Walker {
         exposure::assemble(&items)
     }
 
-    /// The last payload's message hashes in order, and its system prompt's hash
-    /// (0 for none).
-    pub(crate) fn history(&self) -> (&[u64], u64) {
-        (&self.history, self.system)
+    /// The last payload's conversation, and its system prompt's hash (0 for
+    /// none).
+    pub(crate) fn history(&self) -> (History, u64) {
+        (self.history, self.system)
     }
 
     fn call(&mut self, c: Call) -> usize {
@@ -261,6 +299,15 @@ impl Walker {
         };
         let d = &self.texts[i];
         (!d.secrets.is_empty() || !d.identifiers.is_empty()).then_some(i)
+    }
+
+    /// Adds text `i` to the payload's pieces, unless it holds nothing the
+    /// assembly reads: a body of a million small strings then costs no
+    /// memory per string.
+    fn push_text(&mut self, i: usize, system: bool) {
+        if !self.texts[i].is_empty() {
+            self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
+        }
     }
 
     /// The digest of a text, `key` its [`Value::key`] when the caller has it
@@ -328,14 +375,14 @@ impl Walker {
                     self.body(inner, depth + 1);
                 } else {
                     let i = self.text_digest(v, None);
-                    self.pieces.push(Piece::Text(i));
+                    self.push_text(i, false);
                 }
                 let_go_if_large(&mut scratch);
                 self.unescaped = scratch;
             }
             Kind::Text => {
                 let i = self.text_digest(v, None);
-                self.pieces.push(Piece::Text(i));
+                self.push_text(i, false);
             }
             Kind::Array => self.messages(v, depth),
             Kind::Object => self.object(v, depth),
@@ -352,7 +399,9 @@ impl Walker {
             return;
         }
         let (mut structured, mut role, mut attributes, mut otel_body) = (false, false, false, None);
-        let mut others = Vec::new();
+        // Members to walk as unknown JSON, kept up to a bound: past it (a
+        // hostile object of millions), they are found again by a second pass.
+        let (mut others, mut more) = (Vec::new(), false);
         while let Some(k) = c.next_key() {
             match k {
                 b"messages" | b"input" if !structured && c.peek() == Some(b'[') => {
@@ -379,6 +428,8 @@ impl Walker {
                 }
                 b"body" => otel_body = c.value(),
                 _ => match c.value() {
+                    Some(m) if !walks_as_unknown(m) => {}
+                    Some(_) if others.len() == MAX_OTHERS => more = true,
                     Some(m) => others.push(m),
                     None => break,
                 },
@@ -396,10 +447,20 @@ impl Walker {
                 self.message(m, depth);
             }
         } else {
-            for member in others.into_iter().chain(otel_body) {
-                if matches!(member.kind(), Kind::String | Kind::Object | Kind::Array) {
+            if more {
+                // The same members in the same order, read from the object.
+                for (k, m) in v.members() {
+                    if !matches!(k, b"system" | b"instructions" | b"body") && walks_as_unknown(m) {
+                        self.body(m, depth + 1);
+                    }
+                }
+            } else {
+                for member in others {
                     self.body(member, depth + 1);
                 }
+            }
+            if let Some(body) = otel_body.filter(|b| walks_as_unknown(*b)) {
+                self.body(body, depth + 1);
             }
         }
     }
@@ -408,16 +469,16 @@ impl Walker {
         match v.kind() {
             Kind::String | Kind::Text => {
                 let i = self.text_digest(v, None);
-                self.pieces.push(Piece::System(i));
+                self.push_text(i, true);
             }
             Kind::Array => {
                 for block in v.elements() {
                     if let Some(t) = block.get("text").or_else(|| block.get("content")) {
                         let i = self.text_digest(t, None);
-                        self.pieces.push(Piece::System(i));
+                        self.push_text(i, true);
                     } else if block.kind() == Kind::String {
                         let i = self.text_digest(block, None);
-                        self.pieces.push(Piece::System(i));
+                        self.push_text(i, true);
                     }
                 }
             }
@@ -486,7 +547,7 @@ impl Walker {
             match c.kind() {
                 Kind::String => {
                     let i = self.text_digest(c, Some(key));
-                    self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
+                    self.push_text(i, system);
                 }
                 Kind::Array => {
                     for block in c.elements() {
@@ -529,7 +590,7 @@ impl Walker {
     fn block(&mut self, b: Value<'_>, system: bool, depth: usize) {
         if b.kind() == Kind::String {
             let i = self.text_digest(b, None);
-            self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
+            self.push_text(i, system);
             return;
         }
         let (mut kind, mut id, mut name, mut input, mut result_of, mut error, mut text, mut content) =
@@ -572,7 +633,7 @@ impl Walker {
                 if let Some((t, key)) = text.or(content) {
                     if t.kind() == Kind::String {
                         let i = self.text_digest(t, Some(key));
-                        self.pieces.push(if system { Piece::System(i) } else { Piece::Text(i) });
+                        self.push_text(i, system);
                     } else {
                         self.body(t, depth + 1);
                     }
@@ -700,6 +761,20 @@ mod tests {
             r#"{"attributes":[{"key":"a","value":{"x":bad}},{"key":"gen_ai.input.messages","value":{"stringValue":"[{\"role\":\"user\",\"content\":\"// File: src/a.py\\nx = 1\\n\"}]"}}],"body":{"stringValue":"// File: src/b.py\nprint(1)\n"}}"#,
         );
         assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["src/a.py", "src/b.py"]);
+    }
+
+    #[test]
+    fn unknown_objects_of_many_members_are_read_whole_in_order() {
+        // Past the members kept for the walk, a second pass finds them all:
+        // the files shown in the first and the last of 3,000, in order, and
+        // the `body` member's after them.
+        let mut json = String::from(r#"{"k0":"// File: a.py\nx = 1\n""#);
+        for i in 1..2999 {
+            json.push_str(&format!(r#","k{i}":"text {i}","n{i}":{i}"#));
+        }
+        json.push_str(r#","body":"// File: c.py\nz = 3\n","k2999":"// File: b.py\ny = 2\n"}"#);
+        let f = found(&json);
+        assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.py", "b.py", "c.py"]);
     }
 
     #[test]
