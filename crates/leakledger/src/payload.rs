@@ -92,7 +92,8 @@ struct Message<'a> {
 /// key is made of its members' (in `buf`). A message that was seen before is
 /// known by its key without a second pass; one that was not is walked from
 /// the members read here, its content's key ready for the text cache. `None`
-/// (the cursor stopped) when the message is broken.
+/// when there is no object at `c`. A message that breaks gives the members
+/// before the break, the cursor left broken.
 fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>> {
     let mut m = Message::default();
     if !c.enter_object() {
@@ -100,7 +101,7 @@ fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>
     }
     buf.clear();
     while let Some(k) = c.next_key() {
-        let (v, key) = c.value_keyed()?;
+        let Some((v, key)) = c.value_keyed() else { break };
         // Length-prefixed, so that no two member lists give the same bytes.
         buf.extend_from_slice(&(k.len() as u64).to_le_bytes());
         buf.extend_from_slice(k);
@@ -121,9 +122,6 @@ fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>
             b"tool_calls" => m.calls = Some(v),
             _ => {}
         }
-    }
-    if c.broken() {
-        return None;
     }
     m.key = xxh3_128(buf);
     Some(m)
@@ -494,38 +492,63 @@ impl Walker {
     /// The messages of an array at the cursor. A message seen before (by its
     /// bytes) gives its cached pieces without being walked again.
     fn messages_at(&mut self, c: &mut Cursor<'_>, depth: usize) {
-        if !c.enter_array() {
+        let record = std::mem::take(&mut self.messages_pending);
+        // A message that breaks but whose brackets balance costs what follows
+        // its break, not the messages after it (`each_element`).
+        c.each_element(|e| {
+            let m = match e {
+                Element::At(c) => {
+                    if c.peek() != Some(b'{') {
+                        let Some(m) = c.value() else { return };
+                        if record {
+                            self.history.push(xxh3_64(m.raw()));
+                        }
+                        if m.kind() == Kind::String {
+                            self.body(m, depth + 1);
+                        }
+                        return;
+                    }
+                    // Read once: its key and, for a message not seen before,
+                    // what the walk needs. A broken one comes back below.
+                    match read_message(c, &mut self.message_key) {
+                        Some(m) if !c.broken() => m,
+                        _ => return,
+                    }
+                }
+                // A message's members up to the break, known by all its bytes.
+                Element::Broken(raw) => {
+                    let v = Value::new(Kind::Object, raw);
+                    match read_message(&mut Cursor::over(v), &mut self.message_key) {
+                        Some(m) => Message { key: v.key(), ..m },
+                        None => {
+                            if record {
+                                self.history.push(xxh3_64(raw));
+                            }
+                            return;
+                        }
+                    }
+                }
+            };
+            self.message_seen(m, record, depth);
+        });
+    }
+
+    /// A message of the payload's conversation (`record`) or not: its pieces
+    /// from the cache when its key was seen, else walked and cached.
+    fn message_seen(&mut self, m: Message<'_>, record: bool, depth: usize) {
+        let key = m.key;
+        if record {
+            self.history.push(key as u64);
+        }
+        if let Some(&(start, len)) = self.message_index.get(&key) {
+            self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
             return;
         }
-        let record = std::mem::take(&mut self.messages_pending);
-        while c.next_element() {
-            if c.peek() != Some(b'{') {
-                let Some(m) = c.value() else { break };
-                if record {
-                    self.history.push(xxh3_64(m.raw()));
-                }
-                if m.kind() == Kind::String {
-                    self.body(m, depth + 1);
-                }
-                continue;
-            }
-            // Read once: its key and, for a message not seen before, what the
-            // walk needs.
-            let Some(m) = read_message(c, &mut self.message_key) else { break };
-            let key = m.key;
-            if record {
-                self.history.push(key as u64);
-            }
-            if let Some(&(start, len)) = self.message_index.get(&key) {
-                self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
-                continue;
-            }
-            let before = self.pieces.len();
-            self.message(m, depth + 1);
-            let start = self.message_pieces.len();
-            self.message_pieces.extend_from_slice(&self.pieces[before..]);
-            self.message_index.insert(key, (start, self.pieces.len() - before));
-        }
+        let before = self.pieces.len();
+        self.message(m, depth + 1);
+        let start = self.message_pieces.len();
+        self.message_pieces.extend_from_slice(&self.pieces[before..]);
+        self.message_index.insert(key, (start, self.pieces.len() - before));
     }
 
     /// One message: role and content (string, blocks, or OTel parts), OpenAI
@@ -775,6 +798,20 @@ mod tests {
         json.push_str(r#","body":"// File: c.py\nz = 3\n","k2999":"// File: b.py\ny = 2\n"}"#);
         let f = found(&json);
         assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.py", "b.py", "c.py"]);
+    }
+
+    #[test]
+    fn a_broken_message_costs_only_what_follows_its_break() {
+        // The second message breaks after its content (a backslash outside a
+        // string) but its brackets balance: what it held before the break is
+        // read, and so are the messages after it, whether walked or cached.
+        let json = r#"{"messages":[{"role":"user","content":"// File: a.py\nx = 1\n"},{"role":"user","content":"// File: b.py\ny = 2\n",\"k":1},{"role":"user","content":"// File: c.py\nz = 3\n"}]}"#;
+        let mut w = Walker::default();
+        for _ in 0..2 {
+            let f = w.found(Some(Value::new(Kind::Object, json.as_bytes())), None);
+            assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.py", "b.py", "c.py"]);
+            assert_eq!(w.history().0.len, 3);
+        }
     }
 
     #[test]
