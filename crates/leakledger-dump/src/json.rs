@@ -136,11 +136,11 @@ impl<'a> Value<'a> {
         Elements { c }
     }
 
-    /// A 128-bit key of the value's bytes, for caches keyed by content: equal
-    /// bytes (and kinds of string or container) give equal keys within one
-    /// process, whichever way the key was taken ([`Cursor::value_keyed`] or
-    /// this); the hash is seeded per process, so keys from the dump are no
-    /// easier to make collide.
+    /// A 128-bit key of the value's bytes, for caches keyed by content: values
+    /// of one kind with equal bytes get equal keys within one process,
+    /// whichever way the key was taken ([`Cursor::value_keyed`] or this). The
+    /// hash is seeded per process, so keys from the dump are no easier to make
+    /// collide (and keys are never to be written out).
     pub fn key(&self) -> u128 {
         match self.kind {
             Kind::String => bytes_key(self.raw),
@@ -586,7 +586,7 @@ fn skip_string_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
 /// A 128-bit key of any bytes, for tables keyed by content within one
 /// process: what [`Value::key`] gives a string (of its raw bytes) and
 /// [`skip_string_keyed`] takes. Seeded per process, so keys from the dump are
-/// no easier to make collide, and so not to be written out. With AVX-512,
+/// no easier to make collide (and keys are never to be written out). With AVX-512,
 /// from 64 bytes up, the stripes hash of the 64-byte blocks and the rest (an
 /// empty rest included), about twice as fast as xxh3; else seeded xxh3.
 pub fn bytes_key(raw: &[u8]) -> u128 {

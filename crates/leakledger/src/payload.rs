@@ -446,7 +446,9 @@ impl Walker {
             }
         } else {
             if more {
-                // The same members in the same order, read from the object.
+                // The same members in the same order, read from the object:
+                // all but those the loop above walks apart (`system`,
+                // `instructions`, and `body`, walked last).
                 for (k, m) in v.members() {
                     if !matches!(k, b"system" | b"instructions" | b"body") && walks_as_unknown(m) {
                         self.body(m, depth + 1);
