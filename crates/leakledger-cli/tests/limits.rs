@@ -56,22 +56,28 @@ fn json(m: &Measured) -> serde_json::Value {
     serde_json::from_str(&m.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", m.stdout, m.stderr))
 }
 
+/// Writes one line: `head`, then `piece` repeated `pieces` times, then `tail`
+/// and a newline; returns the file's size.
+fn one_line(path: &Path, head: &str, piece: &str, pieces: usize, tail: &str) -> u64 {
+    let mut w = BufWriter::new(File::create(path).unwrap());
+    w.write_all(head.as_bytes()).unwrap();
+    for _ in 0..pieces {
+        w.write_all(piece.as_bytes()).unwrap();
+    }
+    writeln!(w, "{tail}").unwrap();
+    w.into_inner().unwrap().sync_all().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+/// A record's start, up to its body: a test line goes on with the body's JSON.
+const RECORD: &str = r#"{"ts":1714564800,"org":"acme","request_id":"r1","body":"#;
+
 /// Writes one request whose one message is `head` then `piece` repeated
 /// `pieces` times (both already JSON-escaped), on one line; returns the file's
 /// size.
 fn one_message(path: &Path, head: &str, piece: &str, pieces: usize) -> u64 {
-    let mut w = BufWriter::new(File::create(path).unwrap());
-    write!(
-        w,
-        r#"{{"ts":1714564800,"org":"acme","request_id":"r1","body":{{"messages":[{{"role":"user","content":"{head}"#
-    )
-    .unwrap();
-    for _ in 0..pieces {
-        w.write_all(piece.as_bytes()).unwrap();
-    }
-    w.write_all(b"\"}]}}\n").unwrap();
-    w.into_inner().unwrap().sync_all().unwrap();
-    std::fs::metadata(path).unwrap().len()
+    let head = format!(r#"{RECORD}{{"messages":[{{"role":"user","content":"{head}"#);
+    one_line(path, &head, piece, pieces, "\"}]}}")
 }
 
 #[test]
@@ -138,14 +144,8 @@ fn a_payload_of_one_small_structure_repeated_costs_no_memory_per_repeat() {
     for (open, unit, close) in shapes {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("one-line.jsonl");
-        let mut w = BufWriter::new(File::create(&path).unwrap());
-        write!(w, r#"{{"ts":1714564800,"org":"acme","request_id":"r1","body":{open}"#).unwrap();
-        for _ in 0..(32 * MIB) as usize / unit.len() {
-            w.write_all(unit.as_bytes()).unwrap();
-        }
-        writeln!(w, "{close}}}").unwrap();
-        w.into_inner().unwrap().sync_all().unwrap();
-        let size = std::fs::metadata(&path).unwrap().len();
+        let size =
+            one_line(&path, &format!("{RECORD}{open}"), unit, (32 * MIB) as usize / unit.len(), &format!("{close}}}"));
         let m = measured(dir.path(), &["scan", "--json", "--quiet", path.to_str().unwrap()]);
         assert_eq!(m.code, 0, "{}", m.stderr);
         let s = json(&m);

@@ -571,8 +571,8 @@ fn skip_string_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
             let n = ends.trailing_zeros() as usize;
             let len = j + n - start;
             if len < 64 {
-                // Short strings are keyed by xxh3, as `bytes_key` keys them.
-                return Ok((j + n + 1, seeded_xxh3(&b[start..j + n])));
+                // Short strings are not keyed by the stripes (see `bytes_key`).
+                return Ok((j + n + 1, bytes_key(&b[start..j + n])));
             }
             h.add(block, n);
             return Ok((j + n + 1, h.finish(len)));
