@@ -31,6 +31,7 @@ mod chains;
 mod inventory;
 mod partial;
 mod payload;
+mod seen;
 mod summary;
 pub mod timeline;
 

@@ -14,6 +14,7 @@ use leakledger_dump::{Cursor, Element, Kind, Value};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed, xxh3_128};
 
 use crate::partial::Seeded;
+use crate::seen::SeenIndex;
 
 /// How deep unknown JSON is searched for text.
 const MAX_DEPTH: usize = 24;
@@ -147,7 +148,7 @@ pub(crate) struct Walker {
     result_index: HashMap<u128, usize, Seeded>,
     /// Whole messages seen before, by their bytes: the pieces they gave, as a
     /// range of `message_pieces`. A resent conversation is mostly such messages.
-    message_index: HashMap<u128, (usize, usize), Seeded>,
+    message_index: SeenIndex,
     message_pieces: Vec<Piece>,
     /// Tool calls, and the ids tool results answer (as calls with only an id).
     calls: Vec<Call>,
@@ -493,14 +494,21 @@ impl Walker {
 
     /// The messages of an array at the cursor. A message seen before (by its
     /// bytes) gives its cached pieces without being walked again.
-    fn messages_at(&mut self, c: &mut Cursor<'_>, depth: usize) {
+    ///
+    /// Each message is looked up once the next one is read: its line of the
+    /// index is fetched meanwhile ([`SeenIndex::prefetch`]).
+    fn messages_at<'a>(&mut self, c: &mut Cursor<'a>, depth: usize) {
         let record = std::mem::take(&mut self.messages_pending);
+        let mut held: Option<Message<'a>> = None;
         // A message that breaks but whose brackets balance costs what follows
         // its break, not the messages after it (`each_element`).
         c.each_element(|e| {
             let m = match e {
                 Element::At(c) => {
                     if c.peek() != Some(b'{') {
+                        if let Some(h) = held.take() {
+                            self.message_seen(h, record, depth);
+                        }
                         let Some(m) = c.value() else { return };
                         if record {
                             self.history.push(xxh3_64(m.raw()));
@@ -523,6 +531,9 @@ impl Walker {
                     match read_message(&mut Cursor::over(v), &mut self.message_key) {
                         Some(m) => Message { key: v.key(), ..m },
                         None => {
+                            if let Some(h) = held.take() {
+                                self.message_seen(h, record, depth);
+                            }
                             if record {
                                 self.history.push(xxh3_64(raw));
                             }
@@ -531,8 +542,14 @@ impl Walker {
                     }
                 }
             };
-            self.message_seen(m, record, depth);
+            self.message_index.prefetch(m.key);
+            if let Some(h) = held.replace(m) {
+                self.message_seen(h, record, depth);
+            }
         });
+        if let Some(h) = held {
+            self.message_seen(h, record, depth);
+        }
     }
 
     /// A message of the payload's conversation (`record`) or not: its pieces
@@ -542,7 +559,7 @@ impl Walker {
         if record {
             self.history.push(key as u64);
         }
-        if let Some(&(start, len)) = self.message_index.get(&key) {
+        if let Some((start, len)) = self.message_index.get(key) {
             self.pieces.extend_from_slice(&self.message_pieces[start..start + len]);
             return;
         }
@@ -550,7 +567,7 @@ impl Walker {
         self.message(m, depth + 1);
         let start = self.message_pieces.len();
         self.message_pieces.extend_from_slice(&self.pieces[before..]);
-        self.message_index.insert(key, (start, self.pieces.len() - before));
+        self.message_index.insert(key, start, self.pieces.len() - before);
     }
 
     /// One message: role and content (string, blocks, or OTel parts), OpenAI
