@@ -1086,7 +1086,19 @@ pub fn content_key(v: Value<'_>) -> u128 {
 }
 
 /// Iterates the elements of the array `arr` (which must start with `[` at `start`).
-pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, mut f: impl FnMut(Value<'a>, usize)) -> Result<usize> {
+pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, f: impl FnMut(Value<'a>, usize)) -> Result<usize> {
+    for_each_element_with(arr, start, |b, i| scan_value(b, i).map(|(v, end)| (v, end, i)), f)
+}
+
+/// As [`for_each_element`], each element scanned by `scan`, which gives the
+/// value, the index just past it, and what else it read on the way (so that
+/// the members a caller wants are read in the pass that skips the element).
+pub(crate) fn for_each_element_with<'a, K>(
+    arr: &'a [u8],
+    start: usize,
+    mut scan: impl FnMut(&'a [u8], usize) -> Result<(Value<'a>, usize, K)>,
+    mut f: impl FnMut(Value<'a>, K),
+) -> Result<usize> {
     let b = arr;
     if b.get(start) != Some(&b'[') {
         return err(start, "array expected");
@@ -1096,8 +1108,8 @@ pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, mut f: impl FnMu
         return Ok(i + 1);
     }
     loop {
-        let (value, end) = scan_value(b, i)?;
-        f(value, i);
+        let (value, end, read) = scan(b, i)?;
+        f(value, read);
         i = skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
@@ -1111,17 +1123,37 @@ pub(crate) fn for_each_element<'a>(arr: &'a [u8], start: usize, mut f: impl FnMu
 /// Looks up `key` among an object's members (first match wins). Broken objects
 /// give `None`.
 pub(crate) fn get<'a>(obj: Value<'a>, key: &[u8]) -> Option<Value<'a>> {
+    let [found] = get_each(obj, [key])?;
+    found
+}
+
+/// Looks up several keys in one pass, as [`get`] looks up each: `None` for a
+/// broken object (or another kind), else each key's first match. Each `get`
+/// reads the whole object (a broken one has no members), so asking for three
+/// members of an event one by one read it three times.
+pub(crate) fn get_each<'a, const N: usize>(obj: Value<'a>, keys: [&[u8]; N]) -> Option<[Option<Value<'a>>; N]> {
     if obj.kind != Kind::Object {
         return None;
     }
-    let mut found = None;
-    for_each_member(obj.raw, 0, |k, v| {
-        if found.is_none() && k == key {
-            found = Some(v);
+    members_named(obj.raw, 0, keys).ok().map(|(found, _)| found)
+}
+
+/// The members named `keys` (first match each) of the object at `b[start]`,
+/// and the index just past it; an error where the object breaks.
+pub(crate) fn members_named<'a, const N: usize>(
+    b: &'a [u8],
+    start: usize,
+    keys: [&[u8]; N],
+) -> Result<([Option<Value<'a>>; N], usize)> {
+    let mut found = [None; N];
+    let end = for_each_member(b, start, |k, v| {
+        if let Some(n) = keys.iter().position(|&key| key == k)
+            && found[n].is_none()
+        {
+            found[n] = Some(v);
         }
-    })
-    .ok()?;
-    found
+    })?;
+    Ok((found, end))
 }
 
 /// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD as

@@ -244,6 +244,24 @@ fn cloudwatch_subscription_records_concatenated() {
 }
 
 #[test]
+fn a_subscription_record_or_event_that_does_not_parse_is_malformed() {
+    // Brackets that balance around members that do not parse: an event
+    // costs itself, a record its events; neither is dropped unseen.
+    let doc = |events: &str| format!("{{\"logGroup\":\"/aws/gw\",\"logStream\":\"s\",\"logEvents\":[{events}]}}");
+    let good = |id: &str| format!(r#"{{"id":"{id}","timestamp":1714564800000,"message":"text {id}"}}"#);
+    let events = [good("e1"), r#"{"id" "e2","message":"no colon"}"#.into(), r#""not an object""#.into(), good("e4")];
+    let broken_record = r#"{"logGroup":"/aws/gw" "logEvents":[{"id":"e5","message":"lost"}]}"#;
+    let content = format!("{}\n{broken_record}\n{}", doc(&events.join(",")), doc(&good("e6")));
+    let o = scan_every_way("firehose", content.as_bytes(), &opts());
+    let ids: Vec<_> = o.records.iter().map(|r| (r.request_id.clone().unwrap(), r.payload.clone().unwrap())).collect();
+    assert_eq!(
+        ids,
+        [("e1", "text e1"), ("e4", "text e4"), ("e6", "text e6")].map(|(i, p)| (i.to_string(), p.to_string()))
+    );
+    assert_eq!(o.malformed, 3, "the event without a colon, the string event, the record without a comma");
+}
+
+#[test]
 fn the_real_subscription_sample() {
     let (o, scan) = scan(&[fixture("cloudwatch/subscription-record.decoded.json").as_path()], &opts());
     assert_eq!(scan.sources[0].format, Format::Cloudwatch);

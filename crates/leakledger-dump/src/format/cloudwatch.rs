@@ -30,8 +30,35 @@ pub(super) fn parse_export_line<E: Emit>(line: &[u8], here: Location, out: &mut 
 /// [{"id", "timestamp", "message"}]}`. Each event is a record; its message, a
 /// string, is decoded and parsed when it holds a JSON object.
 pub(super) fn parse_subscription<E: Emit>(doc: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {
-    let stream = json::get(doc, b"logStream");
-    let Some(events) = json::get(doc, b"logEvents") else {
+    // Both members in one pass: each lookup reads the whole document.
+    match json::get_each(doc, [b"logStream", b"logEvents"]) {
+        Some([stream, events]) => subscription(doc, stream, events, loc, out),
+        // Its brackets balance but its members do not parse: its events
+        // cannot be told apart, and it is not silently dropped.
+        None => out.malformed(loc.of(doc.raw()), "subscription record is not a well-formed object"),
+    }
+}
+
+/// The subscription record at `b[i]`, read in the pass that finds its end,
+/// which it returns; `None`, having read nothing, when it is not a well-formed
+/// object (the caller scans it as a document and hands it to
+/// [`parse_subscription`], which finds it broken or not an object).
+pub(super) fn subscription_at<E: Emit>(b: &[u8], i: usize, loc: &mut Locator<'_>, out: &mut E) -> Option<usize> {
+    let ([stream, events], end) = json::members_named(b, i, [b"logStream", b"logEvents"]).ok()?;
+    subscription(Value::new(Kind::Object, &b[i..end]), stream, events, loc, out);
+    Some(end)
+}
+
+/// The events of a subscription record `doc` with its members `logStream`
+/// and `logEvents`.
+fn subscription<E: Emit>(
+    doc: Value<'_>,
+    stream: Option<Value<'_>>,
+    events: Option<Value<'_>>,
+    loc: &mut Locator<'_>,
+    out: &mut E,
+) {
+    let Some(events) = events else {
         // A CONTROL_MESSAGE or an object that is not a subscription record: the
         // records of a cloudwatch source are its events, so there are none here.
         return;
@@ -41,17 +68,17 @@ pub(super) fn parse_subscription<E: Emit>(doc: Value<'_>, loc: &mut Locator<'_>,
         return;
     }
     let mut scratch = out.take_scratch();
-    let _ = json::for_each_element(events.raw(), 0, |ev, _| {
+    let _ = json::for_each_element_with(events.raw(), 0, event, |ev, members| {
         let here = loc.of(ev.raw());
-        if ev.kind() != Kind::Object {
-            out.malformed(here, "log event is not an object");
+        let Some([ts, id, msg]) = members else {
+            out.malformed(here, "log event is not a well-formed object");
             return;
-        }
+        };
         let mut r = Record::empty(here, Format::Cloudwatch, ev.raw());
         r.stream = stream;
-        r.ts = json::get(ev, b"timestamp").and_then(|v| time::parse_value(&v));
-        r.request_id = json::get(ev, b"id").filter(|v| !v.is_empty());
-        let Some(msg) = json::get(ev, b"message") else {
+        r.ts = ts.and_then(|v| time::parse_value(&v));
+        r.request_id = id.filter(|v| !v.is_empty());
+        let Some(msg) = msg else {
             out.record(&r);
             return;
         };
@@ -71,4 +98,18 @@ pub(super) fn parse_subscription<E: Emit>(doc: Value<'_>, loc: &mut Locator<'_>,
         }
     });
     out.put_scratch(scratch);
+}
+
+/// A log event, the index past it, and its `timestamp`, `id` and `message`
+/// (`None` when it is not a well-formed object).
+type Event<'a> = (Value<'a>, usize, Option<[Option<Value<'a>>; 3]>);
+
+/// The log event at `b[i]`, its members read in the pass that finds its end
+/// (asking for each member read the event again). One that is not a
+/// well-formed object is scanned as an element, and has no members.
+fn event(b: &[u8], i: usize) -> json::Result<Event<'_>> {
+    match json::members_named(b, i, [b"timestamp", b"id", b"message"]) {
+        Ok((members, end)) => Ok((Value::new(Kind::Object, &b[i..end]), end, Some(members))),
+        Err(_) => json::scan_value(b, i).map(|(v, end)| (v, end, None)),
+    }
 }

@@ -84,6 +84,14 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
                     i += 1;
                     None
                 }
+                b'{' if format == Format::Cloudwatch
+                    && let Some(end) = cloudwatch::subscription_at(b, i, loc, out) =>
+                {
+                    // Read in the pass that found its end; anything else is
+                    // scanned first, as below.
+                    i = end;
+                    None
+                }
                 b'{' | b'[' => match json::scan_value(b, i) {
                     Ok((doc, end)) => {
                         parse_document(format, doc, loc, out);
