@@ -3,7 +3,7 @@
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::identifiers::Identifiers;
-use crate::path::{normalize, ranks_lower, strip_diff_prefix};
+use crate::path::{Normalizer, ranks_lower, strip_diff_prefix};
 use crate::repo;
 use crate::secrets;
 use crate::text;
@@ -421,7 +421,8 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
     let mut found = Found { cwd, ..Found::default() };
     let cwd = found.cwd.clone();
     let cwd = cwd.as_deref();
-    let norm = |p: &str| normalize(p, cwd);
+    let normalizer = Normalizer::new(cwd);
+    let norm = |p: &str| normalizer.normalize(p);
     // The latest call of each id seen so far, and the ids answered: maps, so a
     // request of a million tool messages stays linear.
     // Seeded per process (foldhash): the ids are the dump's, and SipHash cost
