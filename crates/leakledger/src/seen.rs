@@ -29,6 +29,8 @@ struct Set {
 }
 
 const _: () = assert!(std::mem::size_of::<Set>() == 64);
+// `insert` picks the way to replace by the tag's top two bits.
+const _: () = assert!(WAYS == 4);
 
 /// Messages seen before: a key's pieces as `(start, len)` in the walker's
 /// arena of message pieces.
