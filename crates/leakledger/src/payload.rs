@@ -834,6 +834,23 @@ mod tests {
     }
 
     #[test]
+    fn messages_keep_their_order_around_elements_that_are_not_objects() {
+        // Each object message is looked up once the next element is read: a
+        // string between two of them still comes out in its place, walked or
+        // cached.
+        let json = r#"{"messages":[{"role":"user","content":"// File: a.py\nx = 1\n"},"// File: b.py\ny = 2\n",{"role":"user","content":"// File: c.py\nz = 3\n"},7,{"role":"user","content":"// File: d.py\nw = 4\n"}]}"#;
+        let mut w = Walker::default();
+        let mut histories = Vec::new();
+        for _ in 0..2 {
+            let f = w.found(Some(Value::new(Kind::Object, json.as_bytes())), None);
+            assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["a.py", "b.py", "c.py", "d.py"]);
+            histories.push(w.history().0.last);
+            assert_eq!(w.history().0.len, 5);
+        }
+        assert_eq!(histories[0], histories[1]);
+    }
+
+    #[test]
     fn messages_style_reads() {
         let f = found(
             r#"{"system":"Working directory: /w/r","messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Read","input":{"file_path":"/w/r/a.py"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"x = 1\n"}]}]}"#,
