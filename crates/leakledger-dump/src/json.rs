@@ -116,6 +116,13 @@ impl<'a> Value<'a> {
         get(*self, key.as_bytes())
     }
 
+    /// The values of several keys, as [`Value::get`] gives each, in one pass
+    /// over the object (each `get` reads it to its end). `None` for other
+    /// kinds or a broken object.
+    pub fn get_each<const N: usize>(&self, keys: [&str; N]) -> Option<[Option<Value<'a>>; N]> {
+        get_each(*self, keys.map(str::as_bytes))
+    }
+
     /// The members of an object as (raw key, value); empty for other kinds. A
     /// broken object ends the iteration early.
     pub fn members(&self) -> Members<'a> {

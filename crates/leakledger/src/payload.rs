@@ -474,7 +474,7 @@ impl Walker {
             }
             Kind::Array => {
                 for block in v.elements() {
-                    if let Some(t) = block.get("text").or_else(|| block.get("content")) {
+                    if let Some(t) = block.get_each(["text", "content"]).and_then(|[t, c]| t.or(c)) {
                         let i = self.text_digest(t, None);
                         self.push_text(i, true);
                     } else if block.kind() == Kind::String {
@@ -506,9 +506,7 @@ impl Walker {
             let m = match e {
                 Element::At(c) => {
                     if c.peek() != Some(b'{') {
-                        if let Some(h) = held.take() {
-                            self.message_seen(h, record, depth);
-                        }
+                        self.seen_held(&mut held, record, depth);
                         let Some(m) = c.value() else { return };
                         if record {
                             self.history.push(xxh3_64(m.raw()));
@@ -531,9 +529,7 @@ impl Walker {
                     match read_message(&mut Cursor::over(v), &mut self.message_key) {
                         Some(m) => Message { key: v.key(), ..m },
                         None => {
-                            if let Some(h) = held.take() {
-                                self.message_seen(h, record, depth);
-                            }
+                            self.seen_held(&mut held, record, depth);
                             if record {
                                 self.history.push(xxh3_64(raw));
                             }
@@ -547,7 +543,13 @@ impl Walker {
                 self.message_seen(h, record, depth);
             }
         });
-        if let Some(h) = held {
+        self.seen_held(&mut held, record, depth);
+    }
+
+    /// The message held back for its lookup, if any ([`Walker::messages_at`]),
+    /// before what follows it.
+    fn seen_held(&mut self, held: &mut Option<Message<'_>>, record: bool, depth: usize) {
+        if let Some(h) = held.take() {
             self.message_seen(h, record, depth);
         }
     }
@@ -848,6 +850,17 @@ mod tests {
             assert_eq!(w.history().0.len, 5);
         }
         assert_eq!(histories[0], histories[1]);
+    }
+
+    #[test]
+    fn a_system_prompt_of_blocks_is_read_by_text_or_content() {
+        // Claude Code sends its system prompt as blocks: `text` (or `content`)
+        // in each; the working directory stated there normalises the paths.
+        let f = found(
+            r#"{"system":[{"type":"text","text":"You are a coding agent."},{"type":"text","content":"Working directory: /w/r"},{"broken" 1}],"messages":[{"role":"user","content":"// File: /w/r/src/a.py\nx = 1\n"}]}"#,
+        );
+        assert_eq!(f.cwd.as_deref(), Some("/w/r"));
+        assert_eq!(f.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["src/a.py"]);
     }
 
     #[test]
