@@ -256,7 +256,7 @@ impl<S: Sink> Worker<S> {
     /// `open` applies to its first line (when it starts inside an array the
     /// reader cut) and its last (when it ends inside one).
     fn lines(&mut self, format: Format, buf: &[u8], source: SourceId, (chunk, base): (u32, u64), open: Open) -> u64 {
-        if buf.is_empty() && matches!(open.start, At::Array | At::Skipped) {
+        if buf.is_empty() && open.start.array().is_some() {
             // An array left open at the end of the source: reported.
             let mut loc = Locator::new(buf, source, base);
             parse_line(format, buf, (0, 0), open, &mut loc, self);
@@ -282,7 +282,7 @@ impl<S: Sink> Worker<S> {
                 in_line: first && open.in_line,
             };
             // A blank line still ends an array the reader cut (it is unterminated).
-            if !is_blank(line) || matches!(open.start, At::Array | At::Skipped) {
+            if !is_blank(line) || open.start.array().is_some() {
                 parse_line(format, line, (start, line_no), open, &mut loc, self);
             }
             line_no = line_no.saturating_add(1);
@@ -1000,7 +1000,7 @@ fn send_chunks<R: Read>(
         if eof || fault.is_some() {
             let at = base + buf.len() as u64;
             // An array left open at the end is parsed, to be reported.
-            if !buf.is_empty() || matches!(state, At::Array | At::Skipped) {
+            if !buf.is_empty() || state.array().is_some() {
                 send(std::mem::take(&mut buf), base, None, Open { start: state, end: At::Top, in_line: mid_line });
             }
             return match fault {
@@ -1054,10 +1054,12 @@ fn send_chunks<R: Read>(
                 let lines = matches!(cut, Cut::Lines(_));
                 let documents = holds_documents(cut, &buf, base == 0, mid_line);
                 let mut item = json::skip_ws(&buf, bom_len(&buf, base == 0));
-                if state == At::Skipped && buf.get(item) == Some(&b',') {
+                if let At::Skipped { .. } = state
+                    && buf.get(item) == Some(&b',')
+                {
                     item = json::skip_ws(&buf, item + 1);
                 }
-                let element = documents && matches!(state, At::Array | At::Skipped);
+                let element = documents && state.array().is_some();
                 let boundary = if element {
                     // An element that ends in the buffer was not the long one:
                     // what follows it without a comma is, a document where the
@@ -1133,7 +1135,10 @@ fn send_chunks<R: Read>(
                 // on, at a document (inside the line, for a line of them), or
                 // on a new line.
                 let at_line_end = lines && (buf.first() == Some(&b'\n') || !documents);
-                state = if element && !at_line_end { At::Skipped } else { At::Top };
+                state = match state.array() {
+                    Some(wrapped) if element && !at_line_end => At::Skipped { wrapped },
+                    _ => At::Top,
+                };
                 mid_line = lines && documents && !at_line_end;
                 let skipped = skip.skipped;
                 if !send(Vec::new(), base, Some(skipped), Open::default()) {
@@ -1414,13 +1419,14 @@ mod tests {
         line.extend_from_slice(&[&br#"{"a":"],["}"#[..]; 10].join(&b","[..]));
         line.extend_from_slice(b"] {}\n");
         let pieces = mapped_bounds(&line, Format::Json, Layout::Lines, 20);
+        const ARRAY: At = At::Array { wrapped: false };
         let open = |start, end| Open { start, end, in_line: start != At::Top || end == At::Top };
         let expected = vec![
-            (0, 25, Open { start: At::Top, end: At::Array, in_line: false }),
-            (25, 49, open(At::Array, At::Array)),
-            (49, 73, open(At::Array, At::Array)),
-            (73, 97, open(At::Array, At::Array)),
-            (97, 122, open(At::Array, At::Top)),
+            (0, 25, Open { start: At::Top, end: ARRAY, in_line: false }),
+            (25, 49, open(ARRAY, ARRAY)),
+            (49, 73, open(ARRAY, ARRAY)),
+            (73, 97, open(ARRAY, ARRAY)),
+            (97, 122, open(ARRAY, At::Top)),
             (122, 125, open(At::Top, At::Top)),
         ];
         assert_eq!(pieces, expected);
@@ -1428,11 +1434,30 @@ mod tests {
         assert_eq!(whole.len(), pieces.len());
         // OTLP and CloudWatch documents are objects: their arrays are never cut.
         assert_eq!(ranges(&line, Format::Otlp, Layout::Whole, 20), vec![(0, 122), (122, 125)]);
+        // CloudTrail's `{"Records": [...]}` is cut the same way, and before
+        // the rest of the document after its array.
+        let mut doc = b"{ \"Records\" :[".to_vec();
+        doc.extend_from_slice(&[&br#"{"a":"],["}"#[..]; 10].join(&b","[..]));
+        doc.extend_from_slice(br#"], "n": {"x": [1]}} {}"#);
+        let wrapped = At::Array { wrapped: true };
+        let expected = vec![
+            (0, 26, Open { start: At::Top, end: wrapped, in_line: false }),
+            (26, 50, open(wrapped, wrapped)),
+            (50, 74, open(wrapped, wrapped)),
+            (74, 98, open(wrapped, wrapped)),
+            (98, 122, open(wrapped, wrapped)),
+            (122, 153, open(wrapped, At::Top)),
+            (153, 155, open(At::Top, At::Top)),
+        ];
+        assert_eq!(mapped_bounds(&doc, Format::Json, Layout::Whole, 20), expected);
+        let close = mapped_bounds(&doc, Format::Json, Layout::Whole, 11);
+        assert!(close.contains(&(133, 153, open(wrapped, At::Top))), "{close:?}");
     }
 
     #[test]
     fn a_buffer_of_documents_ends_before_its_last_unfinished_one() {
-        use At::{Array, Junk, Top};
+        use At::{Junk, Top};
+        const ARRAY: At = At::Array { wrapped: false };
         let end = |b: &[u8], state: At| match documents_end(Format::Json, b, true, state) {
             Documents::End(p, open) => Some((p, open)),
             Documents::More => None,
@@ -1453,17 +1478,17 @@ mod tests {
         // where one should be, too: a piece that starts there reads it as the
         // whole read does), or at the end where the next one will start; after
         // it closes, before the next document.
-        assert_eq!(end(b"[{}, {\"a\"", Top), Some((5, Array)));
-        assert_eq!(end(b"[{}, ", Top), Some((5, Array)));
-        assert_eq!(end(b"[{},, {}", Top), Some((4, Array)));
+        assert_eq!(end(b"[{}, {\"a\"", Top), Some((5, ARRAY)));
+        assert_eq!(end(b"[{}, ", Top), Some((5, ARRAY)));
+        assert_eq!(end(b"[{},, {}", Top), Some((4, ARRAY)));
         assert_eq!(end(&pad(b"[{},, {}"), Top), Some((8 + LOOKAHEAD, Top)));
-        assert_eq!(end(b"{}, {}]", Array), Some((7, Top)));
-        assert_eq!(end(b"{}, {}] {", Array), Some((8, Top)));
-        assert_eq!(end(b"[tru", Top), Some((1, Array)));
+        assert_eq!(end(b"{}, {}]", ARRAY), Some((7, Top)));
+        assert_eq!(end(b"{}, {}] {", ARRAY), Some((8, Top)));
+        assert_eq!(end(b"[tru", Top), Some((1, ARRAY)));
         // A broken element: the parser looks for the next `{` from the byte
         // that broke it, and no piece starts at that byte.
-        assert_eq!(end(&pad(b"{} {} {"), Array), Some((6, Top)));
-        assert_eq!(end(b"{} {}", Array), None);
+        assert_eq!(end(&pad(b"{} {} {"), ARRAY), Some((6, Top)));
+        assert_eq!(end(b"{} {}", ARRAY), None);
         // A CloudWatch line of documents is read as documents from inside it
         // too: cut like any other.
         assert!(reads_documents(Format::Cloudwatch, b"{} [1]", false, false));

@@ -285,12 +285,18 @@ proptest! {
                 n += 1;
                 element(*kind, n, body, *cut)
             }).collect();
+            // CloudTrail's wrapper: its array is read as a top-level one is.
+            let wrap = |array: String, rest: &str| format!("{{{pretty}\"Records\" :{array}{rest}}}{pretty}");
             match shape {
                 // A missing comma, an array never closed, junk, one record.
                 0 => content.push_str(&format!("{open}{}{close}", items.join(" "))),
                 1 => content.push_str(&format!("{open}{}{comma}", items.join(&comma))),
                 2 => content.push_str("x}"),
                 3 => content.push_str(&valid(0, "one")),
+                // Wrapped: alone, with members after it, broken after it.
+                4 => content.push_str(&wrap(format!("{open}{}{close}", items.join(&comma)), "")),
+                5 => content.push_str(&wrap(format!("{open}{}{close}", items.join(&comma)), r#","n": {"a": [1, "]}"]}"#)),
+                6 => content.push_str(&wrap(format!("{open}{}{close}", items.join(&comma)), r#" "n""#)),
                 _ => content.push_str(&format!("{open}{}{close}", items.join(&comma))),
             }
         }
@@ -311,20 +317,28 @@ fn a_json_array_longer_than_the_record_limit_loses_no_record() {
     // Broken, but closed: its end is found (one cut short would run on to the
     // end of the stream, as it would in a file read whole).
     items[1_000] = "{\"request_id\":\"r1000\",\"body\":}".to_string();
-    let content = format!("[{}]\n", items.join(","));
-    let dir = tempfile::tempdir().unwrap();
-    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(64 << 10);
-    let mut outcomes = Vec::new();
-    for way in [Way::Mapped, Way::Read, Way::Gzip, Way::Zstd] {
-        let path = write_as(dir.path(), "export.json", content.as_bytes(), way);
-        let (got, scan) =
-            scan(&[path.as_path()], &options.clone().chunk_size(16 << 10).mmap(!matches!(way, Way::Read)));
-        assert_eq!(got.records.len(), 1_999, "{way:?}");
-        assert_eq!((got.malformed, got.malformed_lines.len()), (1, 1), "{way:?}");
-        assert_eq!(scan.bytes(), content.len() as u64);
-        outcomes.push(got);
+    let array = format!("[{}]", items.join(","));
+    // Bare, and as CloudTrail wraps it (on one line, and pretty-printed).
+    for content in [
+        format!("{array}\n"),
+        format!("{{\"Records\":{array}}}\n"),
+        format!("{{\n  \"Records\": {},\n  \"nextToken\": \"t\"\n}}\n", array.replace(",{", ",\n    {")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(64 << 10);
+        let mut outcomes = Vec::new();
+        for way in [Way::Mapped, Way::Read, Way::Gzip, Way::Zstd] {
+            let path = write_as(dir.path(), "export.json", content.as_bytes(), way);
+            let (got, scan) =
+                scan(&[path.as_path()], &options.clone().chunk_size(16 << 10).mmap(!matches!(way, Way::Read)));
+            let label = format!("{way:?}, {}", &content[..12]);
+            assert_eq!(got.records.len(), 1_999, "{label}");
+            assert_eq!((got.malformed, got.malformed_lines.len()), (1, 1), "{label}");
+            assert_eq!(scan.bytes(), content.len() as u64);
+            outcomes.push(got);
+        }
+        assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
     }
-    assert!(outcomes.windows(2).all(|w| w[0] == w[1]));
 }
 
 /// A streamed document or array element longer than the longest record a
@@ -505,6 +519,8 @@ fn soup() -> impl Strategy<Value = String> {
         Just("true".to_string()),
         Just("7".to_string()),
         Just(":".to_string()),
+        Just(r#"{"Records":["#.to_string()),
+        Just(r#"],"n":1}"#.to_string()),
         (0usize..50).prop_map(|i| valid(i, "}{][,")),
         Just(r#"{"logGroup":"g","logEvents":[{"id":"e","timestamp":1714564800000,"message":"m"}]}"#.to_string()),
         Just(r#"{"resourceLogs":[]}"#.to_string()),

@@ -7,20 +7,32 @@ use crate::record::{Record, object_fields};
 
 /// Where the document parser stands at a place the reader cut a stream of
 /// documents: so that one huge array of records (a whole export as one JSON
-/// array) is parsed by every thread and never held whole, and junk after a
-/// broken document is not held either.
+/// array, or CloudTrail's `{"Records": [...]}`) is parsed by every thread and
+/// never held whole, and junk after a broken document is not held either.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum At {
     /// Between documents.
     #[default]
     Top,
-    /// Before an element (or the closing `]`) of a top-level array of records.
-    Array,
+    /// Before an element (or the closing `]`) of an array of records: a
+    /// top-level array, or the `Records` array of a document that opens with
+    /// it (`wrapped`: the rest of that document follows the `]`).
+    Array { wrapped: bool },
     /// In such an array, after an element the reader skipped as longer than
     /// the record limit: its comma may come first.
-    Skipped,
+    Skipped { wrapped: bool },
     /// After a broken document, looking for the next `{`.
     Junk,
+}
+
+impl At {
+    /// Inside an array of records: whether it is wrapped in a document.
+    pub(crate) fn array(self) -> Option<bool> {
+        match self {
+            At::Array { wrapped } | At::Skipped { wrapped } => Some(wrapped),
+            At::Top | At::Junk => None,
+        }
+    }
 }
 
 /// Where the parser stands at the start and the end of a piece the reader cut.
@@ -44,15 +56,17 @@ pub(crate) fn records_in_arrays(format: Format) -> bool {
 /// Parses every JSON document in `region` (a slice of the locator's buffer).
 /// A broken document is one malformed record; parsing resumes at the next `{`
 /// after the point where it broke (never before it, so the work stays linear).
-/// A top-level array of records is read element by element: a broken element
-/// costs that element, not the array. `open` says whether the region starts or
-/// ends inside such an array (see [`Open`]).
+/// A top-level array of records, and the array of a document that opens with
+/// `{"Records": [` (CloudTrail's), is read element by element: a broken
+/// element costs that element, not the array. `open` says whether the region
+/// starts or ends inside such an array (see [`Open`]).
 pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open, loc: &mut Locator<'_>, out: &mut E) {
     let b = region;
     let arrays = records_in_arrays(format);
     let mut i = 0;
-    let mut in_array = matches!(open.start, At::Array | At::Skipped) && arrays;
-    if open.start == At::Skipped {
+    // Inside an array of records: whether it is wrapped.
+    let mut in_array = open.start.array().filter(|_| arrays);
+    if let At::Skipped { .. } = open.start {
         i = after_skipped_element(b);
     }
     if open.start == At::Junk {
@@ -63,9 +77,9 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
     }
     let mut resyncs = 0;
     loop {
-        let broken = if in_array {
-            in_array = false;
-            match elements(format, b, i, open.end == At::Array, loc, out) {
+        let broken = if let Some(wrapped) = in_array.take() {
+            let open_end = matches!(open.end, At::Array { .. });
+            match elements(format, b, i, wrapped, open_end, loc, out) {
                 Ok(Some(end)) => {
                     i = end;
                     None
@@ -80,8 +94,13 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
             }
             match b[i] {
                 b'[' if arrays => {
-                    in_array = true;
+                    in_array = Some(false);
                     i += 1;
+                    None
+                }
+                b'{' if arrays && let Some(first) = records_array(b, i) => {
+                    in_array = Some(true);
+                    i = first;
                     None
                 }
                 b'{' if format == Format::Cloudwatch
@@ -153,13 +172,66 @@ struct Fault {
     reason: &'static str,
 }
 
-/// Parses the elements of a top-level array from `i` (just past its `[` or
-/// an element's start) as records. `Ok(Some(end))` past its `]`;
-/// `Ok(None)` at the end of a region that `open_end` says ends inside it.
+/// Where the elements of the `Records` array start (past its `[`) when the
+/// document at `b[i]` opens with it: CloudTrail's `{"Records": [...]}`, read
+/// as an array of records so that one such export of gigabytes is cut before
+/// its elements like a top-level array.
+pub(crate) fn records_array(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = json::skip_ws(b, i + 1);
+    j += b.get(j..)?.starts_with(b"\"Records\"").then_some(9)?;
+    j = json::skip_ws(b, j);
+    j += (b.get(j) == Some(&b':')).then_some(1)?;
+    j = json::skip_ws(b, j);
+    (b.get(j) == Some(&b'[')).then_some(j + 1)
+}
+
+/// Reads the rest of a document after its `Records` array (`i` just past the
+/// array's `]`): any other members, and the `}`. Returns the index past it.
+fn wrapper_end(b: &[u8], mut i: usize) -> json::Result<usize> {
+    let fault = |offset, reason| Err(json::SyntaxError { offset, reason });
+    loop {
+        i = json::skip_ws(b, i);
+        match b.get(i) {
+            Some(b'}') => return Ok(i + 1),
+            Some(b',') => {}
+            None => return fault(i, "unterminated object"),
+            Some(_) => return fault(i, "expected , or } after the Records array"),
+        }
+        i = json::skip_ws(b, i + 1);
+        match b.get(i) {
+            Some(b'"') => i = json::skip_string(b, i)?,
+            None => return fault(i, "unterminated object"),
+            Some(_) => return fault(i, "expected a member name"),
+        }
+        i = json::skip_ws(b, i);
+        match b.get(i) {
+            Some(b':') => {}
+            None => return fault(i, "unterminated object"),
+            Some(_) => return fault(i, "expected : after a member name"),
+        }
+        let (_, end) = json::scan_value(b, json::skip_ws(b, i + 1))?;
+        i = end;
+    }
+}
+
+/// The end of an array of records at `b[i]` (its `]`): past the `]`, or past
+/// the rest of the document that wraps it.
+fn array_end(b: &[u8], i: usize, wrapped: bool) -> Result<usize, Fault> {
+    if !wrapped {
+        return Ok(i + 1);
+    }
+    wrapper_end(b, i + 1).map_err(|e| Fault { at: i, from: e.offset.max(i + 1), reason: e.reason })
+}
+
+/// Parses the elements of an array of records from `i` (just past its `[` or
+/// an element's start) as records. `Ok(Some(end))` past its `]` (past the
+/// document when `wrapped`); `Ok(None)` at the end of a region that
+/// `open_end` says ends inside it.
 fn elements<E: Emit>(
     format: Format,
     b: &[u8],
     mut i: usize,
+    wrapped: bool,
     open_end: bool,
     loc: &mut Locator<'_>,
     out: &mut E,
@@ -169,7 +241,7 @@ fn elements<E: Emit>(
         match b.get(i) {
             None if open_end => return Ok(None),
             None => return Err(Fault { at: i, from: i, reason: "unterminated array" }),
-            Some(b']') => return Ok(Some(i + 1)),
+            Some(b']') => return array_end(b, i, wrapped).map(Some),
             Some(_) => {}
         }
         let (v, end) =
@@ -178,7 +250,9 @@ fn elements<E: Emit>(
         i = json::skip_ws(b, end);
         match b.get(i) {
             Some(b',') => i += 1,
-            Some(b']') => return Ok(Some(i + 1)),
+            Some(b']') => return array_end(b, i, wrapped).map(Some),
+            // Cut before the `]` of a wrapped array.
+            None if open_end => return Ok(None),
             // Broken after a whole element: look for the next document from
             // here (a missing comma loses nothing).
             Some(_) => return Err(Fault { at: i, from: i, reason: "expected , or ] after an array element" }),
@@ -212,8 +286,9 @@ pub(crate) enum Walked {
 /// all that follows).
 pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: impl FnMut(usize, At)) -> Walked {
     let arrays = records_in_arrays(format);
-    let mut in_array = matches!(state, At::Array | At::Skipped) && arrays;
-    if state == At::Skipped {
+    // Inside an array of records: whether it is wrapped.
+    let mut in_array = state.array().filter(|_| arrays);
+    if let At::Skipped { .. } = state {
         i = i.max(after_skipped_element(b));
     }
     if state == At::Junk {
@@ -231,48 +306,73 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
     loop {
         i = json::skip_ws(b, i);
         // Where the parser saw a fault, and where it looks for the next `{`.
-        let (seen, from) = if in_array {
-            match b.get(i) {
+        let (seen, from) = if let Some(wrapped) = in_array {
+            let here = At::Array { wrapped };
+            // Past the array's end (at `b[i]`), or where it broke.
+            let mut close = |i: usize| {
+                in_array = None;
+                if wrapped { wrapper_end(b, i + 1) } else { Ok(i + 1) }
+            };
+            // Where this step started, and its end or fault.
+            let start = i;
+            let closed = match b.get(i) {
                 // Where the next element will start: a piece may start here
                 // (one left open to the end of the stream is still reported).
                 None => {
-                    at(i, At::Array);
+                    at(i, here);
                     return Walked::More;
                 }
                 Some(b']') => {
-                    in_array = false;
-                    i += 1;
-                    continue;
+                    // Before the rest of a wrapping document too, so that a
+                    // long one costs no element.
+                    if wrapped {
+                        at(i, here);
+                    }
+                    close(i)
                 }
-                Some(_) => at(i, At::Array),
-            }
-            match json::scan_value(b, i) {
-                Ok((_, end)) => {
-                    i = json::skip_ws(b, end);
-                    match b.get(i) {
-                        Some(b',') => {
-                            i += 1;
-                            continue;
+                Some(_) => {
+                    at(i, here);
+                    match json::scan_value(b, i) {
+                        Ok((_, end)) => {
+                            i = json::skip_ws(b, end);
+                            match b.get(i) {
+                                Some(b',') => {
+                                    i += 1;
+                                    continue;
+                                }
+                                // Closed at the top of the loop.
+                                Some(b']') => continue,
+                                None => return Walked::More,
+                                Some(_) => Err(json::SyntaxError { offset: i, reason: "expected , or ]" }),
+                            }
                         }
-                        Some(b']') => {
-                            in_array = false;
-                            i += 1;
-                            continue;
-                        }
-                        None => return Walked::More,
-                        Some(_) => (i, i),
+                        Err(e) => Err(e),
                     }
                 }
+            };
+            match closed {
+                Ok(end) => {
+                    i = end;
+                    continue;
+                }
                 Err(e) if e.reason.starts_with("unterminated") => return Walked::More,
-                Err(e) => (e.offset, e.offset.max(i + 1)),
+                Err(e) => (e.offset, e.offset.max(start + 1)),
             }
         } else {
             match b.get(i) {
                 None => return Walked::End,
                 Some(b'[') if arrays => {
                     at(i, At::Top);
-                    in_array = true;
+                    in_array = Some(false);
                     i += 1;
+                    continue;
+                }
+                Some(b'{') if arrays && let Some(first) = records_array(b, i) => {
+                    if fault_at != Some(i) {
+                        at(i, At::Top);
+                    }
+                    in_array = Some(true);
+                    i = first;
                     continue;
                 }
                 Some(b'{' | b'[') => {
@@ -302,7 +402,7 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
             return Walked::More;
         }
         fault_at = Some(seen);
-        in_array = false;
+        in_array = None;
         match memchr::memchr(b'{', &b[from.min(b.len())..]) {
             Some(k) => i = from + k,
             None => {

@@ -2,7 +2,7 @@
 
 use memchr::memmem;
 
-use super::Format;
+use super::{Format, document};
 use crate::json;
 use crate::time;
 
@@ -82,7 +82,11 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
         if memmem::find(head, b"\"logEvents\"").is_some() && memmem::find(head, b"\"logGroup\"").is_some() {
             return (Format::Cloudwatch, doc_layout);
         }
-        if !first_doc_on_one_line || head.starts_with(b"{\"Records\"") || head.starts_with(b"[") {
+        if !first_doc_on_one_line
+            || head.starts_with(b"{\"Records\"")
+            || document::records_array(head, 0).is_some()
+            || head.starts_with(b"[")
+        {
             return (Format::Json, doc_layout);
         }
     }
@@ -166,6 +170,7 @@ mod tests {
         assert_eq!(f("{\"resourceLogs\": []}\n{\"resourceLogs\": []}\n"), (Format::Otlp, Layout::Lines));
         assert_eq!(f("{\n \"id\": \"x\"\n}"), (Format::Json, Layout::Whole));
         assert_eq!(f("{\"Records\":[{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
+        assert_eq!(f("{ \"Records\" : [{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
         assert_eq!(f("2024-05-01 12:00:00 INFO started\nplain\n"), (Format::Text, Layout::Lines));
         assert_eq!(f("[2024-05-01T12:00:00Z] GET /\n[2024-05-01T12:00:01Z] GET /\n"), (Format::Text, Layout::Lines));
         assert_eq!(f(""), (Format::Text, Layout::Lines));
