@@ -341,6 +341,43 @@ fn a_json_array_longer_than_the_record_limit_loses_no_record() {
     }
 }
 
+/// A writer that crashed again and again, each time leaving a pretty-printed
+/// document cut short: more of them in a row than the parser looks past one
+/// by one (each look scans to the end of what it holds). Every whole document
+/// after them is read, each cut-short one is reported, and every way of
+/// reading the file, cut anywhere, reads it as the whole file does.
+#[test]
+fn a_long_run_of_documents_cut_short_loses_no_record_after_it() {
+    let doc = |i: usize| {
+        let record = serde_json::json!({
+            "request_id": format!("r{i}"),
+            "body": {"messages": [{"role": "user", "content": "fn main() {}"}]},
+        });
+        serde_json::to_string_pretty(&record).expect("json")
+    };
+    let parts: Vec<String> = (0..300)
+        .map(|i| {
+            let d = doc(i);
+            if (50..120).contains(&i) { d[..d.len() / 2].to_string() } else { d }
+        })
+        .collect();
+    let content = parts.join("\n") + "\n";
+    let options = Options::new().format(Some(leakledger::Format::Json));
+    let (_, whole, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+    let ids: std::collections::HashSet<_> = whole.records.iter().filter_map(|r| r.request_id.clone()).collect();
+    for i in (0..50).chain(120..300) {
+        assert!(ids.contains(&format!("r{i}")), "r{i} is lost");
+    }
+    assert!(whole.malformed >= 70, "{}", whole.malformed);
+    for way in [Way::Mapped, Way::Read, Way::Gzip, Way::Zstd] {
+        for chunk in [64, 1 << 10, 16 << 10] {
+            let (got, expected, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+            assert_eq!(got, expected, "{way:?}, chunk {chunk}");
+            assert_eq!(bytes, content.len() as u64);
+        }
+    }
+}
+
 /// A streamed document or array element longer than the longest record a
 /// stream may hold is skipped as one malformed record, read past without being
 /// held; what follows it is read as usual, at its own lines.

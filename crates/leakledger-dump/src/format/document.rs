@@ -61,6 +61,12 @@ pub(crate) fn records_in_arrays(format: Format) -> bool {
 /// element costs that element, not the array. `open` says whether the region
 /// starts or ends inside such an array (see [`Open`]).
 pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open, loc: &mut Locator<'_>, out: &mut E) {
+    parse_region(format, region, open, false, loc, out);
+}
+
+/// [`parse_documents`]; `sliced` when `region` is one of the slices that the
+/// rest of a region is read in after too many documents that never end.
+fn parse_region<E: Emit>(format: Format, region: &[u8], open: Open, sliced: bool, loc: &mut Locator<'_>, out: &mut E) {
     let b = region;
     let arrays = records_in_arrays(format);
     let mut i = 0;
@@ -135,13 +141,20 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
             out.malformed(loc.of(&b[f.at..]), f.reason);
             let next = if f.reason.starts_with("unterminated") {
                 // The scan ran to the end of the region: look for the next
-                // document boundary instead, a bounded number of times so
-                // that hostile input cannot make this quadratic.
+                // document boundary instead. Each such scan reads to the end,
+                // so past a bound the rest is read in slices, each on its own
+                // (see `parse_slices`), and the work stays linear.
                 resyncs += 1;
                 let next = next_boundary(b, f.at + 1);
-                if resyncs > MAX_RESYNCS && next.is_some() {
-                    // Never silently: what is left unread is one more malformed record.
-                    out.malformed(loc.of(&b[f.at..]), "too many documents that never end: the rest is not read");
+                if resyncs > MAX_RESYNCS
+                    && let Some(n) = next
+                {
+                    if sliced {
+                        // Never silently: what is left unread is one more malformed record.
+                        out.malformed(loc.of(&b[f.at..]), "too many documents that never end: the rest is not read");
+                    } else {
+                        parse_slices(format, &b[n..], open.end, loc, out);
+                    }
                     break;
                 }
                 next
@@ -155,6 +168,39 @@ pub(crate) fn parse_documents<E: Emit>(format: Format, region: &[u8], open: Open
             }
         }
     }
+}
+
+/// Reads the rest of a region after more than [`MAX_RESYNCS`] documents that
+/// never end (a writer that crashed again and again, each time leaving one
+/// cut short): in slices that start at each `{` right after a line break or
+/// a `}` (where documents written one per line, pretty-printed or back to
+/// back start), each parsed on its own. A document that does not end within
+/// its slice is one malformed record, found by a scan of that slice only, so
+/// the work stays linear in the rest and the records after the broken ones
+/// are read. Only within a slice does the old bound hold: past it, the rest
+/// of the slice is one malformed record.
+fn parse_slices<E: Emit>(format: Format, rest: &[u8], end: At, loc: &mut Locator<'_>, out: &mut E) {
+    let mut s = 0;
+    while s < rest.len() {
+        let e = slice_start(rest, s + 1).unwrap_or(rest.len());
+        let last = e == rest.len();
+        let open = Open { start: At::Top, end: if last { end } else { At::Top }, in_line: false };
+        parse_region(format, &rest[s..e], open, true, loc, out);
+        s = e;
+    }
+}
+
+/// The next `{` at or after `from` that directly follows a line break or a `}`.
+fn slice_start(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(k) = memchr::memchr(b'{', b.get(i..)?) {
+        let at = i + k;
+        if at > 0 && matches!(b[at - 1], b'\n' | b'}') {
+            return Some(at);
+        }
+        i = at + 1;
+    }
+    None
 }
 
 /// Where a piece that starts after an element the reader skipped as too long
@@ -415,7 +461,7 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
 }
 
 /// How many times one region may resynchronise after a document that never ends.
-pub(crate) const MAX_RESYNCS: usize = 64;
+pub(crate) const MAX_RESYNCS: usize = 16;
 
 /// The next `{` that follows a `}` or a newline (possibly after white space).
 pub(crate) fn next_boundary(b: &[u8], from: usize) -> Option<usize> {
