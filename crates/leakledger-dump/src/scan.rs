@@ -237,15 +237,18 @@ impl<S: Sink> Worker<S> {
         self
     }
 
-    /// Keeps the `cap` malformed records with the smallest offsets.
+    /// Keeps the `cap` malformed records with the smallest offsets (two at
+    /// one offset by reason, so that which are kept does not depend on the
+    /// order in which workers met them).
     fn keep_sample(&mut self, loc: Location, reason: &'static str) {
         if self.samples.len() < self.cap {
             self.samples.push(loc);
             self.reasons.push(reason);
             return;
         }
-        if let Some((i, worst)) = self.samples.iter().enumerate().max_by_key(|(_, l)| l.offset)
-            && loc.offset < worst.offset
+        let rank = |i: usize| (self.samples[i].offset, self.reasons[i]);
+        if let Some(i) = (0..self.samples.len()).max_by_key(|&i| rank(i))
+            && (loc.offset, reason) < rank(i)
         {
             self.samples[i] = loc;
             self.reasons[i] = reason;
@@ -682,7 +685,7 @@ where
         .zip(&worker.reasons)
         .map(|(loc, reason)| Malformed { offset: loc.offset, line: line_of(&table, loc).unwrap_or(0), reason })
         .collect();
-    samples.sort_by_key(|m| m.offset);
+    samples.sort_by_key(|m| (m.offset, m.reason));
     report.malformed_samples = samples;
     (worker.sink, report, table)
 }
@@ -1409,6 +1412,34 @@ mod tests {
             ranges(&broken, Format::Cloudwatch, Layout::Lines, 20),
             vec![(0, 20), (20, 48), (48, 68), (68, 88), (88, 108), (108, 128), (128, broken.len())]
         );
+    }
+
+    #[test]
+    fn malformed_samples_do_not_depend_on_the_order_workers_meet_them() {
+        // Two malformed records at one offset (a missing comma, then the
+        // broken document right there), and more than the cap: whichever
+        // worker met which first, the same samples are kept.
+        let at = |offset| Location { source: SourceId(0), line_in_chunk: 0, offset };
+        let met = [
+            (at(9), "b"),
+            (at(5), "mismatched bracket"),
+            (at(5), "expected , or ]"),
+            (at(5), "unterminated array"),
+            (at(7), "a"),
+        ];
+        let kept = |order: &[usize]| {
+            let mut w = Worker::new((), 2);
+            for &k in order {
+                w.keep_sample(met[k].0, met[k].1);
+            }
+            let mut kept: Vec<_> = w.samples.iter().map(|l| l.offset).zip(w.reasons).collect();
+            kept.sort();
+            kept
+        };
+        let expected = vec![(5, "expected , or ]"), (5, "mismatched bracket")];
+        for order in [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [3, 1, 2, 0, 4], [2, 3, 4, 0, 1]] {
+            assert_eq!(kept(&order), expected, "{order:?}");
+        }
     }
 
     #[test]

@@ -562,7 +562,7 @@ fn soup() -> impl Strategy<Value = String> {
         Just(r#"{"logGroup":"g","logEvents":[{"id":"e","timestamp":1714564800000,"message":"m"}]}"#.to_string()),
         Just(r#"{"resourceLogs":[]}"#.to_string()),
     ];
-    (any::<bool>(), proptest::collection::vec(token, 0..40))
+    (any::<bool>(), proptest::collection::vec(token, 0..100))
         .prop_map(|(bom, tokens)| format!("{}{}", if bom { "\u{feff}" } else { "" }, tokens.concat()))
 }
 
