@@ -322,6 +322,15 @@ impl<'a> Fields<'a> {
         content: Option<u128>,
     ) -> json::Result<()> {
         let len = path.len();
+        if depth == 0 && key == b"_source" && value.kind() == Kind::Object {
+            // An Elasticsearch or OpenSearch hit (`elasticdump`, a scroll
+            // export): the logged record is its `_source`, read as if it stood
+            // alone (one level only: a `_source` inside is an ordinary member).
+            return json::for_each_member_keyed(value.raw(), 0, |k, v, content| {
+                let _ = self.member(path, 1, k, v, content);
+            })
+            .map(|_| ());
+        }
         if len > 0 {
             path.push(b'.');
         }
@@ -409,6 +418,19 @@ mod tests {
         assert_eq!(r.payload_key, expected);
         // A string is not skipped as a container: no key taken.
         assert_eq!((r.response.map(|v| v.raw()), r.response_key), (Some(&b"ok"[..]), None));
+    }
+
+    #[test]
+    fn an_elasticsearch_hit_is_read_from_its_source() {
+        let hit = br#"{"_index":"assist-logs","_id":"x1","_score":1.0,"_source":{"@timestamp":"2024-05-01T12:00:00Z","http":{"request":{"id":"r1"}},"labels":{"org":"acme"},"request":{"messages":[]},"_source":{"user":"u"}}}"#;
+        let (f, end) = object_fields(hit, 0).unwrap();
+        assert_eq!(end, hit.len());
+        assert_eq!(f.get(Field::RequestId).unwrap().raw(), b"r1");
+        assert_eq!(f.get(Field::Org).unwrap().raw(), b"acme");
+        assert_eq!(f.get(Field::Ts).unwrap().raw(), b"2024-05-01T12:00:00Z");
+        assert_eq!(f.get(Field::Payload).unwrap().kind(), Kind::Object);
+        // Only the hit's own `_source` is unwrapped.
+        assert!(f.get(Field::User).is_none());
     }
 
     #[test]

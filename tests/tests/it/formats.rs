@@ -400,3 +400,56 @@ fn otlp_a_broken_attribute_resource_or_scope_costs_only_itself() {
     // The two broken scopes, each once.
     assert_eq!(o.malformed, 2);
 }
+
+/// What leaves an exposed Elasticsearch or OpenSearch cluster: hits one per
+/// line (`elasticdump`, a scroll export) and whole search responses, on one
+/// line or pretty-printed. Each hit is the record in its `_source`, read as
+/// the same record logged on its own.
+#[test]
+fn elasticsearch_hits_and_search_responses_read_as_their_sources() {
+    let sources: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            serde_json::json!({
+                "@timestamp": "2024-05-01T12:00:00Z",
+                "http": {"request": {"id": format!("r{i}")}},
+                "trace": {"id": "t1"},
+                "labels": {"org": "acme"},
+                "user": {"id": "ines"},
+                "request": {"messages": [{"role": "user", "content": format!("// File: src/m{i}.rs\nfn m() {{}}\n")}]},
+            })
+        })
+        .collect();
+    let hits: Vec<serde_json::Value> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| serde_json::json!({"_index": "assist-logs", "_id": format!("x{i}"), "_score": 1.0, "_source": s}))
+        .collect();
+    let response = serde_json::json!({
+        "took": 3,
+        "timed_out": false,
+        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+        "hits": {"total": {"value": 3, "relation": "eq"}, "max_score": 1.0, "hits": hits},
+    });
+    let lines = |values: &[serde_json::Value]| values.iter().map(|v| v.to_string() + "\n").collect::<String>();
+    // The fields each record gives, wherever it stands.
+    let fields = |o: &leakledger_tests::Outcome| -> Vec<_> {
+        let json =
+            |p: &Option<String>| p.as_deref().map(|p| serde_json::from_str::<serde_json::Value>(p).expect("json"));
+        o.records
+            .iter()
+            .map(|r| (r.ts, r.request_id.clone(), r.trace_id.clone(), r.org.clone(), r.user.clone(), json(&r.payload)))
+            .collect()
+    };
+    let alone = scan_every_way("plain.ndjson", lines(&sources).as_bytes(), &opts());
+    assert_eq!(alone.records.len(), 3);
+    assert!(alone.records.iter().all(|r| r.org.as_deref() == Some("acme") && r.payload.is_some()));
+    for (name, content) in [
+        ("hits.ndjson", lines(&hits)),
+        ("search.json", response.to_string() + "\n"),
+        ("search-pretty.json", serde_json::to_string_pretty(&response).expect("json")),
+    ] {
+        let got = scan_every_way(name, content.as_bytes(), &opts());
+        assert_eq!(got.malformed, 0, "{name}");
+        assert_eq!(fields(&got), fields(&alone), "{name}");
+    }
+}

@@ -486,11 +486,20 @@ fn parse_document<E: Emit>(format: Format, doc: Value<'_>, loc: &mut Locator<'_>
         Format::Otlp => otlp::parse(doc, loc, out),
         // An object: top-level arrays of these formats are read element by
         // element in parse_documents.
-        _ => match json::get(doc, b"Records") {
-            Some(records) if records.kind() == Kind::Array => each_record(format, records, loc, out),
-            _ => one_record(format, doc, loc, out),
+        _ => match records_of(doc) {
+            Some(records) => each_record(format, records, loc, out),
+            None => one_record(format, doc, loc, out),
         },
     }
+}
+
+/// The array of records a document wraps: CloudTrail's `Records`, or the
+/// `hits.hits` of an Elasticsearch or OpenSearch search response (each hit is
+/// read from its `_source`, see `record::object_fields`).
+fn records_of(doc: Value<'_>) -> Option<Value<'_>> {
+    let [records, hits] = doc.get_each(["Records", "hits"])?;
+    let records = records.filter(|v| v.kind() == Kind::Array);
+    records.or_else(|| hits.filter(|h| h.kind() == Kind::Object)?.get("hits").filter(|v| v.kind() == Kind::Array))
 }
 
 fn each_record<E: Emit>(format: Format, array: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {

@@ -82,7 +82,10 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
         if memmem::find(head, b"\"logEvents\"").is_some() && memmem::find(head, b"\"logGroup\"").is_some() {
             return (Format::Cloudwatch, doc_layout);
         }
+        // A search response of Elasticsearch or OpenSearch: its hits are records.
+        let search_response = memmem::find(head, b"\"_shards\"").is_some() && memmem::find(head, b"\"hits\"").is_some();
         if !first_doc_on_one_line
+            || search_response
             || head.starts_with(b"{\"Records\"")
             || document::records_array(head, 0).is_some()
             || head.starts_with(b"[")
@@ -171,6 +174,11 @@ mod tests {
         assert_eq!(f("{\n \"id\": \"x\"\n}"), (Format::Json, Layout::Whole));
         assert_eq!(f("{\"Records\":[{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
         assert_eq!(f("{ \"Records\" : [{\"eventID\":\"e\"}]}"), (Format::Json, Layout::Lines));
+        assert_eq!(
+            f("{\"took\":3,\"_shards\":{\"total\":1},\"hits\":{\"hits\":[{\"_source\":{}}]}}\n"),
+            (Format::Json, Layout::Lines)
+        );
+        assert_eq!(f("{\"_index\":\"i\",\"_id\":\"1\",\"_source\":{}}\n"), (Format::Jsonl, Layout::Lines));
         assert_eq!(f("2024-05-01 12:00:00 INFO started\nplain\n"), (Format::Text, Layout::Lines));
         assert_eq!(f("[2024-05-01T12:00:00Z] GET /\n[2024-05-01T12:00:01Z] GET /\n"), (Format::Text, Layout::Lines));
         assert_eq!(f(""), (Format::Text, Layout::Lines));
