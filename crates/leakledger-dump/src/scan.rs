@@ -1062,7 +1062,11 @@ fn send_chunks<R: Read>(
                 {
                     item = json::skip_ws(&buf, item + 1);
                 }
-                let element = documents && state.array().is_some();
+                // The `]` of a wrapped array whose document's rest (its other
+                // members) is longer than a record may be: skipped as the end
+                // of that document, not as an element.
+                let closing = documents && state.array() == Some(true) && buf.get(item) == Some(&b']');
+                let element = documents && state.array().is_some() && !closing;
                 let boundary = if element {
                     // An element that ends in the buffer was not the long one:
                     // what follows it without a comma is, a document where the
@@ -1122,10 +1126,12 @@ fn send_chunks<R: Read>(
                     // Whichever comes first: the document's close (it was only
                     // long), or the next document's start (it was cut short).
                     let mut boundary = Boundary::after(&buf[..from]);
-                    let mut end = ValueEnd::default();
+                    // The wrapping document's rest ends where its object closes.
+                    let (mut end, opened) =
+                        if closing { (ValueEnd::inside_container(), from) } else { (ValueEnd::default(), from - 1) };
                     let mut first = true;
                     skip_record(r, &mut buf, opts.max_record_bytes, move |b: &[u8]| {
-                        let (from_end, from) = if std::mem::take(&mut first) { (from - 1, from) } else { (0, 0) };
+                        let (from_end, from) = if std::mem::take(&mut first) { (opened, from) } else { (0, 0) };
                         let from = from.min(b.len());
                         let next = boundary.feed(&b[from..], lines).map(|k| from + k);
                         let closed = end.feed(&b[..next.unwrap_or(b.len())], from_end.min(b.len()));
@@ -1301,6 +1307,12 @@ struct ValueEnd {
 }
 
 impl ValueEnd {
+    /// A value's end when feeding starts inside a container it is one level
+    /// into: the container's close.
+    fn inside_container() -> Self {
+        ValueEnd { started: true, depth: 1, ..ValueEnd::default() }
+    }
+
     /// Feeds `b[from..]`; returns the index in `b` just past the value when it
     /// ends there.
     fn feed(&mut self, b: &[u8], from: usize) -> Option<usize> {

@@ -345,7 +345,10 @@ fn a_json_array_longer_than_the_record_limit_loses_no_record() {
 /// document cut short: more of them in a row than the parser looks past one
 /// by one (each look scans to the end of what it holds). Every whole document
 /// after them is read, each cut-short one is reported, and every way of
-/// reading the file, cut anywhere, reads it as the whole file does.
+/// reading the file, cut anywhere, reads it as the whole file does (at the
+/// default record limit; streamed with a limit smaller than what follows the
+/// first cut-short document, the reader cuts where the parser resumes, and
+/// may read more than the whole file does).
 #[test]
 fn a_long_run_of_documents_cut_short_loses_no_record_after_it() {
     let doc = |i: usize| {
@@ -374,6 +377,42 @@ fn a_long_run_of_documents_cut_short_loses_no_record_after_it() {
             let (got, expected, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
             assert_eq!(got, expected, "{way:?}, chunk {chunk}");
             assert_eq!(bytes, content.len() as u64);
+        }
+    }
+}
+
+/// CloudTrail's wrapper whose members after the array (a `nextToken` here)
+/// are longer than the record limit, streamed: the records in the array and
+/// after the document are read, and only the long rest is lost (one malformed
+/// record), not read as elements or as documents of its own.
+#[test]
+fn a_wrapped_array_whose_document_goes_on_past_the_record_limit_keeps_its_records() {
+    let options = Options::new().format(Some(leakledger::Format::Json)).max_record_bytes(256);
+    let tail = "x".repeat(2_000);
+    let one_line = format!(
+        "{{\"Records\":[{},{}],\"nextToken\":\"{tail}{{}}\"}}\n{}\n",
+        valid(1, "a"),
+        valid(2, "b"),
+        valid(3, "c")
+    );
+    let pretty = format!(
+        "{{\n  \"Records\": [\n    {},\n    {}\n  ],\n  \"nextToken\": \"{tail}{{}}\"\n}}\n{}\n",
+        valid(1, "a"),
+        valid(2, "b"),
+        valid(3, "c")
+    );
+    for content in [one_line, pretty] {
+        let (_, whole, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+        let ids = |o: &Outcome| o.records.iter().map(|r| r.request_id.clone()).collect::<Vec<_>>();
+        let expected = vec![Some("r1".to_string()), Some("r2".to_string()), Some("r3".to_string())];
+        assert_eq!((ids(&whole), whole.malformed), (expected.clone(), 0), "mapped files have no record limit");
+        for way in [Way::Read, Way::Gzip] {
+            for chunk in [16, 64, 200] {
+                let (got, _, bytes) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+                assert_eq!(ids(&got), expected, "{way:?}, chunk {chunk}");
+                assert!(got.malformed <= 1, "{way:?}, chunk {chunk}: {:?}", got.malformed_lines);
+                assert_eq!(bytes, content.len() as u64);
+            }
         }
     }
 }
