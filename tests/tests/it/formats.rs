@@ -424,12 +424,13 @@ fn elasticsearch_hits_and_search_responses_read_as_their_sources() {
         .enumerate()
         .map(|(i, s)| serde_json::json!({"_index": "assist-logs", "_id": format!("x{i}"), "_score": 1.0, "_source": s}))
         .collect();
-    let response = serde_json::json!({
-        "took": 3,
-        "timed_out": false,
-        "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-        "hits": {"total": {"value": 3, "relation": "eq"}, "max_score": 1.0, "hits": hits},
-    });
+    // As Elasticsearch writes it, `took` first (serde_json would sort the keys).
+    let hits_text: Vec<String> = hits.iter().map(|h| h.to_string()).collect();
+    let response = format!(
+        r#"{{"took":3,"timed_out":false,"_shards":{{"total":1,"successful":1,"skipped":0,"failed":0}},"hits":{{"total":{{"value":3,"relation":"eq"}},"max_score":1.0,"hits":[{}]}}}}"#,
+        hits_text.join(",")
+    );
+    let pretty: serde_json::Value = serde_json::from_str(&response).expect("json");
     let lines = |values: &[serde_json::Value]| values.iter().map(|v| v.to_string() + "\n").collect::<String>();
     // The fields each record gives, wherever it stands.
     let fields = |o: &leakledger_tests::Outcome| -> Vec<_> {
@@ -440,13 +441,20 @@ fn elasticsearch_hits_and_search_responses_read_as_their_sources() {
             .map(|r| (r.ts, r.request_id.clone(), r.trace_id.clone(), r.org.clone(), r.user.clone(), json(&r.payload)))
             .collect()
     };
+    // A record that merely has a `hits` member is not a search response.
+    let not_a_response = r#"{"request_id":"r9","body":"q","hits":{"hits":[]}}"#;
+    for content in [not_a_response.to_string(), not_a_response.replace(',', ",\n ")] {
+        let got = scan_every_way("hits.json", content.as_bytes(), &opts());
+        let ids: Vec<_> = got.records.iter().map(|r| r.request_id.as_deref()).collect();
+        assert_eq!((ids, got.malformed), (vec![Some("r9")], 0), "{content}");
+    }
     let alone = scan_every_way("plain.ndjson", lines(&sources).as_bytes(), &opts());
     assert_eq!(alone.records.len(), 3);
     assert!(alone.records.iter().all(|r| r.org.as_deref() == Some("acme") && r.payload.is_some()));
     for (name, content) in [
         ("hits.ndjson", lines(&hits)),
-        ("search.json", response.to_string() + "\n"),
-        ("search-pretty.json", serde_json::to_string_pretty(&response).expect("json")),
+        ("search.json", response.clone() + "\n"),
+        ("search-pretty.json", serde_json::to_string_pretty(&pretty).expect("json")),
     ] {
         let got = scan_every_way(name, content.as_bytes(), &opts());
         assert_eq!(got.malformed, 0, "{name}");

@@ -172,13 +172,15 @@ fn parse_region<E: Emit>(format: Format, region: &[u8], open: Open, sliced: bool
 
 /// Reads the rest of a region after more than [`MAX_RESYNCS`] documents that
 /// never end (a writer that crashed again and again, each time leaving one
-/// cut short): in slices that start at each `{` right after a line break or
-/// a `}` (where documents written one per line, pretty-printed or back to
-/// back start), each parsed on its own. A document that does not end within
-/// its slice is one malformed record, found by a scan of that slice only, so
-/// the work stays linear in the rest and the records after the broken ones
-/// are read. Only within a slice does the old bound hold: past it, the rest
-/// of the slice is one malformed record.
+/// cut short): in slices that start at each `{` that starts a line (where
+/// documents written one per line or pretty-printed start, and never inside
+/// a string: a JSON string holds no raw line break), each parsed on its own.
+/// A document that does not end within its slice is one malformed record,
+/// found by a scan of that slice only, so the work stays linear in the rest
+/// and the records after the broken ones are read. The price: a document
+/// with a `{` at the start of one of its own lines (pretty-printed without
+/// indentation) is read in pieces there. Within a slice the old bound holds:
+/// past it, the rest of the slice is one malformed record.
 fn parse_slices<E: Emit>(format: Format, rest: &[u8], end: At, loc: &mut Locator<'_>, out: &mut E) {
     let mut s = 0;
     while s < rest.len() {
@@ -190,12 +192,12 @@ fn parse_slices<E: Emit>(format: Format, rest: &[u8], end: At, loc: &mut Locator
     }
 }
 
-/// The next `{` at or after `from` that directly follows a line break or a `}`.
+/// The next `{` at or after `from` that starts a line.
 fn slice_start(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(k) = memchr::memchr(b'{', b.get(i..)?) {
         let at = i + k;
-        if at > 0 && matches!(b[at - 1], b'\n' | b'}') {
+        if at > 0 && b[at - 1] == b'\n' {
             return Some(at);
         }
         i = at + 1;
@@ -260,13 +262,15 @@ fn wrapper_end(b: &[u8], mut i: usize) -> json::Result<usize> {
     }
 }
 
-/// The end of an array of records at `b[i]` (its `]`): past the `]`, or past
-/// the rest of the document that wraps it.
+/// Past the end of an array of records at `b[i]` (its `]`): past the `]`, or
+/// past the rest of the document that wraps it.
+fn past_array(b: &[u8], i: usize, wrapped: bool) -> json::Result<usize> {
+    if wrapped { wrapper_end(b, i + 1) } else { Ok(i + 1) }
+}
+
+/// [`past_array`], a fault where the parser reports it.
 fn array_end(b: &[u8], i: usize, wrapped: bool) -> Result<usize, Fault> {
-    if !wrapped {
-        return Ok(i + 1);
-    }
-    wrapper_end(b, i + 1).map_err(|e| Fault { at: i, from: e.offset.max(i + 1), reason: e.reason })
+    past_array(b, i, wrapped).map_err(|e| Fault { at: i, from: e.offset.max(i + 1), reason: e.reason })
 }
 
 /// Parses the elements of an array of records from `i` (just past its `[` or
@@ -322,7 +326,7 @@ pub(crate) enum Walked {
 }
 
 /// Walks `b` from `i` (inside a top-level array when `in_array`) as
-/// [`parse_documents`] reads it, calling `at(pos, in_array)` at each place a
+/// [`parse_documents`] reads it, calling `at(pos, state)` at each place a
 /// piece may start so that its parse is the same as the whole stream's: before
 /// each document (or the junk where one should be), where the format's
 /// arrays hold records before each element of a top-level array, and at the
@@ -357,7 +361,7 @@ pub(crate) fn walk(format: Format, b: &[u8], mut i: usize, state: At, mut at: im
             // Past the array's end (at `b[i]`), or where it broke.
             let mut close = |i: usize| {
                 in_array = None;
-                if wrapped { wrapper_end(b, i + 1) } else { Ok(i + 1) }
+                past_array(b, i, wrapped)
             };
             // Where this step started, and its end or fault.
             let start = i;
@@ -494,12 +498,16 @@ fn parse_document<E: Emit>(format: Format, doc: Value<'_>, loc: &mut Locator<'_>
 }
 
 /// The array of records a document wraps: CloudTrail's `Records`, or the
-/// `hits.hits` of an Elasticsearch or OpenSearch search response (each hit is
-/// read from its `_source`, see `record::object_fields`).
+/// `hits.hits` of an Elasticsearch or OpenSearch search response (one with
+/// `_shards` too, so that a record that merely has a `hits` member stays a
+/// record; each hit is read from its `_source`, see `record::object_fields`).
 fn records_of(doc: Value<'_>) -> Option<Value<'_>> {
-    let [records, hits] = doc.get_each(["Records", "hits"])?;
+    let [records, hits, shards] = doc.get_each(["Records", "hits", "_shards"])?;
     let records = records.filter(|v| v.kind() == Kind::Array);
-    records.or_else(|| hits.filter(|h| h.kind() == Kind::Object)?.get("hits").filter(|v| v.kind() == Kind::Array))
+    records.or_else(|| {
+        shards?;
+        hits.filter(|h| h.kind() == Kind::Object)?.get("hits").filter(|v| v.kind() == Kind::Array)
+    })
 }
 
 fn each_record<E: Emit>(format: Format, array: Value<'_>, loc: &mut Locator<'_>, out: &mut E) {

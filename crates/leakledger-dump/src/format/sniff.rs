@@ -82,8 +82,10 @@ pub(crate) fn sniff(sample: &[u8], forced: Option<Format>) -> (Format, Layout) {
         if memmem::find(head, b"\"logEvents\"").is_some() && memmem::find(head, b"\"logGroup\"").is_some() {
             return (Format::Cloudwatch, doc_layout);
         }
-        // A search response of Elasticsearch or OpenSearch: its hits are records.
-        let search_response = memmem::find(head, b"\"_shards\"").is_some() && memmem::find(head, b"\"hits\"").is_some();
+        // A search response of Elasticsearch or OpenSearch (`took` or
+        // `_scroll_id` first): its hits are records.
+        let search_response = (head.starts_with(b"{\"took\"") || head.starts_with(b"{\"_scroll_id\""))
+            && memmem::find(head, b"\"_shards\"").is_some();
         if !first_doc_on_one_line
             || search_response
             || head.starts_with(b"{\"Records\"")
