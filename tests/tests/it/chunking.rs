@@ -628,6 +628,34 @@ proptest! {
     }
 }
 
+/// Kinesis Firehose documents back to back on one line, more of them cut
+/// short than the parser looks past one by one: past that bound the rest of
+/// the line is read in slices at each `}{"`, so the records after the broken
+/// ones are still read, as they are every way the line is cut.
+#[test]
+fn a_line_of_documents_with_many_cut_short_is_read_past_them() {
+    let mut content = String::new();
+    for i in 0..40 {
+        // Cut short, then one that follows it without a boundary (lost with it,
+        // as the whole read loses it), then one that follows a `}`.
+        content.push_str(&subscription(0, &format!("cut {i}"), 150, false));
+        content.push_str(&subscription(3, &format!("lost {i}"), 0, false));
+        content.push_str(&subscription(3, &format!("kept {i}"), 0, false));
+    }
+    content.push('\n');
+    let options = Options::new().format(Some(leakledger::Format::Cloudwatch));
+    let (_, whole, _) = cut_and_whole(content.as_bytes(), &options, 1 << 30, Way::Mapped);
+    let kept =
+        |o: &Outcome| o.records.iter().filter(|r| r.payload.as_deref().is_some_and(|p| p.starts_with("kept"))).count();
+    assert_eq!(kept(&whole), 40, "{:?}", whole.malformed_lines);
+    for way in [Way::Read, Way::Gzip, Way::Mapped] {
+        for chunk in [1 << 10, 16 << 10] {
+            let (got, expected, _) = cut_and_whole(content.as_bytes(), &options, chunk, way);
+            assert_eq!(got, expected, "{way:?}, chunk {chunk}");
+        }
+    }
+}
+
 /// A document cut short at the start of a stream longer than the record
 /// limit (a Firehose shard whose first record was truncated; documents back to
 /// back on one line, or pretty-printed): the stream resumes where the parser

@@ -172,9 +172,9 @@ fn parse_region<E: Emit>(format: Format, region: &[u8], open: Open, sliced: bool
 
 /// Reads the rest of a region after more than [`MAX_RESYNCS`] documents that
 /// never end (a writer that crashed again and again, each time leaving one
-/// cut short): in slices that start at each `{` that starts a line (where
-/// documents written one per line or pretty-printed start, and never inside
-/// a string: a JSON string holds no raw line break), each parsed on its own.
+/// cut short): in slices that start where documents written one per line,
+/// pretty-printed or back to back start, never inside a string
+/// ([`slice_start`]), each parsed on its own.
 /// A document that does not end within its slice is one malformed record,
 /// found by a scan of that slice only, so the work stays linear in the rest
 /// and the records after the broken ones are read. The price: a document
@@ -192,17 +192,35 @@ fn parse_slices<E: Emit>(format: Format, rest: &[u8], end: At, loc: &mut Locator
     }
 }
 
-/// The next `{` at or after `from` that starts a line.
+/// The next `{` at or after `from` that starts a line, or that follows a `}`
+/// and opens an object with a key (`}{"name":`, documents back to back as
+/// Firehose writes them). Neither stands inside a JSON string, which holds no
+/// raw line break and no unescaped quote: the one after `}{` would end the
+/// string, and a name and a colon cannot follow a string's end.
 fn slice_start(b: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
     while let Some(k) = memchr::memchr(b'{', b.get(i..)?) {
         let at = i + k;
-        if at > 0 && b[at - 1] == b'\n' {
+        if at > 0 && (b[at - 1] == b'\n' || (b[at - 1] == b'}' && opens_with_key(b, at))) {
             return Some(at);
         }
         i = at + 1;
     }
     None
+}
+
+/// Whether the `{` at `b[at]` opens with a key: `"`, a name of up to 128
+/// bytes with no quote, backslash, brace, comma, colon or line break, `"`,
+/// and a colon after white space.
+fn opens_with_key(b: &[u8], at: usize) -> bool {
+    if b.get(at + 1) != Some(&b'"') {
+        return false;
+    }
+    let name = &b[at + 2..b.len().min(at + 2 + 129)];
+    match name.iter().position(|c| matches!(c, b'"' | b'\\' | b'{' | b'}' | b',' | b':' | b'\n')) {
+        Some(n) if n > 0 && name[n] == b'"' => b.get(json::skip_ws(b, at + 2 + n + 1)) == Some(&b':'),
+        _ => false,
+    }
 }
 
 /// Where a piece that starts after an element the reader skipped as too long
