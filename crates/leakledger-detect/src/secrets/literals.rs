@@ -34,6 +34,8 @@
 //! positions a step, instead of a second gather per eight positions: gathers
 //! are most of the search's time on AMD's Zen 3, and `gate` on the 2 GiB code
 //! bench file went from 2.5 s to 1.3 s.
+//!
+//! Without AVX2, eight positions a step from two overlapping 8-byte loads.
 
 /// Hash-table bits: 2^16 bits, 8 KiB.
 const BITS: u32 = 16;
@@ -226,7 +228,7 @@ pub(crate) struct Literals {
     /// The nibble tables of the AVX2 first test of the three-byte keywords
     /// ([`nibble_tables`]).
     nibbles3: [[u8; 16]; 6],
-    /// The CPU has AVX2 (its gather tests eight positions at once).
+    /// The CPU has AVX2 ([`Literals::find_avx2`]).
     avx2: bool,
     /// The CPU has AVX-512BW, VBMI and GFNI (the register tables).
     avx512: bool,
@@ -384,11 +386,14 @@ impl Literals {
         }
     }
 
-    /// [`Literals::find`] eight positions a step: the four bytes at each
-    /// position gathered into a vector by a shuffle, hashed, and their bits
-    /// fetched with one gather (and the low three bytes' with a second, when
-    /// there are three-byte keywords). Returns where it stopped (16 bytes or
-    /// fewer before the end).
+    /// [`Literals::find`] 32 positions a step: the four bytes at each position
+    /// gathered into a vector by a shuffle, hashed, and their bits fetched by
+    /// four gathers of eight positions; with three-byte keywords, those tested
+    /// by the nibble tables ([`nibble_tables`]: two shuffles and two ANDs per
+    /// byte of the three, for all 32 positions), which cost less than a second
+    /// gather per eight positions. The last bytes are read from a copy padded
+    /// with zeros, so that a text ends in the vector loop, as in
+    /// [`Literals::find_avx512`]. Returns where it stopped (at or past the end).
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
@@ -402,103 +407,57 @@ impl Literals {
         let multiplier = _mm256_set1_epi32(0x9E37_79B1_u32 as i32);
         let low5 = _mm256_set1_epi32(31);
         let fold = _mm256_set1_epi32(FOLD as i32);
-        let multiplier3 = _mm256_set1_epi32(0x85EB_CA77_u32 as i32);
-        let low3 = _mm256_set1_epi32(0x00FF_FFFF);
         let table = self.filter.as_ptr().cast::<i32>();
-        let table3 = self.filter3.as_ptr().cast::<i32>();
-        let mut i = 0;
-        if THREES {
-            i = self.find_avx2_wide(hay, found);
-        }
-        while i + 16 <= hay.len() {
-            // SAFETY: the load reads hay[i..i + 16], inside `hay`. The gathers
-            // read 32-bit word `h >> 5` of a table for 16-bit hashes `h`:
-            // below 2^11, each table's length in 32-bit words (2^16 bits).
-            let (passed, passed3) = unsafe {
-                let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(hay.as_ptr().add(i).cast::<__m128i>()));
-                let w = _mm256_or_si256(_mm256_shuffle_epi8(v, shuffle), fold);
-                // Bit `h & 31` of each word to the sign bit: shift left by 31 - (h & 31).
-                let bits = |table: *const i32, h: __m256i| {
-                    let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
-                    let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
-                    _mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32
-                };
-                let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
-                let passed3 = if THREES {
-                    let w3 = _mm256_and_si256(w, low3);
-                    bits(table3, _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w3, multiplier3)))
-                } else {
-                    0
-                };
-                (bits(table, h), passed3)
-            };
-            let (mut passed, mut passed3) = (passed, passed3);
-            while passed != 0 {
-                let p = i + passed.trailing_zeros() as usize;
-                passed &= passed - 1;
-                self.confirm(hay, p, found);
-            }
-            while passed3 != 0 {
-                let p = i + passed3.trailing_zeros() as usize;
-                passed3 &= passed3 - 1;
-                self.confirm3(hay, p, found);
-            }
-            i += 8;
-        }
-        i
-    }
-
-    /// [`Literals::find_avx2`] with three-byte keywords, 32 positions a step:
-    /// the four-byte keywords by four gathers of eight positions, the
-    /// three-byte ones by the nibble tables (two shuffles and two ANDs per
-    /// byte of the three, for all 32 positions), which cost less than a second
-    /// gather per eight. Returns where it stopped (fewer than 48 bytes before
-    /// the end).
-    #[cfg(target_arch = "x86_64")]
-    #[allow(unsafe_code)]
-    #[target_feature(enable = "avx2")]
-    fn find_avx2_wide(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
-        use std::arch::x86_64::*;
-        let shuffle = _mm256_setr_epi8(
-            0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
-        );
-        let multiplier = _mm256_set1_epi32(0x9E37_79B1_u32 as i32);
-        let low5 = _mm256_set1_epi32(31);
-        let fold = _mm256_set1_epi32(FOLD as i32);
-        let table = self.filter.as_ptr().cast::<i32>();
-        // SAFETY: each load reads a 16-byte table.
-        let nibbles = self
-            .nibbles3
-            .each_ref()
-            .map(|t| _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) }));
+        let nibbles = self.nibbles3.each_ref().map(|t| {
+            // SAFETY: the load reads a 16-byte table.
+            _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
+        });
         let low4 = _mm256_set1_epi8(0x0F);
+        let mut pad = [0u8; 48];
         let mut i = 0;
-        while i + 48 <= hay.len() {
+        while i < hay.len() {
+            let (block, keep): (&[u8; 48], u32) = match hay.get(i..i + 48) {
+                Some(block) => (block.try_into().unwrap_or(&pad), u32::MAX),
+                None => {
+                    let rest = &hay[i..];
+                    pad = [0u8; 48];
+                    pad[..rest.len()].copy_from_slice(rest);
+                    (&pad, u32::MAX >> 32usize.saturating_sub(rest.len()))
+                }
+            };
             let mut passed = 0u32;
             for k in 0..4 {
-                // SAFETY: as in `find_avx2`; the load reads hay[i + 8k..][..16],
-                // inside `hay` (48 bytes or more from `i`).
+                // SAFETY: the load reads block[8k..8k + 16], inside its 48
+                // bytes. The gather reads 32-bit word `h >> 5` of the table for
+                // 16-bit hashes `h`: below 2^11, its length in words (2^16 bits).
                 passed |= unsafe {
-                    let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(hay.as_ptr().add(i + 8 * k).cast::<__m128i>()));
+                    let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(block.as_ptr().add(8 * k).cast::<__m128i>()));
                     let w = _mm256_or_si256(_mm256_shuffle_epi8(v, shuffle), fold);
                     let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
                     let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
+                    // Bit `h & 31` of each word to the sign bit.
                     let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
                     (_mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32) << (8 * k)
                 };
             }
-            // The buckets each of the three bytes from each position may
-            // start, ANDed: a bucket left is a three-byte keyword's bytes, or
-            // (rarely) a mix of its bucket-mates' nibbles.
-            let mut buckets = _mm256_set1_epi8(-1);
-            for (k, t) in nibbles.chunks_exact(2).enumerate() {
-                // SAFETY: the load reads hay[i + k..][..32], inside `hay`.
-                let v = unsafe { _mm256_loadu_si256(hay.as_ptr().add(i + k).cast::<__m256i>()) };
-                let lo = _mm256_shuffle_epi8(t[0], _mm256_and_si256(v, low4));
-                let hi = _mm256_shuffle_epi8(t[1], _mm256_and_si256(_mm256_srli_epi16::<4>(v), low4));
-                buckets = _mm256_and_si256(buckets, _mm256_and_si256(lo, hi));
+            let mut passed3 = 0u32;
+            if THREES {
+                // The buckets each of the three bytes from each position may
+                // start, ANDed: a bucket left is a three-byte keyword's bytes,
+                // or (rarely) a mix of its bucket-mates' nibbles.
+                let mut buckets = _mm256_set1_epi8(-1);
+                for (k, t) in nibbles.chunks_exact(2).enumerate() {
+                    // SAFETY: the load reads block[k..k + 32], inside its 48 bytes.
+                    let v = unsafe { _mm256_loadu_si256(block.as_ptr().add(k).cast::<__m256i>()) };
+                    let lo = _mm256_shuffle_epi8(t[0], _mm256_and_si256(v, low4));
+                    let hi = _mm256_shuffle_epi8(t[1], _mm256_and_si256(_mm256_srli_epi16::<4>(v), low4));
+                    buckets = _mm256_and_si256(buckets, _mm256_and_si256(lo, hi));
+                }
+                passed3 = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(buckets, _mm256_setzero_si256())) as u32);
             }
-            let mut passed3 = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(buckets, _mm256_setzero_si256())) as u32);
+            // Positions past the end are off; those whose bytes run into the
+            // padding are confirmed against the text itself.
+            let (mut passed, mut passed3) = (passed & keep, passed3 & keep);
             while passed != 0 {
                 let p = i + passed.trailing_zeros() as usize;
                 passed &= passed - 1;
