@@ -565,36 +565,6 @@ pub(crate) fn skip_string_keyed(b: &[u8], i: usize) -> Result<(usize, u128)> {
     Ok((end, bytes_key(&b[i + 1..end - 1])))
 }
 
-/// [`skip_string_keyed`] with AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw,pclmulqdq")]
-fn skip_string_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
-    let h = crate::stripes::Stripes::new();
-    skip_string_keyed_with(
-        b,
-        i,
-        |block| structure_avx512(block),
-        h,
-        |h, block, n| h.add(block, n),
-        |h, len| h.finish(len),
-    )
-}
-
-/// [`skip_string_keyed`] with AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,pclmulqdq")]
-fn skip_string_keyed_avx2(b: &[u8], i: usize) -> Result<(usize, u128)> {
-    let h = crate::stripes::Stripes2::new();
-    skip_string_keyed_with(
-        b,
-        i,
-        |block| structure_avx2(block),
-        h,
-        |h, block, n| h.add(block, n),
-        |h, len| h.finish(len),
-    )
-}
-
 /// The loop of [`skip_string`], each block handed to the stripes hash `h` as
 /// far as it is the string's. The last block is read from a copy padded with
 /// spaces.
@@ -652,22 +622,6 @@ pub fn bytes_key(raw: &[u8]) -> u128 {
         }
     }
     seeded_xxh3(raw)
-}
-
-/// [`bytes_key`] with AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw,pclmulqdq")]
-fn bytes_key_avx512(raw: &[u8]) -> u128 {
-    let h = crate::stripes::Stripes::new();
-    bytes_key_with(raw, h, |h, block, n| h.add(block, n), |h, len| h.finish(len))
-}
-
-/// [`bytes_key`] with AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,pclmulqdq")]
-fn bytes_key_avx2(raw: &[u8]) -> u128 {
-    let h = crate::stripes::Stripes2::new();
-    bytes_key_with(raw, h, |h, block, n| h.add(block, n), |h, len| h.finish(len))
 }
 
 /// The stripes hash `h` of `raw`: its 64-byte blocks, then the rest (an empty
@@ -926,24 +880,60 @@ fn keys() -> Keys {
     }
 }
 
-/// [`skip_container_keyed`] with AVX-512.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512bw,pclmulqdq")]
-fn skip_container_keyed_avx512(b: &[u8], i: usize) -> Result<(usize, u128)> {
-    let mut h = crate::stripes::Stripes::new();
-    let skipped =
-        skip_blocks(b, i, |block| structure_avx512(block), |x| prefix_xor_clmul(x), |block, n| h.add(block, n));
-    keyed_end(b, i, skipped, |len| h.finish(len))
+/// The keyed skips and [`bytes_key`] of one backend of the stripes hash:
+/// `$string` ([`skip_string_keyed`]), `$bytes` ([`bytes_key`]) and `$container`
+/// ([`skip_container_keyed`]), built with `$feature` from its `Stripes` and
+/// mask maker.
+macro_rules! keyed_with {
+    ($feature:literal, $stripes:path, $structure:ident, $string:ident, $bytes:ident, $container:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $string(b: &[u8], i: usize) -> Result<(usize, u128)> {
+            let h = <$stripes>::new();
+            skip_string_keyed_with(
+                b,
+                i,
+                |block| $structure(block),
+                h,
+                |h, block, n| h.add(block, n),
+                |h, len| h.finish(len),
+            )
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $bytes(raw: &[u8]) -> u128 {
+            let h = <$stripes>::new();
+            bytes_key_with(raw, h, |h, block, n| h.add(block, n), |h, len| h.finish(len))
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $container(b: &[u8], i: usize) -> Result<(usize, u128)> {
+            let mut h = <$stripes>::new();
+            let skipped =
+                skip_blocks(b, i, |block| $structure(block), |x| prefix_xor_clmul(x), |block, n| h.add(block, n));
+            keyed_end(b, i, skipped, |len| h.finish(len))
+        }
+    };
 }
 
-/// [`skip_container_keyed`] with AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,pclmulqdq")]
-fn skip_container_keyed_avx2(b: &[u8], i: usize) -> Result<(usize, u128)> {
-    let mut h = crate::stripes::Stripes2::new();
-    let skipped = skip_blocks(b, i, |block| structure_avx2(block), |x| prefix_xor_clmul(x), |block, n| h.add(block, n));
-    keyed_end(b, i, skipped, |len| h.finish(len))
-}
+keyed_with!(
+    "avx512bw,pclmulqdq",
+    crate::stripes::Stripes,
+    structure_avx512,
+    skip_string_keyed_avx512,
+    bytes_key_avx512,
+    skip_container_keyed_avx512
+);
+keyed_with!(
+    "avx2,pclmulqdq",
+    crate::stripes::Stripes2,
+    structure_avx2,
+    skip_string_keyed_avx2,
+    bytes_key_avx2,
+    skip_container_keyed_avx2
+);
 
 /// The end and key of a keyed container skip from what [`skip_blocks`] gave.
 #[inline(always)]
