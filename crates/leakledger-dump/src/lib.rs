@@ -115,7 +115,7 @@ impl Dump {
         match self.run(&make) {
             Ok(scan) => scan,
             Err(_) => {
-                let ctx = scan::Ctx { options: &self.options, progress: &self.progress };
+                let ctx = scan::Ctx::new(&self.options, &self.progress);
                 scan::scan_all(&ctx, &self.sources, &make)
             }
         }
@@ -137,7 +137,7 @@ impl Dump {
         F: Fn() -> S + Sync,
     {
         self.progress.store(0, Ordering::Relaxed);
-        let ctx = scan::Ctx { options: &self.options, progress: &self.progress };
+        let ctx = scan::Ctx::new(&self.options, &self.progress);
         match self.options.threads {
             None => Ok(scan::scan_all(&ctx, &self.sources, make)),
             Some(threads) => {

@@ -556,6 +556,55 @@ fn is_limit(e: &io::Error) -> bool {
 pub(crate) struct Ctx<'d> {
     pub(crate) options: &'d Options,
     pub(crate) progress: &'d AtomicU64,
+    /// The streamed sources' chunk buffers, shared by them all.
+    buffers: Buffers,
+}
+
+impl<'d> Ctx<'d> {
+    /// The context of one scan of a dump with `options`.
+    pub(crate) fn new(options: &'d Options, progress: &'d AtomicU64) -> Self {
+        Ctx { options, progress, buffers: Buffers::new(options.chunk_size) }
+    }
+}
+
+/// Chunk buffers of streamed sources, kept for the whole scan: a parsed
+/// chunk's buffer is filled again by whichever source reads next. A fresh
+/// buffer of a few MiB costs its page faults and the kernel's zeroing every
+/// time. Kept per source, as they were, the first buffers of every source were
+/// fresh ones: most of the page faults of a scan of many compressed shards,
+/// and 7% of its time on one thread.
+struct Buffers {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// The chunk size: a buffer that grew past twice it (for one long record)
+    /// is let go, not kept.
+    chunk: usize,
+}
+
+impl Buffers {
+    fn new(chunk: usize) -> Self {
+        Buffers { free: std::sync::Mutex::new(Vec::new()), chunk }
+    }
+
+    /// A kept buffer (empty), or a new one.
+    fn take(&self) -> Vec<u8> {
+        let mut b = self.free.lock().ok().and_then(|mut free| free.pop()).unwrap_or_default();
+        b.clear();
+        b
+    }
+
+    /// Keeps `b` for another chunk: as many as two per thread and two more (the
+    /// chunks one source's reader may have queued or in hand), the rest let go,
+    /// as are pieces smaller than a chunk (they would be grown anew).
+    fn give(&self, b: Vec<u8>) {
+        if !(self.chunk..=2 * self.chunk).contains(&b.capacity()) {
+            return;
+        }
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < rayon::current_num_threads().max(1) * 2 + 2
+        {
+            free.push(b);
+        }
+    }
 }
 
 /// Scans every source in parallel and merges the results.
@@ -770,15 +819,9 @@ where
     let opts = ctx.options;
     let id = src.id;
     let (tx, rx) = sync_channel::<Chunk>(rayon::current_num_threads().max(1) * 2);
-    // Parsed chunks' buffers go back to the reader to be filled again: a fresh
-    // 4 MiB buffer costs its page faults and the kernel's zeroing every time
-    // (3% of a scan where a quarter of the input is compressed).
-    // Bounded, so that buffers the reader does not take back (pieces cut at the
-    // record limit, skip markers) never pile up: a full channel drops them.
-    let (back, spare) = sync_channel::<Vec<u8>>(rayon::current_num_threads().max(1) * 2 + 2);
     let mut outcome: (Option<String>, Vec<Problem>) = (None, Vec::new());
     let worker = std::thread::scope(|scope| {
-        let producer = scope.spawn(|| produce(ctx, src, file, tx, spare));
+        let producer = scope.spawn(|| produce(ctx, src, file, tx));
         // Lines and documents alike come in chunks that end where one ends, so
         // both are parsed in parallel.
         let worker = per_thread(
@@ -795,11 +838,8 @@ where
                 } else {
                     w.lines(src.format, &chunk.bytes, id, (chunk.index, chunk.base), chunk.open);
                 }
-                // A buffer that grew for one long record is let go, not
-                // kept waiting in the channel.
-                if chunk.bytes.capacity() <= 2 * opts.chunk_size {
-                    let _ = back.try_send(chunk.bytes);
-                }
+                // Parsed chunks' buffers are filled again (see `Buffers`).
+                ctx.buffers.give(chunk.bytes);
             },
         );
         match producer.join() {
@@ -821,7 +861,6 @@ fn produce(
     src: &Source,
     file: File,
     tx: std::sync::mpsc::SyncSender<Chunk>,
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> (Option<String>, Vec<Problem>) {
     let opts = ctx.options;
     let mut problems = Vec::new();
@@ -850,8 +889,8 @@ fn produce(
         max_ratio: if src.compression == Compression::None { u64::MAX } else { opts.max_ratio },
     };
     let result = match src.layout {
-        Layout::Lines => send_chunks(&mut reader, opts, &tx, &spare, Cut::Lines(src.format)),
-        Layout::Whole => send_chunks(&mut reader, opts, &tx, &spare, Cut::Documents(src.format)),
+        Layout::Lines => send_chunks(&mut reader, opts, &tx, &ctx.buffers, Cut::Lines(src.format)),
+        Layout::Whole => send_chunks(&mut reader, opts, &tx, &ctx.buffers, Cut::Documents(src.format)),
     };
     drop(tx);
     if let Err((at, e)) = result {
@@ -953,12 +992,13 @@ fn send_chunks<R: Read>(
     r: &mut Guard<R>,
     opts: &Options,
     tx: &std::sync::mpsc::SyncSender<Chunk>,
-    spare: &std::sync::mpsc::Receiver<Vec<u8>>,
+    buffers: &Buffers,
     cut: Cut,
 ) -> Result<(), (u64, io::Error)> {
     let mut index: u32 = 0;
     let mut base: u64 = 0;
-    let mut buf: Vec<u8> = Vec::with_capacity(opts.chunk_size);
+    let mut buf: Vec<u8> = buffers.take();
+    buf.reserve(opts.chunk_size);
     let mut target = opts.chunk_size;
     // Where the document parser stands at the buffer's first byte.
     let mut state = At::Top;
@@ -1027,10 +1067,7 @@ fn send_chunks<R: Read>(
                 (state, mid_line) = (end_state, in_line);
                 let p = end - 1;
                 let rest = buf[p + 1..].to_vec();
-                // A spare that grew for one long line is let go, not kept.
-                let mut next =
-                    spare.try_recv().ok().filter(|b| b.capacity() <= 2 * opts.chunk_size).unwrap_or_default();
-                next.clear();
+                let mut next = buffers.take();
                 next.reserve(opts.chunk_size.max(rest.len() * 2));
                 let mut full = std::mem::replace(&mut buf, next);
                 full.truncate(p + 1);
@@ -1550,8 +1587,7 @@ mod tests {
         let mut r =
             Guard { inner: input, out: 0, input: Rc::new(Cell::new(0)), max_out: u64::MAX, max_ratio: u64::MAX };
         let (tx, rx) = std::sync::mpsc::sync_channel(1 << 16);
-        let (_back, spare) = std::sync::mpsc::channel();
-        assert!(send_chunks(&mut r, &opts, &tx, &spare, cut).is_ok());
+        assert!(send_chunks(&mut r, &opts, &tx, &Buffers::new(chunk), cut).is_ok());
         drop(tx);
         rx.into_iter().map(|c| (c.bytes, c.oversized.map(|s| s.bytes))).collect()
     }
