@@ -1593,6 +1593,24 @@ mod tests {
     }
 
     #[test]
+    fn chunk_buffers_are_kept_to_a_bound_and_only_at_about_a_chunk() {
+        let buffers = Buffers::new(1024);
+        // A piece cut out of a buffer, and a buffer grown for one long record:
+        // neither is kept.
+        buffers.give(Vec::with_capacity(10));
+        buffers.give(Vec::with_capacity(4096));
+        assert_eq!(buffers.take().capacity(), 0);
+        // Chunk buffers are kept, up to the bound, and come back empty.
+        let bound = rayon::current_num_threads().max(1) * 2 + 2;
+        for _ in 0..bound + 5 {
+            buffers.give(vec![7u8; 1024]);
+        }
+        assert_eq!(buffers.free.lock().map(|f| f.len()).ok(), Some(bound));
+        let b = buffers.take();
+        assert!(b.is_empty() && b.capacity() >= 1024);
+    }
+
+    #[test]
     fn a_stream_is_never_held_in_pieces_longer_than_the_record_limit() {
         let doc = |i: usize| format!("{{\"request_id\":\"r{i}\",\"body\":\"{}\"}}\n", "x".repeat(i % 50));
         let docs: String = (0..3_000).map(doc).collect();
