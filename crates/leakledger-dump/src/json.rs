@@ -1498,6 +1498,16 @@ const SIMPLE_ESCAPES: [u8; 256] = {
     t
 };
 
+/// The backslashes of a 64-byte block (not starting inside an escape) that
+/// start an escape, and how many of the block's bytes to decode: 63 when its
+/// last byte starts one (the escape is left to the next block), else 64.
+#[inline]
+fn escape_starts(backslashes: u64) -> (u64, usize) {
+    let mut carry = 0;
+    let starts = backslashes & !escaped_by(backslashes, &mut carry);
+    if starts >> 63 != 0 { (starts & !(1 << 63), 63) } else { (starts, 64) }
+}
+
 /// Decodes `raw` from `i` (not inside an escape) in 64-byte blocks while each
 /// block's escapes are one-character ones; returns where it stopped: at a block
 /// holding another escape, or with fewer than 64 bytes left. An escape that a
@@ -1520,15 +1530,8 @@ fn unescape_blocks_avx512(raw: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize 
         // SAFETY: the load reads the 64 bytes of `block`.
         let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
         let backslashes = _mm512_cmpeq_epi8_mask(v, backslash);
-        let mut carry = 0;
-        let escaped = escaped_by(backslashes, &mut carry);
         // The backslashes that start an escape, and the characters they escape.
-        let mut starts = backslashes & !escaped;
-        let mut take = 64;
-        if starts >> 63 != 0 {
-            starts &= !(1 << 63);
-            take = 63;
-        }
+        let (starts, take) = escape_starts(backslashes);
         let escaped = starts << 1;
         // The table by the low seven bits; bytes of 0x80 and up are no escape.
         let decoded = _mm512_permutex2var_epi8(low, v, high);
@@ -1605,15 +1608,8 @@ fn unescape_blocks_avx2(raw: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
             i += 64;
             continue;
         }
-        let mut carry = 0;
-        let escaped = escaped_by(backslashes, &mut carry);
         // The backslashes that start an escape, and the characters they escape.
-        let mut starts = backslashes & !escaped;
-        let mut take = 64;
-        if starts >> 63 != 0 {
-            starts &= !(1 << 63);
-            take = 63;
-        }
+        let (starts, take) = escape_starts(backslashes);
         let escaped = starts << 1;
         let mut valid = 0u64;
         let mut decoded = v;

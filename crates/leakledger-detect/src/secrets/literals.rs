@@ -164,6 +164,23 @@ fn nibble_tables(threes: &[Three]) -> [[u8; 16]; 6] {
     t
 }
 
+/// The `N` bytes of `hay` from `i` (inside it), read in place; or, near the
+/// end, its last bytes copied into `pad`, zeros after them. With how many
+/// bytes of `hay` are left from `i` (capped at `N`), so that a vector loop
+/// masks off the positions past the end.
+#[inline(always)]
+fn block_at<'h, const N: usize>(hay: &'h [u8], i: usize, pad: &'h mut [u8; N]) -> (&'h [u8; N], usize) {
+    match hay.get(i..i + N).and_then(|b| <&[u8; N]>::try_from(b).ok()) {
+        Some(block) => (block, N),
+        None => {
+            let rest = &hay[i..];
+            *pad = [0u8; N];
+            pad[..rest.len()].copy_from_slice(rest);
+            (pad, rest.len())
+        }
+    }
+}
+
 /// A keyword as the search confirms it: its first eight bytes (lower-cased
 /// when it matches in any case) and which of them it has, compared with one
 /// load; the rest, if any, compared after. The search finds it by the four
@@ -416,15 +433,8 @@ impl Literals {
         let mut pad = [0u8; 48];
         let mut i = 0;
         while i < hay.len() {
-            let (block, keep): (&[u8; 48], u32) = match hay.get(i..i + 48) {
-                Some(block) => (block.try_into().unwrap_or(&pad), u32::MAX),
-                None => {
-                    let rest = &hay[i..];
-                    pad = [0u8; 48];
-                    pad[..rest.len()].copy_from_slice(rest);
-                    (&pad, u32::MAX >> 32usize.saturating_sub(rest.len()))
-                }
-            };
+            let (block, left) = block_at(hay, i, &mut pad);
+            let keep = u32::MAX >> 32usize.saturating_sub(left);
             let mut passed = 0u32;
             for k in 0..4 {
                 // SAFETY: the load reads block[8k..8k + 16], inside its 48
@@ -520,15 +530,8 @@ impl Literals {
         // the padding are confirmed against the text itself.
         let mut pad = [0u8; 67];
         while i < hay.len() {
-            let (block, keep): (&[u8; 67], u64) = match hay.get(i..i + 67) {
-                Some(block) => (block.try_into().unwrap_or(&pad), u64::MAX),
-                None => {
-                    let rest = &hay[i..];
-                    pad = [0u8; 67];
-                    pad[..rest.len()].copy_from_slice(rest);
-                    (&pad, u64::MAX >> 64usize.saturating_sub(rest.len()))
-                }
-            };
+            let (block, left) = block_at(hay, i, &mut pad);
+            let keep = u64::MAX >> 64usize.saturating_sub(left);
             // SAFETY: the four loads read block[k..k + 64] for k < 4, inside
             // its 67 bytes.
             let [v0, v1, v2, v3] = [0, 1, 2, 3]
