@@ -604,10 +604,9 @@ fn skip_string_keyed_with<H>(
 /// A 128-bit key of any bytes, for tables keyed by content within one
 /// process: what [`Value::key`] gives a string (of its raw bytes) and
 /// [`skip_string_keyed`] takes. Seeded per process, so keys from the dump are
-/// no easier to make collide (and keys are never to be written out). With AVX-512,
-/// from 64 bytes up, the stripes hash of the 64-byte blocks and the rest (an
-/// empty rest included), about twice as fast as xxh3 (AVX2 or AVX-512; see
-/// [`keys`]); else seeded xxh3.
+/// no easier to make collide (and keys are never to be written out). With AVX2
+/// or AVX-512, from 64 bytes up, the stripes hash of the 64-byte blocks and the
+/// rest (an empty rest included), about twice as fast as xxh3; else seeded xxh3.
 pub fn bytes_key(raw: &[u8]) -> u128 {
     #[cfg(target_arch = "x86_64")]
     if raw.len() >= 64 {
@@ -1347,11 +1346,11 @@ fn hex4(b: &[u8]) -> Option<u16> {
 /// escape every few bytes, where a `memchr` call and a copy call per escape
 /// cost more than the bytes.
 ///
-/// With AVX-512 (VBMI2), 64-byte blocks whose escapes are all one-character
-/// ones (`\n`, `\"`, `\\`...) are decoded whole: the escaped characters
-/// translated by a table, the backslashes that start them dropped by one
-/// compress. A block with a `\u` or a bad escape goes to the byte reader, one
-/// escape at a time.
+/// With AVX-512 (VBMI2) or AVX2, 64-byte blocks whose escapes are all
+/// one-character ones (`\n`, `\"`, `\\`...) are decoded whole: the escaped
+/// characters translated by tables, the backslashes that start them dropped
+/// by one compress (AVX-512) or by shuffles 8 bytes at a time (AVX2). A block
+/// with a `\u` or a bad escape goes to the byte reader, one escape at a time.
 pub(crate) fn unescape_into(raw: &[u8], out: &mut Vec<u8>) -> bool {
     #[cfg(target_arch = "x86_64")]
     let wide = {
