@@ -35,6 +35,13 @@
 //! are most of the search's time on AMD's Zen 3, and `gate` on the 2 GiB code
 //! bench file went from 2.5 s to 1.3 s.
 //!
+//! With AVX2 but no AVX-512 the four-byte test takes one gather for every two
+//! positions, not one each ([`Literals::pairs`]): a word of a second table is
+//! picked by the three bytes two neighbouring positions share, and holds a
+//! bit for each position's own fourth byte. On Zen 3, where the gathers were
+//! most of the search's time, `gate` on the 2 GiB code bench file went from
+//! 1.6 s to 1.1 s (docs/benchmarks.md, session 19).
+//!
 //! Without AVX2, eight positions a step from two overlapping 8-byte loads.
 
 /// Hash-table bits: 2^16 bits, 8 KiB.
@@ -61,6 +68,23 @@ const FOLD: u32 = 0x2020_2020;
 #[inline(always)]
 fn hash3(w: u32) -> usize {
     (((w & 0x00FF_FFFF) | 0x0020_2020).wrapping_mul(0x85EB_CA77) >> (32 - BITS)) as usize
+}
+
+/// Words of the pair table ([`Literals::pairs`]): 2^12 of 32 bits, 16 KiB.
+const PAIR_BITS: u32 = 12;
+
+/// The pair table's word for three bytes (the low three of `t`) folded to
+/// one case.
+#[inline(always)]
+fn pair_word(t: u32) -> usize {
+    (((t & 0x00FF_FFFF) | 0x0020_2020).wrapping_mul(0xC2B2_AE3D) >> (32 - PAIR_BITS)) as usize
+}
+
+/// The bit, of the sixteen of a half of a pair word, of four bytes folded to
+/// one case.
+#[inline(always)]
+fn pair_bit(w: u32) -> u32 {
+    (w | FOLD).wrapping_mul(0x27D4_EB2F) >> 28
 }
 
 /// Buckets of the three-byte keywords: 2^8, by the top bits of [`hash3`].
@@ -240,6 +264,15 @@ pub(crate) struct Literals {
     /// by bucket) that fall in it.
     buckets3: Box<[(u16, u16)]>,
     threes: Vec<Three>,
+    /// The four-byte test of [`Literals::find_avx2`], two positions to a
+    /// lookup. Four bytes `w` searched by set bit [`pair_bit`]`(w)` of the
+    /// word [`pair_word`] of their last three bytes (for when they start at
+    /// an even position `q`: the three bytes at `q + 1` pick the word), and
+    /// bit `16 + pair_bit(w)` of the word of their first three (at an odd
+    /// position `q + 1`). So the three bytes at `q + 1` fetch the bits of both
+    /// positions: a table of 2^16 bits tested by 16 bits of hash, as
+    /// [`Literals::filter`] is, with half its lookups.
+    pairs: Box<[u32]>,
     /// The AVX-512 register tables of the three-byte keywords (see [`place3`]).
     tables3: [[u8; 64]; 3],
     /// The nibble tables of the AVX2 first test of the three-byte keywords
@@ -259,6 +292,7 @@ impl Literals {
     pub(crate) fn new<'a>(keywords: impl IntoIterator<Item = (&'a [u8], bool)>) -> Self {
         let mut filter = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
         let mut filter3 = vec![0u64; 1 << (BITS - 6)].into_boxed_slice();
+        let mut pairs = vec![0u32; 1 << PAIR_BITS].into_boxed_slice();
         let mut words: Vec<(usize, Word)> = Vec::new();
         let mut threes: Vec<(usize, Three)> = Vec::new();
         let mut tables = [[0u8; 128]; 4];
@@ -290,6 +324,8 @@ impl Literals {
             // Folded, every casing of the four bytes has this bit.
             let h = hash(w);
             filter[h >> 6] |= 1 << (h & 63);
+            pairs[pair_word(w >> 8)] |= 1 << pair_bit(w);
+            pairs[pair_word(w)] |= 1 << (16 + pair_bit(w));
             let n = bytes.len().min(8);
             let mut first = [0u8; 8];
             first[..n].copy_from_slice(&bytes[..n]);
@@ -313,7 +349,7 @@ impl Literals {
         );
         #[cfg(not(target_arch = "x86_64"))]
         let (avx2, avx512) = (false, false);
-        Literals { filter, buckets, words, tables, filter3, buckets3, threes, tables3, nibbles3, avx2, avx512 }
+        Literals { filter, buckets, words, tables, filter3, buckets3, threes, pairs, tables3, nibbles3, avx2, avx512 }
     }
 
     #[inline(always)]
@@ -403,28 +439,30 @@ impl Literals {
         }
     }
 
-    /// [`Literals::find`] 32 positions a step: the four bytes at each position
-    /// gathered into a vector by a shuffle, hashed, and their bits fetched by
-    /// four gathers of eight positions; with three-byte keywords, those tested
-    /// by the nibble tables ([`nibble_tables`]: two shuffles and two ANDs per
-    /// byte of the three, for all 32 positions), which cost less than a second
-    /// gather per eight positions. The last bytes are read from a copy padded
-    /// with zeros, so that a text ends in the vector loop, as in
+    /// [`Literals::find`] 32 positions a step: the four-byte test through
+    /// [`Literals::pairs`], the bits of positions `q` and `q + 1` fetched by
+    /// one gather (two gathers of eight lanes for 32 positions) from the
+    /// words of the three bytes at each `q + 1`, each position's bit picked
+    /// by its own four bytes; with three-byte keywords, those tested by the
+    /// nibble tables ([`nibble_tables`]: two shuffles and two ANDs per byte of
+    /// the three, for all 32 positions). The last bytes are read from a copy
+    /// padded with zeros, so that a text ends in the vector loop, as in
     /// [`Literals::find_avx512`]. Returns where it stopped (at or past the end).
     #[cfg(target_arch = "x86_64")]
     #[allow(unsafe_code)]
     #[target_feature(enable = "avx2")]
     fn find_avx2<const THREES: bool>(&self, hay: &[u8], found: &mut impl FnMut(usize, u32, usize)) -> usize {
         use std::arch::x86_64::*;
-        // Lane 0 takes the four bytes at positions 0..4, lane 1 at 4..8, of one
-        // 16-byte load copied into both lanes.
-        let shuffle = _mm256_setr_epi8(
-            0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 4, 5, 6, 7, 5, 6, 7, 8, 6, 7, 8, 9, 7, 8, 9, 10,
-        );
-        let multiplier = _mm256_set1_epi32(0x9E37_79B1_u32 as i32);
-        let low5 = _mm256_set1_epi32(31);
+        let low24 = _mm256_set1_epi32(0x00FF_FFFF);
+        let fold3 = _mm256_set1_epi32(0x0020_2020);
         let fold = _mm256_set1_epi32(FOLD as i32);
-        let table = self.filter.as_ptr().cast::<i32>();
+        let word_multiplier = _mm256_set1_epi32(0xC2B2_AE3D_u32 as i32);
+        let bit_multiplier = _mm256_set1_epi32(0x27D4_EB2F);
+        let (to_sign, to_sign_high) = (_mm256_set1_epi32(31), _mm256_set1_epi32(15));
+        let table = self.pairs.as_ptr().cast::<i32>();
+        let transpose = _mm256_setr_epi8(
+            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+        );
         let nibbles = self.nibbles3.each_ref().map(|t| {
             // SAFETY: the load reads a 16-byte table.
             _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(t.as_ptr().cast()) })
@@ -435,21 +473,38 @@ impl Literals {
         while i < hay.len() {
             let (block, left) = block_at(hay, i, &mut pad);
             let keep = u32::MAX >> 32usize.saturating_sub(left);
-            let mut passed = 0u32;
-            for k in 0..4 {
-                // SAFETY: the load reads block[8k..8k + 16], inside its 48
-                // bytes. The gather reads 32-bit word `h >> 5` of the table for
-                // 16-bit hashes `h`: below 2^11, its length in words (2^16 bits).
-                passed |= unsafe {
-                    let v = _mm256_broadcastsi128_si256(_mm_loadu_si128(block.as_ptr().add(8 * k).cast::<__m128i>()));
-                    let w = _mm256_or_si256(_mm256_shuffle_epi8(v, shuffle), fold);
-                    let h = _mm256_srli_epi32::<{ 32 - BITS as i32 }>(_mm256_mullo_epi32(w, multiplier));
-                    let words = _mm256_i32gather_epi32::<4>(table, _mm256_srli_epi32::<5>(h));
-                    // Bit `h & 31` of each word to the sign bit.
-                    let at_sign = _mm256_sllv_epi32(words, _mm256_andnot_si256(h, low5));
-                    (_mm256_movemask_ps(_mm256_castsi256_ps(at_sign)) as u32) << (8 * k)
-                };
+            // Lane j of `tested[o]`: the bits of positions q = o + 4j and q + 1
+            // at the sign of each of its two vectors.
+            let mut tested = [(_mm256_setzero_si256(), _mm256_setzero_si256()); 2];
+            for (o, tested) in [0, 2].into_iter().zip(&mut tested) {
+                // SAFETY: the loads read block[o..o + 33], inside its 48 bytes.
+                // The gather reads word `h >> 20` of the table for 32-bit `h`:
+                // below 2^12, its length (`PAIR_BITS`).
+                unsafe {
+                    let at = _mm256_loadu_si256(block.as_ptr().add(o).cast::<__m256i>());
+                    let next = _mm256_loadu_si256(block.as_ptr().add(o + 1).cast::<__m256i>());
+                    let three = _mm256_or_si256(_mm256_and_si256(next, low24), fold3);
+                    let h = _mm256_srli_epi32::<{ 32 - PAIR_BITS as i32 }>(_mm256_mullo_epi32(three, word_multiplier));
+                    let words = _mm256_i32gather_epi32::<4>(table, h);
+                    let bit = |w: __m256i| {
+                        _mm256_srli_epi32::<28>(_mm256_mullo_epi32(_mm256_or_si256(w, fold), bit_multiplier))
+                    };
+                    // Bit `pair_bit` of the word's low half (for q) and of its
+                    // high half (for q + 1) to the sign bit.
+                    *tested = (
+                        _mm256_sllv_epi32(words, _mm256_xor_si256(bit(at), to_sign)),
+                        _mm256_sllv_epi32(words, _mm256_xor_si256(bit(next), to_sign_high)),
+                    );
+                }
             }
+            // Packed with signed saturation (signs kept), each 128-bit half
+            // holds the bytes of its four lanes' positions 4j, 4j + 1, 4j + 2,
+            // 4j + 3 as four rows; a shuffle transposes them to position order.
+            let rows = _mm256_packs_epi16(
+                _mm256_packs_epi32(tested[0].0, tested[0].1),
+                _mm256_packs_epi32(tested[1].0, tested[1].1),
+            );
+            let passed = _mm256_movemask_epi8(_mm256_shuffle_epi8(rows, transpose)) as u32;
             let mut passed3 = 0u32;
             if THREES {
                 // The buckets each of the three bytes from each position may
@@ -737,9 +792,11 @@ mod tests {
     }
 
     #[test]
-    fn the_register_tables_pass_few_positions_of_code() {
-        // What share of random text's positions passes the first test: the
-        // built-in keywords' tables, on bytes of code's alphabet.
+    fn the_first_tests_pass_few_positions_of_code() {
+        // What share of random text's positions passes the first tests: the
+        // built-in keywords' register and pair tables, on bytes of code's
+        // alphabet (0.3% pass each half of the pair table, as many as the
+        // table of 2^16 bits).
         let words: Vec<Vec<u8>> =
             crate::secrets::BUILTIN.iter().flat_map(|r| r.keywords.iter().map(|k| k.as_bytes().to_vec())).collect();
         let lit = Literals::new(words.iter().map(|w| (&w[..], true)));
@@ -773,6 +830,19 @@ mod tests {
             .count();
         assert!(!lit.threes.is_empty());
         assert!(passed3 < text.len() / 100, "{passed3} of {} positions pass the three-byte tables", text.len());
+        // The pair table, as each position's bit in the word of the three
+        // bytes after it (an even position) or of its own first three (odd),
+        // against the table of 2^16 bits it replaces.
+        let fours = || text.windows(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        let filtered = fours().filter(|&w| lit.test(w) != 0).count();
+        for (half, word) in [(0, 8), (16, 0)] {
+            let paired = fours().filter(|&w| lit.pairs[pair_word(w >> word)] >> (half + pair_bit(w)) & 1 != 0).count();
+            assert!(
+                paired < 2 * filtered.max(100),
+                "{paired} of {} positions pass half {half}, {filtered} the filter",
+                text.len()
+            );
+        }
     }
 
     #[test]
