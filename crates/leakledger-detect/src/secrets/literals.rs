@@ -473,13 +473,13 @@ impl Literals {
         while i < hay.len() {
             let (block, left) = block_at(hay, i, &mut pad);
             let keep = u32::MAX >> 32usize.saturating_sub(left);
-            // Lane j of `tested[o]`: the bits of positions q = o + 4j and q + 1
-            // at the sign of each of its two vectors.
+            // Lane j of `tested[o / 2]`: the bits of positions q = o + 4j and
+            // q + 1 at the sign of each of its two vectors.
             let mut tested = [(_mm256_setzero_si256(), _mm256_setzero_si256()); 2];
             for (o, tested) in [0, 2].into_iter().zip(&mut tested) {
                 // SAFETY: the loads read block[o..o + 33], inside its 48 bytes.
-                // The gather reads word `h >> 20` of the table for 32-bit `h`:
-                // below 2^12, its length (`PAIR_BITS`).
+                // The gather reads word `h` of the table, the top 12 bits of a
+                // 32-bit product: below 2^12, its length (`PAIR_BITS`).
                 unsafe {
                     let at = _mm256_loadu_si256(block.as_ptr().add(o).cast::<__m256i>());
                     let next = _mm256_loadu_si256(block.as_ptr().add(o + 1).cast::<__m256i>());
