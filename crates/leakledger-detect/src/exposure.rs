@@ -411,6 +411,18 @@ static EMPTY_RESULT: ResultDigest = ResultDigest {
     error_like: false,
 };
 
+/// All [`assemble`] reads of a tool call's shell command: whether it lists the
+/// repository's remotes (the result then holds `git remote -v` output). A
+/// caller that keeps calls for later requests may keep this in place of the
+/// command, which can carry whole files in heredocs.
+pub fn command_gist(command: &str) -> &'static str {
+    if runs_git_remote(command) { "git remote" } else { "" }
+}
+
+fn runs_git_remote(command: &str) -> bool {
+    command.contains("git remote")
+}
+
 /// Puts digested items together: the working directory normalises paths, tool
 /// results are matched to their calls, the strongest repository evidence is kept.
 pub fn assemble(items: &[Item<'_>]) -> Found {
@@ -450,7 +462,7 @@ pub fn assemble(items: &[Item<'_>]) -> Found {
                     f
                 }));
                 let Some((name, path, command)) = call else { continue };
-                if command.is_some_and(|c| c.contains("git remote")) && found.remote.is_none() {
+                if command.is_some_and(runs_git_remote) && found.remote.is_none() {
                     found.remote.clone_from(&digest.remote);
                 }
                 let Some(p) = path.and_then(norm) else { continue };

@@ -130,6 +130,7 @@ pub fn analyse_with(dump: &Dump, config: &Config) -> Analysis {
 /// names its repository once, say in `git remote -v`, and its later requests may
 /// only show the working directory).
 pub fn finish(mut scan: Scan<Partial>) -> Analysis {
+    scan.sink.release_walkers();
     // Requests in dump order, so that numbering does not depend on scheduling; a
     // request that two workers each saw once is folded (see `Request::body`).
     // Each request's history (with its kept prefixes, owned by position) rides

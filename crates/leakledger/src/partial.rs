@@ -86,6 +86,13 @@ impl Partial {
         self.walkers.lookouts()
     }
 
+    /// Lets go of the payload walkers' caches, this partial's and the shared
+    /// ones: for when no record is to come.
+    pub(crate) fn release_walkers(&mut self) {
+        self.own = None;
+        self.walkers.release();
+    }
+
     /// The exposure inventory gathered so far, before repository keys are
     /// resolved; [`crate::finish`] moves it, resolved, to [`crate::Analysis`]'s
     /// `inventory` (this one is then empty).

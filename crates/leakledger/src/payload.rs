@@ -23,6 +23,9 @@ const MAX_DEPTH: usize = 24;
 /// the CPU cache on every insert); smaller walked re-sent histories again
 /// (docs/benchmarks.md).
 const CACHE_LIMIT: usize = 1 << 17;
+/// The bytes of tool calls' strings a walker keeps before it empties its
+/// caches ([`Calls`]): tens of thousands of calls' ids, names and paths.
+const CALL_TEXT_LIMIT: usize = 16 << 20;
 
 /// Empties a scratch buffer that one large string grew (a record may hold
 /// hundreds of MiB), so that it is not kept for the rest of the pass on top of
@@ -128,13 +131,88 @@ fn read_message<'a>(c: &mut Cursor<'a>, buf: &mut Vec<u8>) -> Option<Message<'a>
     Some(m)
 }
 
-/// A tool call's small strings.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Call {
-    id: String,
-    name: String,
+/// Tool calls' strings (id, name, path, and the gist of the command), one call
+/// after another in one buffer. A call is where its strings start and their
+/// lengths: with four `String`s a call, whole commands among them, the calls a
+/// walker keeps were its largest cache (25 MB of the peak of a scan of the
+/// 4.5 GiB dump, docs/benchmarks.md).
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    text: String,
+    calls: Vec<Call>,
+}
+
+/// One call of [`Calls`]: its strings' start and lengths, `NONE` for a path
+/// or command it lacks.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    start: usize,
+    lens: [u32; 4],
+}
+
+/// The length of a missing path or command.
+const NONE: u32 = u32::MAX;
+
+/// A tool call's strings, as [`Calls::push`] takes them.
+#[derive(Debug, Default)]
+struct CallText<'a> {
+    id: Option<Value<'a>>,
+    name: Option<Value<'a>>,
     path: Option<String>,
     command: Option<String>,
+}
+
+impl Calls {
+    /// The bytes its strings take.
+    fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Forgets every call; a buffer one long command grew is let go.
+    fn clear(&mut self) {
+        if self.text.capacity() > 2 * CALL_TEXT_LIMIT {
+            self.text = String::new();
+        }
+        self.text.clear();
+        self.calls.clear();
+    }
+
+    /// Appends a call, returning its index. A string of 4 GiB or more keeps its
+    /// first 4 GiB less a few bytes (a path or a command never is that long).
+    fn push(&mut self, c: CallText<'_>) -> usize {
+        let start = self.text.len();
+        let mut lens = [0u32; 4];
+        let (id, name) = (c.id.and_then(|v| v.as_str()), c.name.and_then(|v| v.as_str()));
+        let command = c.command.as_deref().map(exposure::command_gist);
+        let strings = [id.as_deref(), name.as_deref(), c.path.as_deref(), command];
+        for (n, s) in strings.into_iter().enumerate() {
+            let Some(s) = s else {
+                lens[n] = if n < 2 { 0 } else { NONE };
+                continue;
+            };
+            let mut end = s.len().min(NONE as usize - 1);
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.text.push_str(&s[..end]);
+            lens[n] = end as u32;
+        }
+        self.calls.push(Call { start, lens });
+        self.calls.len() - 1
+    }
+
+    /// Call `i`'s id, name, path and command (its gist, [`exposure::command_gist`]).
+    fn get(&self, i: usize) -> (&str, &str, Option<&str>, Option<&str>) {
+        let Call { mut start, lens } = self.calls[i];
+        let mut part = |n: usize| {
+            let len = if lens[n] == NONE { return None } else { lens[n] as usize };
+            let s = self.text.get(start..start + len);
+            start += len;
+            s
+        };
+        let (id, name) = (part(0).unwrap_or_default(), part(1).unwrap_or_default());
+        (id, name, part(2), part(3))
+    }
 }
 
 /// Per-worker walker: digest caches and scratch buffers.
@@ -151,7 +229,7 @@ pub(crate) struct Walker {
     message_index: SeenIndex,
     message_pieces: Vec<Piece>,
     /// Tool calls, and the ids tool results answer (as calls with only an id).
-    calls: Vec<Call>,
+    calls: Calls,
     pieces: Vec<Piece>,
     unescaped: Vec<u8>,
     /// Where a message's key is made from its members' ([`read_message`]).
@@ -202,6 +280,14 @@ impl Walkers {
         &self.look
     }
 
+    /// Drops every thread's walker, caches and all (tens of MiB on a large
+    /// dump): the pass is over, and the chains are built without them.
+    pub(crate) fn release(&self) {
+        for slot in &self.slots {
+            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        }
+    }
+
     /// Runs `f` with this thread's walker; `own` (made on first use) when the
     /// thread is outside a pool or its slot is taken.
     pub(crate) fn with<R>(&self, own: &mut Option<Walker>, f: impl FnOnce(&mut Walker) -> R) -> R {
@@ -233,7 +319,11 @@ impl Walker {
 
     /// Walks a payload (and a response, if any) and returns what it exposes.
     pub(crate) fn found(&mut self, payload: Option<Value<'_>>, response: Option<Value<'_>>) -> exposure::Found {
-        if self.texts.len() + self.results.len() + self.message_pieces.len() > CACHE_LIMIT {
+        // Counted in entries, and the calls' strings in bytes (a command may be
+        // as long as a record).
+        if self.texts.len() + self.results.len() + self.message_pieces.len() > CACHE_LIMIT
+            || self.calls.text_len() > CALL_TEXT_LIMIT
+        {
             self.texts.clear();
             self.results.clear();
             self.text_index.clear();
@@ -260,11 +350,11 @@ impl Walker {
                 Piece::System(i) => Item::System(&self.texts[*i]),
                 Piece::Text(i) => Item::Text(&self.texts[*i]),
                 Piece::Call(i) => {
-                    let c = &self.calls[*i];
-                    Item::ToolCall { id: &c.id, name: &c.name, path: c.path.as_deref(), command: c.command.as_deref() }
+                    let (id, name, path, command) = self.calls.get(*i);
+                    Item::ToolCall { id, name, path, command }
                 }
                 Piece::Result { id, digest, error } => {
-                    Item::ToolResult { id: &self.calls[*id].id, digest: &self.results[*digest], error: *error }
+                    Item::ToolResult { id: self.calls.get(*id).0, digest: &self.results[*digest], error: *error }
                 }
             })
             .collect();
@@ -277,9 +367,8 @@ impl Walker {
         (self.history, self.system)
     }
 
-    fn call(&mut self, c: Call) -> usize {
-        self.calls.push(c);
-        self.calls.len() - 1
+    fn call(&mut self, c: CallText<'_>) -> usize {
+        self.calls.push(c)
     }
 
     /// The secrets and identifiers in a tool input's strings, when it has any
@@ -578,10 +667,9 @@ impl Walker {
         let Message { role, content, call_id, name, calls, .. } = m;
         let role = role.map(|r| r.raw()).unwrap_or_default();
         if role == b"tool" || role == b"function" {
-            let id = text_of(call_id.or(name));
             if let Some((c, key)) = content {
                 let d = self.result_digest(c, Some(key));
-                let id = self.call(Call { id, ..Call::default() });
+                let id = self.call(CallText { id: call_id.or(name), ..CallText::default() });
                 self.pieces.push(Piece::Result { id, digest: d, error: false });
             }
             return;
@@ -620,7 +708,7 @@ impl Walker {
                     }
                 }
                 let (path, command) = tool_inputs(args);
-                let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
+                let call = self.call(CallText { id, name, path, command });
                 self.pieces.push(Piece::Call(call));
                 if let Some(d) = self.input_digest(args) {
                     self.pieces.push(Piece::Text(d));
@@ -660,7 +748,7 @@ impl Walker {
         match kind {
             b"tool_use" | b"tool_call" | b"function_call" => {
                 let (path, command) = tool_inputs(input);
-                let call = self.call(Call { id: text_of(id), name: text_of(name), path, command });
+                let call = self.call(CallText { id, name, path, command });
                 self.pieces.push(Piece::Call(call));
                 if let Some(d) = self.input_digest(input) {
                     self.pieces.push(Piece::Text(d));
@@ -669,7 +757,7 @@ impl Walker {
             b"tool_result" | b"tool_call_response" | b"function_call_output" => {
                 if let Some((c, key)) = content {
                     let d = self.result_digest(c, Some(key));
-                    let id = self.call(Call { id: text_of(result_of.or(id)), ..Call::default() });
+                    let id = self.call(CallText { id: result_of.or(id), ..CallText::default() });
                     self.pieces.push(Piece::Result { id, digest: d, error });
                 }
             }
@@ -707,10 +795,6 @@ impl Walker {
             }
         });
     }
-}
-
-fn text_of(v: Option<Value<'_>>) -> String {
-    v.and_then(|v| v.as_str()).map(|s| s.into_owned()).unwrap_or_default()
 }
 
 /// Every string in a tool input (an object, or a JSON string holding one as
@@ -787,6 +871,40 @@ mod tests {
         let mut own = None;
         walkers.with(&mut own, digest_one);
         assert!(own.is_some());
+    }
+
+    #[test]
+    fn released_walkers_start_again_from_empty_caches() {
+        let walkers = Walkers::default();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        pool.install(|| {
+            let mut own = None;
+            walkers.with(&mut own, digest_one);
+            walkers.release();
+            assert_eq!(walkers.with(&mut own, |w| w.texts.len()), 0);
+        });
+    }
+
+    #[test]
+    fn calls_give_back_their_strings_and_which_are_missing() {
+        let mut calls = Calls::default();
+        let s = |t: &'static str| Some(Value::new(Kind::String, t.as_bytes()));
+        let a = calls.push(CallText { id: s("t1"), name: s("Read"), path: Some("src/é.rs".into()), command: None });
+        let b = calls.push(CallText { id: s(r"té2"), ..CallText::default() });
+        let c = calls.push(CallText {
+            name: s("Bash"),
+            path: Some(String::new()),
+            command: Some("ls".into()),
+            ..CallText::default()
+        });
+        assert_eq!(calls.get(a), ("t1", "Read", Some("src/é.rs"), None));
+        assert_eq!(calls.get(b), ("té2", "", None, None), "unescaped, and no path is not an empty one");
+        assert_eq!(calls.get(c), ("", "Bash", Some(""), Some("")), "a command is kept as what is read of it");
+        let r = calls.push(CallText { command: Some("cd /w && git remote -v | head".into()), ..CallText::default() });
+        assert_eq!(calls.get(r).3, Some("git remote"));
+        calls.clear();
+        let d = calls.push(CallText::default());
+        assert_eq!((d, calls.get(d)), (0, ("", "", None, None)));
     }
 
     fn found(json: &str) -> exposure::Found {
